@@ -1,0 +1,38 @@
+/*
+ * ctl/attls — the attls command: dispatches to its subcommands.
+ *   attls policy check|show|reference ...   (ctl/policy_cmd.c)
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "ctl/ctl.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: attls policy check [--json] FILE...\n"
+	      "       attls policy show [--json] [--match SPEC] FILE\n"
+	      "       attls policy reference\n"
+	      "\n"
+	      "SPEC describes a connection, e.g.\n"
+	      "  'inbound 127.0.0.1:443 from 10.1.2.3:5555 job nginx user www'\n"
+	      "  'outbound 10.0.0.5:40000 to [2001:db8::1]:443 job curl'\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	log_init("attls", LOG_TO_STDERR);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "policy"))
+		return cmd_policy(argc - 1, argv + 1);
+	fprintf(stderr, "attls: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,10 @@
+/*
+ * ctl/ctl — the subcommands of the attls command, one file each.
+ * Each takes argv from its own name on and returns the exit status.
+ */
+#ifndef ATTLS_CTL_CTL_H
+#define ATTLS_CTL_CTL_H
+
+int cmd_policy(int argc, char **argv);
+
+#endif

@@ -1,0 +1,9 @@
+# ctl/: the attls command (run, policy check/show, conns).
+ATTLS_SRCS := ctl/attls.c ctl/policy_cmd.c
+
+$(BUILD)/bin/attls: $(call objs,$(OBJ),$(ATTLS_SRCS)) $(OBJ)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ -lpthread
+
+ALL_TARGETS += $(BUILD)/bin/attls
+INSTALL_BINS += $(BUILD)/bin/attls

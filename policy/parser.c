@@ -1,0 +1,636 @@
+/* policy/parser — statements and parameter lines from tokens, with recovery so
+ * that one run reports every error of a file. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/arena.h"
+#include "common/strutil.h"
+#include "policy/lexer.h"
+#include "policy/tree.h"
+
+#define MAX_DEPTH 8
+#define NAME_MAX_LEN 32
+
+struct parser {
+	struct ptree *t;
+	struct arena *a;
+	const struct token *tok;
+	size_t n, i;
+	struct diags *d;
+	int oom;
+};
+
+static const struct token *peek(struct parser *p) { return &p->tok[p->i]; }
+static const struct token *next(struct parser *p)
+{
+	const struct token *t = &p->tok[p->i];
+	if (t->kind != TK_EOF)
+		p->i++;
+	return t;
+}
+
+static void skip_newlines(struct parser *p)
+{
+	while (peek(p)->kind == TK_NEWLINE)
+		p->i++;
+}
+
+/* A line that starts with the type of a statement that only stands at the top
+ * level (TTLSRule, IpDynVpnAction, ...) begins a new statement: a block still
+ * open at that point is missing its '}'. */
+static bool starts_top_statement(const struct parser *p, size_t i)
+{
+	const struct token *t = &p->tok[i];
+	if (t->kind != TK_WORD || (i > 0 && p->tok[i - 1].kind != TK_NEWLINE))
+		return false;
+	const struct stmt_schema *ss = schema_stmt(t->text);
+	return ss && (ss->flags & SF_GLOBAL) && !(ss->flags & SF_INLINE);
+}
+
+/* Skip a balanced { ... } block starting at the current '{'; stop early before
+ * a line that clearly starts the next statement. */
+static void skip_block(struct parser *p)
+{
+	int depth = 0;
+	do {
+		if (depth > 0 && starts_top_statement(p, p->i))
+			return;
+		const struct token *t = next(p);
+		if (t->kind == TK_LBRACE)
+			depth++;
+		else if (t->kind == TK_RBRACE)
+			depth--;
+		else if (t->kind == TK_EOF)
+			return;
+	} while (depth > 0);
+}
+
+/* Skip the rest of a line; a block opened on it is skipped whole. */
+static void skip_line(struct parser *p)
+{
+	for (;;) {
+		const struct token *t = peek(p);
+		if (t->kind == TK_EOF || t->kind == TK_RBRACE)
+			return;
+		if (t->kind == TK_NEWLINE) {
+			p->i++;
+			return;
+		}
+		if (t->kind == TK_LBRACE) {
+			skip_block(p);
+			return;
+		}
+		p->i++;
+	}
+}
+
+static int add_stmt(struct parser *p, struct pstmt *s)
+{
+	struct ptree *t = p->t;
+	if (t->nstmts == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct pstmt **v = arena_grow(p->a, t->stmts, t->nstmts, cap, sizeof *v);
+		if (!v)
+			return -1;
+		t->stmts = v;
+		t->cap = cap;
+	}
+	t->stmts[t->nstmts++] = s;
+	return 0;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > NAME_MAX_LEN || s[0] == '-' || strchr(s, ','))
+		return false;
+	return true;
+}
+
+static int parse_body(struct parser *p, struct pstmt *s, const struct token *open, int depth);
+
+/* Which statements take this word as a parameter, for "X is a parameter of Y". */
+static const char *owner_of(const char *param)
+{
+	for (size_t i = 0; i < policy_nstmts; i++)
+		if (schema_param(&policy_stmts[i], param))
+			return policy_stmts[i].name;
+	return NULL;
+}
+
+static void unknown_param(struct parser *p, const struct pstmt *s, const struct token *kw)
+{
+	const char *why = schema_zos_only_param(s->ss->name, kw->text);
+	if (why) {
+		diag_error(p->d, kw->pos, NULL, "%s: '%s' is a z/OS parameter attls does not support: %s",
+			   s->ss->name, kw->text, why);
+		return;
+	}
+	const char *close = str_closest_in(kw->text, s->ss->params, s->ss->nparams,
+					   sizeof s->ss->params[0]);
+	char hint[256];
+	if (close) {
+		snprintf(hint, sizeof hint, "did you mean '%s'?", close);
+	} else {
+		const char *owner = owner_of(kw->text);
+		const struct stmt_schema *as_stmt = schema_stmt(kw->text);
+		if (owner)
+			snprintf(hint, sizeof hint, "'%s' belongs in %s", kw->text, owner);
+		else if (as_stmt)
+			snprintf(hint, sizeof hint, "a %s cannot appear inside %s", as_stmt->name,
+				 s->ss->name);
+		else
+			snprintf(hint, sizeof hint, "see docs/policy-reference.md for the parameters of %s",
+				 s->ss->name);
+	}
+	diag_error(p->d, kw->pos, hint, "unknown parameter '%s' in %s", kw->text, s->ss->name);
+}
+
+/* After the keyword of an inline statement: optional name, then '{'. */
+static int parse_inline(struct parser *p, struct pstmt *parent, struct pparam *pp,
+			const struct token *kw, int depth)
+{
+	const struct stmt_schema *ss = schema_stmt(pp->ps->target);
+	struct pstmt *s = arena_alloc(p->a, sizeof *s);
+	if (!s)
+		return -1;
+	s->ss = ss;
+	s->pos = kw->pos;
+	s->parent = parent;
+	if (peek(p)->kind == TK_WORD || peek(p)->kind == TK_STRING) {
+		const struct token *nm = next(p);
+		if (!valid_name(nm->text))
+			diag_error(p->d, nm->pos, "names are 1 to 32 characters, not starting with '-', "
+				   "without ','", "'%s' is not a valid name", nm->text);
+		s->name = nm->text;
+		s->named = true;
+	} else {
+		size_t k = 0;
+		for (size_t i = 0; i < parent->nparams; i++)
+			if (parent->params[i].ps == pp->ps)
+				k++;
+		/* pp is already among the parent's parameters, so k counts it. */
+		s->name = arena_printf(p->a, "%s.%s#%zu", pstmt_name(parent), ss->name, k);
+		if (!s->name)
+			return -1;
+	}
+	skip_newlines(p);
+	const struct token *open = peek(p);
+	if (open->kind != TK_LBRACE) {
+		char hint[128];
+		snprintf(hint, sizeof hint, "write: %s { ... }, or %sRef NAME", ss->name, ss->name);
+		diag_error(p->d, open->pos, hint, "expected '{' after %s, found '%s'", ss->name,
+			   open->kind == TK_EOF ? "end of file" : open->text);
+		skip_line(p);
+		return 1;
+	}
+	next(p);
+	if (add_stmt(p, s))
+		return -1;
+	pp->v.inl = s;
+	pp->text = s->name;
+	return parse_body(p, s, open, depth + 1);
+}
+
+static struct pparam *new_param(struct parser *p, struct pstmt *s, size_t *cap)
+{
+	if (s->nparams == *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		struct pparam *v = arena_grow(p->a, s->params, s->nparams, c, sizeof *v);
+		if (!v)
+			return NULL;
+		s->params = v;
+		*cap = c;
+	}
+	struct pparam *pp = &s->params[s->nparams];
+	memset(pp, 0, sizeof *pp);
+	return pp;
+}
+
+/* Parameter lines until the closing brace. */
+static int parse_body(struct parser *p, struct pstmt *s, const struct token *open, int depth)
+{
+	size_t cap = 0;
+	if (depth > MAX_DEPTH) {
+		diag_error(p->d, open->pos, NULL, "statements are nested too deeply");
+		p->i--;
+		skip_block(p);
+		return 1;
+	}
+	int bad = 0;
+	for (;;) {
+		skip_newlines(p);
+		const struct token *kw = peek(p);
+		if (kw->kind == TK_RBRACE) {
+			next(p);
+			return bad;
+		}
+		if (kw->kind == TK_EOF) {
+			char hint[128];
+			snprintf(hint, sizeof hint, "add '}' to close the '{' at line %u", open->pos.line);
+			diag_error(p->d, s->pos, hint, "%s %s is not closed", s->ss->name,
+				   pstmt_name(s));
+			return 1;
+		}
+		if (kw->kind != TK_WORD) {
+			diag_error(p->d, kw->pos, "each line holds one parameter: KEYWORD VALUE",
+				   "expected a parameter of %s, found '%s'", s->ss->name, kw->text);
+			if (kw->kind == TK_LBRACE)
+				skip_block(p);
+			else
+				next(p);
+			bad = 1;
+			continue;
+		}
+		if (starts_top_statement(p, p->i) && !schema_param(s->ss, kw->text)) {
+			char hint[128];
+			snprintf(hint, sizeof hint, "add '}' before line %u to close the '{' at line %u",
+				 kw->pos.line, open->pos.line);
+			diag_error(p->d, s->pos, hint, "%s %s is not closed", s->ss->name,
+				   pstmt_name(s));
+			return 1;   /* the caller resumes at this statement */
+		}
+		next(p);
+		const struct param_schema *ps = schema_param(s->ss, kw->text);
+		if (!ps) {
+			unknown_param(p, s, kw);
+			skip_line(p);
+			bad = 1;
+			continue;
+		}
+		if (ps->flags & PF_UNSUPPORTED) {
+			diag_error(p->d, kw->pos, NULL, "%s: %s in attls", ps->name, ps->doc);
+			skip_line(p);
+			bad = 1;
+			continue;
+		}
+		struct pparam *pp = new_param(p, s, &cap);
+		if (!pp)
+			return -1;
+		pp->ps = ps;
+		pp->pos = kw->pos;
+		if (ps->kind == VK_INLINE) {
+			s->nparams++;
+			int rc = parse_inline(p, s, pp, kw, depth);
+			if (rc < 0)
+				return -1;
+			if (!pp->v.inl) {
+				s->nparams--;   /* no statement to point at */
+				bad = 1;
+			} else {
+				bad |= rc;
+			}
+			continue;
+		}
+		/* The value runs to the end of the line, the closing brace, or the next
+		 * keyword of this statement: several parameters may share a line. */
+		size_t first = p->i;
+		while ((peek(p)->kind == TK_WORD || peek(p)->kind == TK_STRING) &&
+		       !(p->i > first && peek(p)->kind == TK_WORD && schema_param(s->ss, peek(p)->text)))
+			p->i++;
+		size_t nvals = p->i - first, used = 0;
+		int rc = pvalue_parse(p->a, pp, &p->tok[first], nvals, &used, p->d);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && used < nvals)
+			/* z/OS ignores words after the value; say so, since it is usually a slip. */
+			diag_warn(p->d, p->tok[first + used].pos, "start comments with '#'",
+				  "%s: ignoring '%s' after the value (z/OS ignores it too)", ps->name,
+				  p->tok[first + used].text);
+		pp->invalid = rc != 0;
+		bad |= rc;
+		s->nparams++;
+		if (peek(p)->kind == TK_LBRACE) {
+			char hint[128];
+			snprintf(hint, sizeof hint, "%s takes a value, not a block", ps->name);
+			diag_error(p->d, peek(p)->pos, hint, "unexpected '{' after %s", ps->name);
+			skip_block(p);
+			bad = 1;
+		}
+	}
+}
+
+static void unknown_statement(struct parser *p, const struct token *kw)
+{
+	const char *owner = owner_of(kw->text);
+	char hint[256];
+	const char *close = str_closest_in(kw->text, policy_stmts, policy_nstmts,
+					   sizeof policy_stmts[0]);
+	if (close)
+		snprintf(hint, sizeof hint, "did you mean '%s'?", close);
+	else if (owner)
+		snprintf(hint, sizeof hint, "'%s' is a parameter: put it inside a %s { } block",
+			 kw->text, owner);
+	else
+		snprintf(hint, sizeof hint, "see docs/policy-reference.md for the statements");
+	if (owner && !close)
+		diag_error(p->d, kw->pos, hint, "'%s' cannot stand outside a statement", kw->text);
+	else
+		diag_error(p->d, kw->pos, hint, "unknown statement '%s'", kw->text);
+}
+
+/* Skip the rest of a bad top-level statement: its name and its block. */
+static void skip_statement(struct parser *p)
+{
+	while (peek(p)->kind == TK_WORD || peek(p)->kind == TK_STRING)
+		next(p);
+	skip_newlines(p);
+	if (peek(p)->kind == TK_LBRACE)
+		skip_block(p);
+	else
+		skip_line(p);
+}
+
+static int parse_statement(struct parser *p)
+{
+	const struct token *kw = next(p);
+	if (kw->kind != TK_WORD) {
+		diag_error(p->d, kw->pos, "a statement starts with its type, e.g. TTLSRule NAME {",
+			   "expected a statement, found '%s'", kw->text);
+		if (kw->kind == TK_LBRACE) {
+			p->i--;
+			skip_block(p);
+		}
+		return 1;
+	}
+	const struct stmt_schema *ss = schema_stmt(kw->text);
+	if (!ss) {
+		unknown_statement(p, kw);
+		skip_statement(p);
+		return 1;
+	}
+	if (ss->flags & SF_UNSUPPORTED) {
+		diag_error(p->d, kw->pos, NULL, "%s is a z/OS statement attls does not support: %s",
+			   ss->name, ss->why_unsupported);
+		skip_statement(p);
+		return 1;
+	}
+	if (!(ss->flags & SF_GLOBAL)) {
+		diag_error(p->d, kw->pos, NULL, "%s can only appear inside another statement", ss->name);
+		skip_statement(p);
+		return 1;
+	}
+	struct pstmt *s = arena_alloc(p->a, sizeof *s);
+	if (!s)
+		return -1;
+	s->ss = ss;
+	s->pos = kw->pos;
+	const struct token *t = peek(p);
+	int bad = 0;
+	if (ss->flags & SF_UNNAMED) {
+		s->name = ss->name;
+		if (t->kind == TK_WORD || t->kind == TK_STRING) {
+			diag_error(p->d, t->pos, "remove the name", "%s takes no name", ss->name);
+			next(p);
+			bad = 1;
+		}
+	} else if (t->kind == TK_WORD || t->kind == TK_STRING) {
+		next(p);
+		if (!valid_name(t->text)) {
+			diag_error(p->d, t->pos, "names are 1 to 32 characters, not starting with '-', "
+				   "without ','", "'%s' is not a valid name", t->text);
+			bad = 1;
+		}
+		s->name = t->text;
+		s->named = true;
+	} else {
+		char hint[128];
+		snprintf(hint, sizeof hint, "write: %s NAME {", ss->name);
+		diag_error(p->d, t->pos, hint, "%s needs a name", ss->name);
+		s->name = arena_printf(p->a, "%s@%u", ss->name, kw->pos.line);
+		if (!s->name)
+			return -1;
+		bad = 1;
+	}
+	skip_newlines(p);
+	const struct token *open = peek(p);
+	if (open->kind != TK_LBRACE) {
+		diag_error(p->d, open->pos, "the parameters go between '{' and '}'",
+			   "expected '{' after %s %s, found '%s'", ss->name, s->name,
+			   open->kind == TK_EOF ? "end of file" : open->text);
+		skip_line(p);
+		return 1;
+	}
+	next(p);
+	if (add_stmt(p, s))
+		return -1;
+	int rc = parse_body(p, s, open, 1);
+	if (rc < 0)
+		return -1;
+	return bad | rc;
+}
+
+/* ---- name table ---------------------------------------------------------- */
+
+struct name_slot {
+	const struct stmt_schema *ss;
+	const char *name;
+	struct pstmt *s;
+};
+
+static size_t name_hash(const struct stmt_schema *ss, const char *name)
+{
+	size_t h = (size_t)(ss - policy_stmts) * 0x9e3779b97f4a7c15ull;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = (h ^ *c) * 0x100000001b3ull;
+	return h;
+}
+
+static int names_build(struct ptree *t, struct diags *d)
+{
+	size_t want = 64;
+	while (want < t->nstmts * 2)
+		want *= 2;
+	t->names = arena_array(t->a, want, sizeof *t->names);
+	if (!t->names)
+		return -1;
+	t->nslots = want;
+	struct pstmt *singleton[64] = { 0 };
+	for (size_t i = 0; i < t->nstmts; i++) {
+		struct pstmt *s = t->stmts[i];
+		if (s->parent)
+			continue;
+		if (s->ss->flags & SF_SINGLETON) {
+			size_t k = (size_t)(s->ss - policy_stmts);
+			if (k < 64 && singleton[k]) {
+				char hint[96];
+				snprintf(hint, sizeof hint, "the %s at line %u is ignored", s->ss->name,
+					 singleton[k]->pos.line);
+				diag_warn(d, s->pos, hint, "%s appears more than once; the last one is used "
+					  "(as on z/OS)", s->ss->name);
+				singleton[k]->replaced = true;
+			}
+			if (k < 64)
+				singleton[k] = s;
+			continue;
+		}
+		if (!s->named)
+			continue;
+		size_t h = name_hash(s->ss, s->name) & (t->nslots - 1);
+		for (;;) {
+			struct name_slot *sl = &t->names[h];
+			if (!sl->s) {
+				*sl = (struct name_slot){ s->ss, s->name, s };
+				t->nnames++;
+				break;
+			}
+			if (sl->ss == s->ss && strcmp(sl->name, s->name) == 0) {
+				char hint[96];
+				snprintf(hint, sizeof hint, "the first %s %s is at line %u", s->ss->name,
+					 s->name, sl->s->pos.line);
+				diag_error(d, s->pos, hint, "duplicate %s name '%s'", s->ss->name, s->name);
+				break;
+			}
+			h = (h + 1) & (t->nslots - 1);
+		}
+	}
+	return 0;
+}
+
+struct pstmt *ptree_find(const struct ptree *t, const struct stmt_schema *ss, const char *name)
+{
+	if (!t->nslots)
+		return NULL;
+	size_t h = name_hash(ss, name) & (t->nslots - 1);
+	for (;;) {
+		const struct name_slot *sl = &t->names[h];
+		if (!sl->s)
+			return NULL;
+		if (sl->ss == ss && strcmp(sl->name, name) == 0)
+			return sl->s;
+		h = (h + 1) & (t->nslots - 1);
+	}
+}
+
+static void resolve_one(struct ptree *t, struct pparam *pp, struct diags *d)
+{
+	const struct stmt_schema *target = schema_stmt(pp->ps->target);
+	struct pstmt *s = ptree_find(t, target, pp->v.ref.name);
+	if (s) {
+		pp->v.ref.target = s;
+		s->uses++;
+		return;
+	}
+	/* Wrong type, wrong case, or a near miss among names of the right type. */
+	for (size_t i = 0; i < t->nstmts; i++) {
+		const struct pstmt *o = t->stmts[i];
+		if (!o->named || o->parent)
+			continue;
+		if (strcmp(o->name, pp->v.ref.name) == 0) {
+			char hint[160];
+			snprintf(hint, sizeof hint, "%s is a %s (line %u); %s needs a %s", o->name,
+				 o->ss->name, o->pos.line, pp->ps->name, target->name);
+			diag_error(d, pp->vpos, hint, "%s '%s' is not a %s", pp->ps->name,
+				   pp->v.ref.name, target->name);
+			return;
+		}
+	}
+	const char *best = NULL;
+	size_t best_d = 3;
+	for (size_t i = 0; i < t->nstmts; i++) {
+		const struct pstmt *o = t->stmts[i];
+		if (o->ss != target || !o->named || o->parent)
+			continue;
+		size_t dist = strcasecmp(o->name, pp->v.ref.name) == 0 ? 0 :
+			      str_edit_distance(o->name, pp->v.ref.name, 2) + 1;
+		if (dist < best_d) {
+			best_d = dist;
+			best = o->name;
+		}
+	}
+	char hint[160];
+	if (best)
+		snprintf(hint, sizeof hint, "did you mean '%s'? (names are case-sensitive)", best);
+	else
+		snprintf(hint, sizeof hint, "define it: %s %s { ... }", target->name, pp->v.ref.name);
+	diag_error(d, pp->vpos, hint, "%s '%s' is not defined", target->name, pp->v.ref.name);
+}
+
+void ptree_resolve(struct ptree *t, struct diags *d)
+{
+	for (size_t i = 0; i < t->nstmts; i++) {
+		struct pstmt *s = t->stmts[i];
+		for (size_t k = 0; k < s->nparams; k++)
+			if (s->params[k].ps->kind == VK_REF && !s->params[k].invalid)
+				resolve_one(t, &s->params[k], d);
+	}
+}
+
+int ptree_parse(struct ptree *t, struct arena *a, const char *file, const char *buf,
+		size_t len, struct diags *d)
+{
+	memset(t, 0, sizeof *t);
+	t->a = a;
+	t->file = arena_strdup(a, file);
+	if (!t->file)
+		return -1;
+	struct token *toks;
+	size_t ntoks;
+	if (lex_buffer(a, t->file, buf, len, &toks, &ntoks, d))
+		return -1;
+	struct parser p = { .t = t, .a = a, .tok = toks, .n = ntoks, .d = d };
+	for (;;) {
+		skip_newlines(&p);
+		const struct token *tk = peek(&p);
+		if (tk->kind == TK_EOF)
+			break;
+		if (tk->kind == TK_RBRACE) {
+			diag_error(d, tk->pos, "remove it, or check the '{' above",
+				   "'}' without a matching '{'");
+			next(&p);
+			continue;
+		}
+		if (parse_statement(&p) < 0)
+			return -1;
+	}
+	return names_build(t, d);
+}
+
+/* ---- access -------------------------------------------------------------- */
+
+const struct pparam *pstmt_given(const struct pstmt *s, const char *name)
+{
+	for (size_t i = 0; s && i < s->nparams; i++)
+		if (strcasecmp(s->params[i].ps->name, name) == 0)
+			return &s->params[i];
+	return NULL;
+}
+
+const struct pparam *pstmt_param(const struct pstmt *s, const char *name)
+{
+	for (size_t i = 0; s && i < s->nparams; i++)
+		if (!s->params[i].invalid && strcasecmp(s->params[i].ps->name, name) == 0)
+			return &s->params[i];
+	return NULL;
+}
+
+size_t pstmt_count(const struct pstmt *s, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; s && i < s->nparams; i++)
+		if (!s->params[i].invalid && strcasecmp(s->params[i].ps->name, name) == 0)
+			n++;
+	return n;
+}
+
+const struct pstmt *pstmt_sub(const struct pstmt *s, const char *stmt_type)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < s->nparams; i++) {
+		const struct pparam *pp = &s->params[i];
+		if (pp->invalid || !pp->ps->target || strcasecmp(pp->ps->target, stmt_type) != 0)
+			continue;
+		if (pp->ps->kind == VK_INLINE)
+			return pp->v.inl;
+		if (pp->ps->kind == VK_REF && pp->v.ref.target)
+			return pp->v.ref.target;
+	}
+	return NULL;
+}
+
+const char *pstmt_name(const struct pstmt *s)
+{
+	return s->name ? s->name : s->ss->name;
+}
