@@ -105,6 +105,19 @@ void log_vmsg(int prio, const char *fmt, va_list ap)
 {
 	if (prio > L.maxprio)
 		return;
+	log_vemit(L.dests | LOG_TO_FILE, prio, fmt, ap);
+}
+
+void log_emit(unsigned dests, int prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vemit(dests, prio, fmt, ap);
+	va_end(ap);
+}
+
+void log_vemit(unsigned dests, int prio, const char *fmt, va_list ap)
+{
 	int saved_errno = errno;
 	char body[1536];
 	vsnprintf(body, sizeof body, fmt, ap);
@@ -112,11 +125,11 @@ void log_vmsg(int prio, const char *fmt, va_list ap)
 
 	char line[1800];
 	int pid = (int)getpid();
-	if (L.dests & LOG_TO_STDERR) {
+	if (dests & LOG_TO_STDERR) {
 		int n = snprintf(line, sizeof line, "%s: %s\n", L.ident, body);
 		raw_write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
 	}
-	if (L.file_fd >= 0) {
+	if ((dests & LOG_TO_FILE) && L.file_fd >= 0) {
 		struct timespec ts;
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -128,7 +141,7 @@ void log_vmsg(int prio, const char *fmt, va_list ap)
 				 prio_name(prio), body);
 		raw_write(L.file_fd, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
 	}
-	if (L.dests & LOG_TO_SYSLOG) {
+	if (dests & LOG_TO_SYSLOG) {
 		int fd = syslog_socket();
 		if (fd >= 0) {
 			int n = snprintf(line, sizeof line, "<%d>%s[%d]: %s",

@@ -15,6 +15,7 @@
 
 #define LOG_TO_STDERR 0x1
 #define LOG_TO_SYSLOG 0x2
+#define LOG_TO_FILE   0x4   /* the file set by log_set_file, when there is one */
 
 /* ident: program tag for syslog and stderr; dests: LOG_TO_* flags. */
 void log_init(const char *ident, unsigned dests);
@@ -30,6 +31,10 @@ void log_set_fd_hook(int (*hook)(int fd));
 int log_owns_fd(int fd);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Emit to exactly these destinations, whatever the level and default dests. */
+void log_emit(unsigned dests, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void log_vemit(unsigned dests, int prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 void log_vmsg(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)

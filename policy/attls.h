@@ -103,6 +103,11 @@ const struct attls_rule *attls_explain(const struct policy *p, const struct attl
 const char *attls_rule_mismatch(const struct attls_rule *r, const struct attls_conn *c,
 				char *buf, size_t len);
 
+/* Whether any rule has a Jobname / Userid condition (so callers can skip
+ * looking the names up). */
+bool attls_uses_jobname(const struct policy *p);
+bool attls_uses_userid(const struct policy *p);
+
 /* Rules in evaluation order. */
 size_t attls_rule_count(const struct policy *p);
 const struct attls_rule *attls_rule_at(const struct policy *p, size_t i);

@@ -243,11 +243,17 @@ int attls_index_build(struct policy *p)
 	ix->wild = arena_array(&p->arena, p->nrules ? p->nrules : 1, sizeof *ix->wild);
 	if (!ix->wild)
 		return -1;
-	for (size_t i = 0; i < p->nrules; i++)
+	for (size_t i = 0; i < p->nrules; i++) {
 		if (!p->rules[i].lports.n && !p->rules[i].rports.n)
 			ix->wild[ix->nwild++] = (uint32_t)i;
+		p->uses_jobname |= p->rules[i].jobname != NULL;
+		p->uses_userid |= p->rules[i].userid != NULL;
+	}
 	return 0;
 }
+
+bool attls_uses_jobname(const struct policy *p) { return p->uses_jobname; }
+bool attls_uses_userid(const struct policy *p) { return p->uses_userid; }
 
 size_t attls_rule_count(const struct policy *p) { return p->nrules; }
 

@@ -35,6 +35,7 @@ struct policy {
 	struct attls_rule *rules;     /* evaluation order */
 	size_t nrules;
 	struct attls_index idx;
+	bool uses_jobname, uses_userid;
 	struct policy_counts counts;
 	struct ipsec_policy ipsec;
 };

@@ -1,0 +1,187 @@
+#include "preload/rt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "preload/fdtab.h"
+#include "preload/real.h"
+#include "policy/policy.h"
+
+#define DEFAULT_POLICY "/etc/attls/attls.conf"
+
+static struct {
+	pthread_once_t once;
+	struct policy_store store;
+	pthread_mutex_t check_lock;
+	int64_t next_check_ms;
+	bool ever_loaded;
+	bool fail_reported;
+	int trace_override;
+	uid_t user_uid;
+	char user[64];
+	pthread_mutex_t user_lock;
+} R = {
+	.once = PTHREAD_ONCE_INIT,
+	.check_lock = PTHREAD_MUTEX_INITIALIZER,
+	.user_lock = PTHREAD_MUTEX_INITIALIZER,
+	.trace_override = -1,
+	.user_uid = (uid_t)-1,
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int adopt_log_fd(int fd)
+{
+	int nfd = fdtab_adopt(fd);
+	return nfd < 0 ? fd : nfd;
+}
+
+/* Report a failed load: the first error with its position, once per file version. */
+static void report_load_failure(const struct diags *d, bool at_start)
+{
+	char first[512];
+	diags_first_error(d, first, sizeof first);
+	if (at_start) {
+		log_emit(LOG_TO_STDERR | LOG_TO_SYSLOG | LOG_TO_FILE, LOG_ERR,
+			 "policy %s cannot be used (%s); every TCP connect and accept fails with "
+			 "EACCES until it is fixed", R.store.path, first);
+	} else {
+		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_ERR,
+			 "policy %s changed but is not valid (%s); the previous policy stays in force",
+			 R.store.path, first);
+	}
+}
+
+static void init_once(void)
+{
+	real_init();
+	fdtab_init();
+	log_set_fd_hook(adopt_log_fd);
+	log_init("attls", LOG_TO_SYSLOG);
+	log_set_level(LOG_DEBUG);
+	const char *file = getenv("ATTLS_LOG_FILE");
+	if (file && *file)
+		log_set_file(file);
+	const char *tr = getenv("ATTLS_TRACE");
+	if (tr && *tr) {
+		char *end;
+		long v = strtol(tr, &end, 0);
+		if (!*end && v >= 0 && v <= 255)
+			R.trace_override = (int)v;
+	}
+	const char *path = getenv("ATTLS_POLICY");
+	policy_store_init(&R.store, path && *path ? path : DEFAULT_POLICY);
+	struct diags d;
+	diags_init(&d);
+	if (policy_store_reload(&R.store, true, &d) > 0) {
+		R.ever_loaded = true;
+	} else {
+		report_load_failure(&d, true);
+		R.fail_reported = true;
+	}
+	diags_free(&d);
+	R.next_check_ms = now_ms() + 1000;
+}
+
+void rt_init(void)
+{
+	pthread_once(&R.once, init_once);
+}
+
+struct policy *rt_policy(void)
+{
+	rt_init();
+	int64_t now = now_ms();
+	if (now >= R.next_check_ms && pthread_mutex_trylock(&R.check_lock) == 0) {
+		R.next_check_ms = now + 1000;
+		struct diags d;
+		diags_init(&d);
+		int rc = policy_store_reload(&R.store, false, &d);
+		if (rc > 0) {
+			log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
+				 "policy %s %s; new connections follow it", R.store.path,
+				 R.ever_loaded ? "reloaded" : "loaded");
+			R.ever_loaded = true;
+		} else if (rc < 0) {
+			report_load_failure(&d, false);
+		}
+		diags_free(&d);
+		pthread_mutex_unlock(&R.check_lock);
+	}
+	return policy_store_get(&R.store);
+}
+
+void rt_fill_identity(const struct policy *p, struct attls_conn *c, char *job, size_t joblen,
+		      char *user, size_t userlen)
+{
+	c->jobname = NULL;
+	c->userid = NULL;
+	if (attls_uses_jobname(p)) {
+		char name[17] = "";
+		if (prctl(PR_GET_NAME, name) == 0) {
+			snprintf(job, joblen, "%s", name);
+			c->jobname = job;
+		}
+	}
+	if (attls_uses_userid(p)) {
+		uid_t uid = geteuid();
+		pthread_mutex_lock(&R.user_lock);
+		if (uid != R.user_uid) {
+			/* NSS may talk to nscd or sssd over sockets: that is fine, our
+			 * hooks pass non-TCP sockets through untouched. */
+			struct passwd pw, *res = NULL;
+			char buf[2048];
+			if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res)
+				snprintf(R.user, sizeof R.user, "%s", res->pw_name);
+			else
+				snprintf(R.user, sizeof R.user, "%u", (unsigned)uid);
+			R.user_uid = uid;
+		}
+		snprintf(user, userlen, "%s", R.user);
+		pthread_mutex_unlock(&R.user_lock);
+		c->userid = user;
+	}
+}
+
+int rt_trace_override(void)
+{
+	return R.trace_override;
+}
+
+void rt_vlog(unsigned trace, unsigned bit, int prio, const char *fmt, va_list ap)
+{
+	if (R.trace_override >= 0)
+		trace = (unsigned)R.trace_override;
+	unsigned dests = 0;
+	if (prio <= LOG_ERR) {
+		if (trace & TRACE_ERR_STDERR)
+			dests |= LOG_TO_STDERR;
+		if (trace & TRACE_ERR_SYSLOG)
+			dests |= LOG_TO_SYSLOG | LOG_TO_FILE;
+	} else if (trace & bit) {
+		dests |= LOG_TO_SYSLOG | LOG_TO_FILE;
+	}
+	if (dests)
+		log_vemit(dests, prio, fmt, ap);
+}
+
+void rt_log(unsigned trace, unsigned bit, int prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	rt_vlog(trace, bit, prio, fmt, ap);
+	va_end(ap);
+}

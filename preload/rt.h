@@ -1,0 +1,34 @@
+/*
+ * preload/rt — the shim's process-wide runtime: one-time initialisation, the
+ * policy store (ATTLS_POLICY or /etc/attls/attls.conf) with its reload check,
+ * the fail-closed state when no valid policy can be had, the program and user
+ * names rules match on, and where log lines go.
+ */
+#ifndef ATTLS_PRELOAD_RT_H
+#define ATTLS_PRELOAD_RT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "policy/attls.h"
+
+struct policy;
+
+/* Idempotent and thread-safe; every hook calls it before doing anything. */
+void rt_init(void);
+/* The current policy snapshot (a reference), after a reload check at most once
+ * a second. NULL when no valid policy could ever be loaded: fail closed. */
+struct policy *rt_policy(void);
+/* Fill the program and user fields of a connection to match, as the policy
+ * needs them (names are only looked up when some rule uses them). */
+void rt_fill_identity(const struct policy *p, struct attls_conn *c, char *job, size_t joblen,
+		      char *user, size_t userlen);
+/* ATTLS_TRACE (from attls run --trace), or -1 when the policy decides. */
+int rt_trace_override(void);
+/* Emit a log line if trace allows bit; errors honour the stderr/syslog bits. */
+void rt_vlog(unsigned trace, unsigned bit, int prio, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+void rt_log(unsigned trace, unsigned bit, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
