@@ -72,6 +72,7 @@ INSTALL_LIBS :=
 
 include common/module.mk
 include policy/module.mk
+include preload/module.mk
 include ctl/module.mk
 include tests/unit/module.mk
 include tests/fuzz/module.mk

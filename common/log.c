@@ -51,6 +51,16 @@ int log_owns_fd(int fd)
 	return fd >= 0 && (fd == L.file_fd || fd == L.syslog_fd);
 }
 
+void log_renumber(int oldfd, int newfd)
+{
+	pthread_mutex_lock(&L.lock);
+	if (L.file_fd == oldfd)
+		L.file_fd = newfd;
+	if (L.syslog_fd == oldfd)
+		L.syslog_fd = newfd;
+	pthread_mutex_unlock(&L.lock);
+}
+
 int log_set_file(const char *path)
 {
 	int fd = -1;

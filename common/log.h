@@ -29,6 +29,8 @@ int log_set_file(const char *path);
 void log_set_fd_hook(int (*hook)(int fd));
 /* Whether fd is one of the module's own descriptors. */
 int log_owns_fd(int fd);
+/* The module's descriptor oldfd now lives at newfd. */
+void log_renumber(int oldfd, int newfd);
 
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Emit to exactly these destinations, whatever the level and default dests. */

@@ -1,5 +1,7 @@
 /*
  * ctl/attls — the attls command: dispatches to its subcommands.
+ *   attls run ...                           (ctl/run_cmd.c)
+ *   attls conns ...                         (ctl/conns_cmd.c)
  *   attls policy check|show|reference ...   (ctl/policy_cmd.c)
  */
 #include <stdio.h>
@@ -10,7 +12,9 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: attls policy check [--json] FILE...\n"
+	fputs("usage: attls run [-p POLICY] [--trace LEVEL] [--log FILE] -- PROGRAM [ARGS...]\n"
+	      "       attls conns [--json]\n"
+	      "       attls policy check [--json] FILE...\n"
 	      "       attls policy show [--json] [--match SPEC] FILE\n"
 	      "       attls policy reference\n"
 	      "\n"
@@ -32,6 +36,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "policy"))
 		return cmd_policy(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "conns"))
+		return cmd_conns(argc - 1, argv + 1);
 	fprintf(stderr, "attls: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

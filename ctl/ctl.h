@@ -6,5 +6,7 @@
 #define ATTLS_CTL_CTL_H
 
 int cmd_policy(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_conns(int argc, char **argv);
 
 #endif

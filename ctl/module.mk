@@ -1,5 +1,5 @@
-# ctl/: the attls command (run, policy check/show, conns).
-ATTLS_SRCS := ctl/attls.c ctl/policy_cmd.c
+# ctl/: the attls command (run, conns, policy check/show/reference).
+ATTLS_SRCS := ctl/attls.c ctl/policy_cmd.c ctl/run_cmd.c ctl/conns_cmd.c
 
 $(BUILD)/bin/attls: $(call objs,$(OBJ),$(ATTLS_SRCS)) $(OBJ)/libcore.a
 	@mkdir -p $(@D)

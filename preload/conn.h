@@ -56,6 +56,8 @@ struct conn {
 	/* Engine only. */
 	int tcp;                          /* the real socket (shim descriptor) */
 	int eng;                          /* engine end of the pair (shim descriptor) */
+	int app_dup;                      /* the program's end, held only while connecting */
+	size_t app_sndbuf;                /* send buffer to give the program's end after that */
 	enum conn_state st;
 	struct tls_ctx *ctx;
 	gnutls_session_t ses;
@@ -65,7 +67,9 @@ struct conn {
 	bool net_blocked;                 /* TLS output waits for the socket to drain */
 	bool app_eof;                     /* the program shut its sending side */
 	bool app_gone;                    /* every program descriptor is closed */
+	bool app_rd_closed;               /* the program shut its receiving side */
 	bool net_eof;                     /* the peer finished sending */
+	bool bye_pending;                 /* close_notify waits in GnuTLS for the socket */
 	bool bye_sent;
 	bool rehandshake;                 /* a renegotiation is under way */
 	bool exact_reads;                 /* never read past a TLS record (stop-to-clear) */
@@ -73,6 +77,8 @@ struct conn {
 	size_t rec_hdr_have, rec_body_left;
 	int64_t deadline_ms;              /* handshake deadline (monotonic), 0 = none */
 	struct conn *next, *prev;         /* engine's list */
+	bool queued_again;                /* on the engine's list of work to resume */
+	struct conn *again_next;
 	unsigned ev_registered;
 	char proto[16], cipher[64], peer_subject[256];
 	uint16_t cipher_code;

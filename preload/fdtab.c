@@ -72,6 +72,7 @@ int fdtab_init(void)
 }
 
 int fdtab_base(void) { return base; }
+unsigned fdtab_top(void) { return atomic_load(&high_water); }
 
 static uintptr_t load(int fd)
 {
@@ -138,6 +139,25 @@ int fdtab_adopt(int fd)
 		atomic_store_explicit(&tab[nfd], SHIM_TAG, memory_order_release);
 	}
 	return nfd;
+}
+
+int fdtab_dup_shim(int fd)
+{
+	int nfd = sys_fcntl(fd, F_DUPFD_CLOEXEC, base);
+	if (nfd >= 0 && (unsigned)nfd < tab_size) {
+		note_fd(nfd);
+		atomic_store_explicit(&tab[nfd], SHIM_TAG, memory_order_release);
+	}
+	return nfd;
+}
+
+void fdtab_atfork_child(void)
+{
+	pthread_mutexattr_t at;
+	pthread_mutexattr_init(&at);
+	pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&lock, &at);
+	pthread_mutexattr_destroy(&at);
 }
 
 void fdtab_release(int fd)

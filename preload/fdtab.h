@@ -29,6 +29,11 @@ struct conn *fdtab_take(int fd);
 /* Move fd into the shim's range (close-on-exec) and mark it shim-owned.
  * Returns the new descriptor, or -1 with errno set (fd is then closed). */
 int  fdtab_adopt(int fd);
+/* A close-on-exec copy of fd in the shim's range, marked shim-owned; fd
+ * itself stays open. Returns the copy or -1. */
+int  fdtab_dup_shim(int fd);
+/* Re-create the lock in a forked child. */
+void fdtab_atfork_child(void);
 /* Close one of the shim's own descriptors. */
 void fdtab_release(int fd);
 /* Move the shim descriptor at fd elsewhere so the program can use the number
@@ -39,6 +44,8 @@ int  fdtab_evict(int fd);
 void fdtab_after_fork_child(void (*drop)(int fd, struct conn *c));
 /* Iterate program descriptors (for close_range): calls fn for each in [lo, hi]. */
 void fdtab_each_conn(unsigned lo, unsigned hi, void (*fn)(int fd, void *arg), void *arg);
+/* One above the highest descriptor the table has recorded. */
+unsigned fdtab_top(void);
 /* Lowest descriptor number the shim uses for itself. */
 int  fdtab_base(void);
 /* Lock protecting descriptor renumbering (dup2 and conversion) against each other. */

@@ -156,6 +156,13 @@ void rt_fill_identity(const struct policy *p, struct attls_conn *c, char *job, s
 	}
 }
 
+void rt_atfork_child(void)
+{
+	pthread_mutex_init(&R.check_lock, NULL);
+	pthread_mutex_init(&R.user_lock, NULL);
+	pthread_mutex_init(&R.store.lock, NULL);
+}
+
 int rt_trace_override(void)
 {
 	return R.trace_override;

@@ -23,6 +23,8 @@ struct policy *rt_policy(void);
  * needs them (names are only looked up when some rule uses them). */
 void rt_fill_identity(const struct policy *p, struct attls_conn *c, char *job, size_t joblen,
 		      char *user, size_t userlen);
+/* In a forked child: re-create locks another thread may have held. */
+void rt_atfork_child(void);
 /* ATTLS_TRACE (from attls run --trace), or -1 when the policy decides. */
 int rt_trace_override(void);
 /* Emit a log line if trace allows bit; errors honour the stderr/syslog bits. */

@@ -1,0 +1,127 @@
+/*
+ * ctl/run_cmd — "attls run": start a program with libattls.so preloaded.
+ * Sets LD_PRELOAD (ours first, entries already there kept), ATTLS_POLICY (an
+ * absolute path, since the program may change directory), ATTLS_TRACE and
+ * ATTLS_LOG_FILE, then execs the program.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl/ctl.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: attls run [-p POLICY] [--trace LEVEL] [--log FILE] -- PROGRAM [ARGS...]\n", out);
+}
+
+/* libattls.so next to this attls: <bindir>/../lib/libattls.so (build tree) or
+ * <bindir>/../lib/attls/libattls.so (installed). ATTLS_LIBRARY overrides. */
+static int find_library(char *out, size_t len)
+{
+	const char *env = getenv("ATTLS_LIBRARY");
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return access(out, R_OK);
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	static const char *const rel[] = { "../lib/libattls.so", "../lib/attls/libattls.so" };
+	for (size_t i = 0; i < 2; i++) {
+		char cand[PATH_MAX + 32];
+		snprintf(cand, sizeof cand, "%s/%s", exe, rel[i]);
+		if (realpath(cand, out) && access(out, R_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const char *policy = NULL, *trace = NULL, *logfile = NULL;
+	int i = 1;
+	for (; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if ((!strcmp(argv[i], "-p") || !strcmp(argv[i], "--policy")) && i + 1 < argc)
+			policy = argv[++i];
+		else if (!strcmp(argv[i], "--trace") && i + 1 < argc)
+			trace = argv[++i];
+		else if (!strcmp(argv[i], "--log") && i + 1 < argc)
+			logfile = argv[++i];
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "attls run: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		} else {
+			break;   /* the program, without "--" */
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	char lib[PATH_MAX];
+	if (find_library(lib, sizeof lib) != 0) {
+		fprintf(stderr, "attls run: cannot find libattls.so next to this program "
+			"(set ATTLS_LIBRARY)\n");
+		return 1;
+	}
+	if (policy) {
+		char abs[PATH_MAX];
+		if (!realpath(policy, abs)) {
+			/* Let the shim report it (fail closed) with the path as given. */
+			snprintf(abs, sizeof abs, "%s", policy);
+		}
+		setenv("ATTLS_POLICY", abs, 1);
+	}
+	if (trace) {
+		char *end;
+		long v = strtol(trace, &end, 0);
+		if (*end || v < 0 || v > 255) {
+			fprintf(stderr, "attls run: --trace takes a number from 0 to 255\n");
+			return 2;
+		}
+		setenv("ATTLS_TRACE", trace, 1);
+	}
+	if (logfile) {
+		char abs[PATH_MAX];
+		const char *l = logfile;
+		if (logfile[0] != '/' && getcwd(abs, sizeof abs - strlen(logfile) - 2)) {
+			strcat(abs, "/");
+			strcat(abs, logfile);
+			l = abs;
+		}
+		setenv("ATTLS_LOG_FILE", l, 1);
+	}
+	const char *old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		size_t len = strlen(lib) + strlen(old) + 2;
+		char *both = malloc(len);
+		if (!both)
+			return 1;
+		snprintf(both, len, "%s %s", lib, old);
+		setenv("LD_PRELOAD", both, 1);
+		free(both);
+	} else {
+		setenv("LD_PRELOAD", lib, 1);
+	}
+	execvp(argv[i], argv + i);
+	fprintf(stderr, "attls run: cannot run %s: %s\n", argv[i], strerror(errno));
+	return errno == ENOENT ? 127 : 126;
+}

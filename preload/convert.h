@@ -1,0 +1,24 @@
+/*
+ * preload/convert — the moment a TCP connection becomes covered: look up its
+ * rule, and when the rule says TLS, move the real socket into the shim's range
+ * and put one end of a socketpair at the descriptor number the program holds,
+ * before the program can register it anywhere. Also: failing closed when no
+ * valid policy exists.
+ */
+#ifndef ATTLS_PRELOAD_CONVERT_H
+#define ATTLS_PRELOAD_CONVERT_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/* Whether fd is an IPv4/IPv6 TCP socket. */
+bool convert_is_inet_tcp(int fd);
+
+/* After the program's connect() on fd: rc/err are what the real connect
+ * returned. Returns what the hook must return (setting errno). */
+int convert_after_connect(int fd, const struct sockaddr *addr, socklen_t alen, int rc, int err);
+
+/* After accept() produced fd. Returns fd, or -1 with errno set (fd closed). */
+int convert_after_accept(int fd);
+
+#endif
