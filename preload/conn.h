@@ -65,6 +65,7 @@ struct conn {
 	uint8_t *to_app;                  /* plaintext not yet taken by the program */
 	size_t to_app_len, to_app_off;
 	bool net_blocked;                 /* TLS output waits for the socket to drain */
+	bool pull_drained;                /* the last transport read met EAGAIN */
 	bool app_eof;                     /* the program shut its sending side */
 	bool app_gone;                    /* every program descriptor is closed */
 	bool app_rd_closed;               /* the program shut its receiving side */

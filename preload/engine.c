@@ -51,6 +51,7 @@ static struct {
 	/* engine thread only */
 	struct conn *conns;
 	struct conn *again;
+	struct conn *dead;           /* torn down during this round; released after it */
 	int64_t armed_ms;
 	uint8_t scratch[SCRATCH];
 } E = {
@@ -180,7 +181,20 @@ static void teardown(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
-	conn_unref(c);   /* the engine's reference */
+	/* Events for c may still sit in this round's epoll batch or on the again
+	 * list: the engine's reference goes only when the round is over. */
+	c->next = E.dead;
+	E.dead = c;
+}
+
+static void release_dead(void)
+{
+	while (E.dead) {
+		struct conn *c = E.dead;
+		E.dead = c->next;
+		c->next = NULL;
+		conn_unref(c);   /* the engine's reference */
+	}
 }
 
 /* A connection that cannot go on. The program's end is closed with whatever
@@ -274,17 +288,31 @@ static void handshake_done(struct conn *c)
 	step(c);
 }
 
+/* Whether GnuTLS's AGAIN really means the socket has nothing more for now. */
+static bool really_blocked(struct conn *c)
+{
+	return c->pull_drained || gnutls_record_get_direction(c->ses) == 1;
+}
+
 static void step_handshake(struct conn *c)
 {
-	int rc = gnutls_handshake(c->ses);
-	while (rc < 0 && !gnutls_error_is_fatal(rc) && rc != GNUTLS_E_AGAIN)
-		rc = gnutls_handshake(c->ses);   /* warning alerts, interrupted calls */
+	int rc;
+	int tries = 0;
+	do {
+		c->pull_drained = false;
+		rc = gnutls_handshake(c->ses);
+		/* warning alerts, interrupted calls, and AGAIN without EAGAIN */
+	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
+		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
 	if (rc == 0) {
 		handshake_done(c);
 		return;
 	}
-	if (rc == GNUTLS_E_AGAIN)
+	if (!gnutls_error_is_fatal(rc)) {
+		if (rc != GNUTLS_E_AGAIN || !really_blocked(c))
+			again(c);   /* more to do with no edge to wait for */
 		return;
+	}
 	char why[512];
 	tls_failure_reason(c, rc, why, sizeof why);
 	fail(c, ECONNRESET, "TLS handshake failed: %s", why);
@@ -330,7 +358,8 @@ static bool flush_to_app(struct conn *c, bool *progress)
 		if (c->app_rd_closed || c->app_gone) {
 			c->to_app_off = c->to_app_len;   /* nobody will read it */
 		} else {
-			ssize_t n = write(c->eng, c->to_app + c->to_app_off, c->to_app_len - c->to_app_off);
+			ssize_t n = send(c->eng, c->to_app + c->to_app_off, c->to_app_len - c->to_app_off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n < 0 && errno == EAGAIN)
 				return false;
 			if (n < 0) {
@@ -362,13 +391,14 @@ static bool net_to_app(struct conn *c)
 	if (!flush_to_app(c, &progress) || c->net_eof || c->st != CS_SECURE)
 		return progress;
 	for (int i = 0; i < BATCH; i++) {
+		c->pull_drained = false;
 		ssize_t n = gnutls_record_recv(c->ses, E.scratch, SCRATCH);
 		if (n > 0) {
 			atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)n, memory_order_relaxed);
 			progress = true;
 			if (c->app_rd_closed || c->app_gone)
 				continue;
-			ssize_t w = write(c->eng, E.scratch, (size_t)n);
+			ssize_t w = send(c->eng, E.scratch, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (w < 0 && errno != EAGAIN) {
 				c->app_rd_closed = true;
 				continue;
@@ -383,8 +413,15 @@ static bool net_to_app(struct conn *c)
 			peer_finished(c, "close_notify");
 			return true;
 		}
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
-			return progress;
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			/* GnuTLS also says AGAIN after digesting a post-handshake message
+			 * (a TLS 1.3 session ticket) without touching the socket again. With
+			 * edge-triggered epoll only the kernel's EAGAIN means "wait". */
+			if (c->pull_drained)
+				return progress;
+			progress = true;
+			continue;
+		}
 		if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			/* TCP closed without close_notify: many servers do it. The program
 			 * sees end-of-file; the log says it was not a clean TLS close. */
@@ -494,9 +531,18 @@ static bool app_to_net(struct conn *c)
 
 static void step_rehandshake(struct conn *c)
 {
-	int rc = gnutls_handshake(c->ses);
-	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
+	int rc;
+	int tries = 0;
+	do {
+		c->pull_drained = false;
+		rc = gnutls_handshake(c->ses);
+	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
+		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+		if (!really_blocked(c))
+			again(c);
 		return;
+	}
 	if (rc < 0) {
 		char why[512];
 		tls_failure_reason(c, rc, why, sizeof why);
@@ -668,6 +714,7 @@ static void *engine_main(void *arg)
 			if (c->st != CS_DEAD)
 				step(c);
 		}
+		release_dead();
 	}
 	return NULL;
 }

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "preload/fdtab.h"
 #include "preload/real.h"
+#include "preload/tls.h"
 #include "policy/policy.h"
 
 #define DEFAULT_POLICY "/etc/attls/attls.conf"
@@ -111,6 +112,9 @@ struct policy *rt_policy(void)
 		diags_init(&d);
 		int rc = policy_store_reload(&R.store, false, &d);
 		if (rc > 0) {
+			struct policy *cur = policy_store_get(&R.store);
+			tls_ctx_trim(cur);   /* contexts of old snapshots go with their last connection */
+			policy_unref(cur);
 			log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
 				 "policy %s %s; new connections follow it", R.store.path,
 				 R.ever_loaded ? "reloaded" : "loaded");

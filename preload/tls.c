@@ -264,6 +264,8 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	struct conn *c = ptr;
 	size_t want = c->exact_reads ? tls_exact_limit(c, len) : len;
 	ssize_t n = recv(c->tcp, buf, want, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->pull_drained = true;
 	if (n < 0) {
 		gnutls_transport_set_errno(c->ses, errno == EWOULDBLOCK ? EAGAIN : errno);
 		return -1;
