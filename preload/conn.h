@@ -65,7 +65,8 @@ struct conn {
 	uint8_t *to_app;                  /* plaintext not yet taken by the program */
 	size_t to_app_len, to_app_off;
 	bool net_blocked;                 /* TLS output waits for the socket to drain */
-	bool pull_drained;                /* the last transport read met EAGAIN */
+	bool pull_drained;                /* a transport read met EAGAIN */
+	bool push_full;                   /* a transport write met EAGAIN */
 	bool app_eof;                     /* the program shut its sending side */
 	bool app_gone;                    /* every program descriptor is closed */
 	bool app_rd_closed;               /* the program shut its receiving side */

@@ -222,6 +222,13 @@ static void again(struct conn *c)
 	E.again = c;
 }
 
+/* Whether GnuTLS's AGAIN comes from the kernel (an edge will follow) rather
+ * than from GnuTLS pausing on its own. */
+static bool really_blocked(struct conn *c)
+{
+	return c->pull_drained || c->push_full;
+}
+
 /* ---- handshake ------------------------------------------------------------------- */
 
 static void step(struct conn *c);
@@ -288,18 +295,12 @@ static void handshake_done(struct conn *c)
 	step(c);
 }
 
-/* Whether GnuTLS's AGAIN really means the socket has nothing more for now. */
-static bool really_blocked(struct conn *c)
-{
-	return c->pull_drained || gnutls_record_get_direction(c->ses) == 1;
-}
-
 static void step_handshake(struct conn *c)
 {
 	int rc;
 	int tries = 0;
 	do {
-		c->pull_drained = false;
+		c->pull_drained = c->push_full = false;
 		rc = gnutls_handshake(c->ses);
 		/* warning alerts, interrupted calls, and AGAIN without EAGAIN */
 	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
@@ -391,7 +392,7 @@ static bool net_to_app(struct conn *c)
 	if (!flush_to_app(c, &progress) || c->net_eof || c->st != CS_SECURE)
 		return progress;
 	for (int i = 0; i < BATCH; i++) {
-		c->pull_drained = false;
+		c->pull_drained = c->push_full = false;
 		ssize_t n = gnutls_record_recv(c->ses, E.scratch, SCRATCH);
 		if (n > 0) {
 			atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)n, memory_order_relaxed);
@@ -417,7 +418,7 @@ static bool net_to_app(struct conn *c)
 			/* GnuTLS also says AGAIN after digesting a post-handshake message
 			 * (a TLS 1.3 session ticket) without touching the socket again. With
 			 * edge-triggered epoll only the kernel's EAGAIN means "wait". */
-			if (c->pull_drained)
+			if (really_blocked(c))
 				return progress;
 			progress = true;
 			continue;
@@ -534,7 +535,7 @@ static void step_rehandshake(struct conn *c)
 	int rc;
 	int tries = 0;
 	do {
-		c->pull_drained = false;
+		c->pull_drained = c->push_full = false;
 		rc = gnutls_handshake(c->ses);
 	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
 		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));

@@ -280,9 +280,18 @@ static ssize_t push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 	struct conn *c = ptr;
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 	ssize_t n = sendmsg(c->tcp, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->push_full = true;
 	if (n < 0)
 		gnutls_transport_set_errno(c->ses, errno == EWOULDBLOCK ? EAGAIN : errno);
 	return n;
+}
+
+void tls_transport_attach(struct conn *c)
+{
+	gnutls_transport_set_ptr(c->ses, c);
+	gnutls_transport_set_pull_function(c->ses, pull);
+	gnutls_transport_set_vec_push_function(c->ses, push);
 }
 
 /* ---- server session cache (TLS 1.2 session IDs) ---------------------------- */
@@ -431,9 +440,7 @@ int tls_session_start(struct conn *c, char *err, size_t errlen)
 	}
 	gnutls_priority_set(c->ses, c->ctx->prio);
 	gnutls_credentials_set(c->ses, GNUTLS_CRD_CERTIFICATE, c->ctx->cred);
-	gnutls_transport_set_ptr(c->ses, c);
-	gnutls_transport_set_pull_function(c->ses, pull);
-	gnutls_transport_set_vec_push_function(c->ses, push);
+	tls_transport_attach(c);
 	gnutls_handshake_set_timeout(c->ses, 0);   /* the engine keeps its own clock */
 	if (server) {
 		if (c->ctx->ticket_key.data)

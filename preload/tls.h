@@ -39,6 +39,10 @@ void tls_session_end(struct conn *c);
 size_t tls_exact_limit(const struct conn *c, size_t want);
 void tls_exact_consumed(struct conn *c, const uint8_t *data, size_t n);
 
+/* Give c->ses the shim's transport (reads on c->tcp, exact when
+ * c->exact_reads). tls_session_start does this; tests use it directly. */
+void tls_transport_attach(struct conn *c);
+
 /* Drop cached contexts of snapshots that are no longer current. */
 void tls_ctx_trim(const struct policy *current);
 

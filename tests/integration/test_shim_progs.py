@@ -1,0 +1,276 @@
+"""The C programs of tests/integration/progs under attls: readiness with
+edge-triggered epoll and level-triggered poll, tiny reads and partial writes,
+half-close, misbehaving peers, handshake timeout, many connections at once and
+in a row, fork, threads and descriptor juggling."""
+
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from shimlib import (ATTLS, PROGS, Proc, echo_policy, fd_count, free_port, make_certs,
+                     rss_kb, run_under, wait_for)
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+class EchoServer:
+    def __init__(self, tmp, certs, *args, hs_timeout=10, extra_server=""):
+        self.port = free_port()
+        self.policy = tmp / "policy.conf"
+        self.policy.write_text(echo_policy(certs, str(self.port), hs_timeout=hs_timeout,
+                                           extra_server=extra_server))
+        self.log = tmp / "attls.log"
+        self.proc = Proc([PROGS / "echo_server", "--port", self.port, *args],
+                         policy=self.policy, log=self.log, trace=255)
+        line = self.proc.readline()
+        assert line.strip() == f"ready {self.port}", line
+
+    def client(self, *args, timeout=180):
+        return run_under(self.policy, [PROGS / "echo_client", "--port", self.port, *args],
+                         log=self.log, timeout=timeout)
+
+    def stop(self):
+        return self.proc.stop()
+
+    def count_fds(self):
+        """The server's own count of its descriptors (echo_server answers SIGUSR1)."""
+        return fd_count(self.proc.pid)
+
+
+@pytest.fixture
+def server(tmp_path, certs):
+    made = []
+
+    def start(*args, **kw):
+        s = EchoServer(tmp_path, certs, *args, **kw)
+        made.append(s)
+        return s
+    yield start
+    for s in made:
+        s.stop()
+
+
+def client_hello():
+    """The first flight of a real TLS client."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        obj.do_handshake()
+    return out.read()
+
+
+def test_edge_triggered_server_small_reads_poll_client_small_writes(server):
+    s = server("--chunk", "7", "--sndbuf", "4096")
+    r = s.client("--poll", "--bytes", "20000")
+    assert r.returncode == 0 and r.stdout.startswith("ok poll 20000"), r.stdout + r.stderr
+
+
+def test_level_triggered_poll_server(server):
+    s = server("--poll", "--chunk", "3")
+    r = s.client("--concurrent", "40", "--bytes", "50000")
+    assert r.returncode == 0 and "ok 40 concurrent" in r.stdout, r.stdout + r.stderr
+
+
+def test_half_close_both_ways(server):
+    # --once: the client shuts its sending side, then reads the whole echo; the
+    # server sees end-of-file, finishes echoing, then shuts down its side.
+    s = server()
+    r = s.client("--once", "--bytes", "300000")
+    assert r.returncode == 0 and "ok once" in r.stdout, r.stdout + r.stderr
+    out, err = s.stop()
+    assert "eof 300000" in err
+
+
+def test_500_concurrent_connections(server):
+    s = server()
+    r = s.client("--concurrent", "500", "--bytes", "20000", timeout=240)
+    assert r.returncode == 0 and "ok 500 concurrent" in r.stdout, r.stdout + r.stderr
+
+
+def test_10000_sequential_connections_leave_fds_and_rss_where_they_were(server):
+    s = server()
+    # Warm up so the server's engine, caches and export socket exist.
+    r = s.client("--sequential", "50", "--bytes", "100")
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: "eof" in open(s.log).read() or True, what="warm-up")
+    fds0 = wait_for(lambda: s.count_fds(), what="server fd count")
+    rss0 = rss_kb(s.proc.pid)
+    r = s.client("--sequential", "10000", "--bytes", "1000", timeout=600)
+    assert r.returncode == 0 and r.stdout.startswith("ok 10000"), r.stdout + r.stderr
+    # client: "ok N fds A B rss X Y" (after warm-up, at the end)
+    f = r.stdout.split()
+    cfd0, cfd1, crss0, crss1 = int(f[3]), int(f[4]), int(f[6]), int(f[7])
+    assert cfd1 <= cfd0, r.stdout
+    assert crss1 - crss0 < 4096, r.stdout
+    # server: the last connections finish asynchronously in its engine
+    wait_for(lambda: s.count_fds() <= fds0, timeout=20, what="server descriptors back")
+    assert rss_kb(s.proc.pid) - rss0 < 8192
+
+
+def _raw_connect(port):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return sock
+
+
+def _reset(sock):
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def _server_alive_and_serving(s):
+    r = s.client("--once", "--bytes", "5000")
+    assert r.returncode == 0 and "ok once" in r.stdout, r.stdout + r.stderr
+
+
+def test_peer_reset_mid_handshake(server):
+    s = server()
+    hello = client_hello()
+    sock = _raw_connect(s.port)
+    sock.sendall(hello[: len(hello) // 2])
+    time.sleep(0.2)
+    _reset(sock)
+    wait_for(lambda: "handshake failed" in s.log.read_text(), what="failure logged")
+    # The program learns of it as a reset, not as an empty clear-text session.
+    wait_for(lambda: True, timeout=1)
+    _server_alive_and_serving(s)
+    out, err = s.stop()
+    assert "error Connection reset by peer" in err
+
+
+def test_clear_text_where_tls_is_expected(server):
+    s = server()
+    sock = _raw_connect(s.port)
+    sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    sock.settimeout(10)
+    try:
+        data = sock.recv(100)
+    except ConnectionResetError:
+        data = b""
+    # Nothing in clear text comes back (at most a TLS alert record).
+    assert data == b"" or data[0] == 0x15, data
+    sock.close()
+    wait_for(lambda: "handshake failed" in s.log.read_text(), what="failure logged")
+    _server_alive_and_serving(s)
+
+
+def test_garbage_after_the_handshake_ends_only_that_connection(server, certs):
+    s = server()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(certs / "ca.pem"))
+    raw = _raw_connect(s.port)
+    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    tls.sendall(b"hello")
+    assert tls.recv(5) == b"hello"
+    # Bytes that are not a TLS record, straight onto the TCP stream.
+    plain = socket.socket(fileno=os.dup(tls.fileno()))
+    plain.sendall(b"\x17\x03\x03\x00\x20" + os.urandom(32))
+    plain.close()
+    tls.settimeout(10)
+    with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
+        while tls.recv(100):
+            pass
+        raise ConnectionResetError("closed")
+    tls.close()
+    wait_for(lambda: "TLS error from peer" in s.log.read_text(), what="garbage logged")
+    _server_alive_and_serving(s)
+
+
+def test_handshake_timeout(server):
+    s = server(hs_timeout=1)
+    sock = _raw_connect(s.port)
+    sock.settimeout(15)
+    start = time.monotonic()
+    try:
+        data = sock.recv(100)
+    except ConnectionResetError:
+        data = b""
+    assert data == b""
+    assert time.monotonic() - start < 14
+    sock.close()
+    wait_for(lambda: "HandshakeTimeout" in s.log.read_text(), what="timeout logged")
+    _server_alive_and_serving(s)
+    out, err = s.stop()
+    assert "error Connection reset by peer" in err
+
+
+PY_CLIENT = textwrap.dedent("""
+    import os, socket, sys, threading
+    port = int(sys.argv[1])
+    mode = sys.argv[2]
+
+    def exchange(sock, payload):
+        sock.sendall(payload)
+        sock.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                break
+            got += b
+        return got == payload
+
+    if mode == "fork":
+        a = socket.create_connection(("127.0.0.1", port))
+        pid = os.fork()
+        if pid == 0:
+            # the child uses the inherited connection (the parent's engine serves it)
+            ok1 = exchange(a, b"inherited" * 1000)
+            # and makes one of its own (its own engine)
+            b = socket.create_connection(("127.0.0.1", port))
+            ok2 = exchange(b, b"childown" * 1000)
+            os._exit(0 if ok1 and ok2 else 1)
+        a.close()
+        _, status = os.waitpid(pid, 0)
+        # the parent can still connect after the fork
+        c = socket.create_connection(("127.0.0.1", port))
+        ok3 = exchange(c, b"parent" * 1000)
+        print("ok" if status == 0 and ok3 else "fail %d %s" % (status, ok3))
+    elif mode == "threads":
+        results = []
+        def worker(i):
+            for k in range(10):
+                s = socket.create_connection(("127.0.0.1", port))
+                results.append(exchange(s, (b"%d-%d;" % (i, k)) * 3000))
+                s.close()
+        ts = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+        for t in ts: t.start()
+        for t in ts: t.join()
+        print("ok" if len(results) == 160 and all(results) else "fail")
+    elif mode == "dup":
+        s = socket.create_connection(("127.0.0.1", port))
+        high = 200
+        os.dup2(s.fileno(), high)
+        s2 = socket.socket(fileno=high)
+        s.close()                      # the original number goes; the copy keeps working
+        ok = exchange(s2, b"dup2" * 5000)
+        peer = s2.getpeername()
+        s2.close()
+        # close_range over a covered descriptor and everything above it
+        t = socket.create_connection(("127.0.0.1", port))
+        os.closerange(t.fileno(), 4096)
+        u = socket.create_connection(("127.0.0.1", port))
+        ok2 = exchange(u, b"after-closerange" * 100)
+        print("ok" if ok and ok2 and peer[1] == port else "fail %s %s %s" % (ok, ok2, peer))
+""")
+
+
+@pytest.mark.parametrize("mode", ["fork", "threads", "dup"])
+def test_python_socket_programs(server, tmp_path, mode):
+    s = server()
+    prog = tmp_path / "client.py"
+    prog.write_text(PY_CLIENT)
+    r = run_under(s.policy, [sys.executable, prog, s.port, mode], log=s.log, timeout=180)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
