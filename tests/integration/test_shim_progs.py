@@ -30,8 +30,11 @@ class EchoServer:
         self.policy.write_text(echo_policy(certs, str(self.port), hs_timeout=hs_timeout,
                                            extra_server=extra_server))
         self.log = tmp / "attls.log"
+        # A file, not a pipe: thousands of connections write more than a pipe holds.
+        self.errfile = tmp / "server.err"
+        self.err = open(self.errfile, "w")
         self.proc = Proc([PROGS / "echo_server", "--port", self.port, *args],
-                         policy=self.policy, log=self.log, trace=255)
+                         policy=self.policy, log=self.log, trace=255, stderr=self.err)
         line = self.proc.readline()
         assert line.strip() == f"ready {self.port}", line
 
@@ -40,7 +43,9 @@ class EchoServer:
                          log=self.log, timeout=timeout)
 
     def stop(self):
-        return self.proc.stop()
+        out, _ = self.proc.stop()
+        self.err.close()
+        return out, self.errfile.read_text()
 
     def count_fds(self):
         """The server's own count of its descriptors (echo_server answers SIGUSR1)."""
