@@ -287,6 +287,11 @@ static void step_handshake(struct conn *c)
 		return;
 	char why[512];
 	tls_failure_reason(c, rc, why, sizeof why);
+	/* Tell the peer why before closing (RFC 8446 6.2: bad_certificate,
+	 * certificate_required, handshake_failure...). Best effort: the socket is
+	 * non-blocking and an alert fits in any send buffer. GnuTLS sends nothing
+	 * for errors that call for no alert (a received alert, a closed socket). */
+	gnutls_alert_send_appropriate(c->ses, rc);
 	fail(c, ECONNRESET, "TLS handshake failed: %s", why);
 }
 
