@@ -32,6 +32,12 @@ PROGS = Path(__file__).resolve().parent / "shim_progs"
 PY = "/usr/bin/python3"
 
 
+# The name the server certificate carries besides localhost, and one it does not
+# carry; tests that connect by name map both to 127.0.0.1 in a private hosts file.
+SERVER_NAME = "attls-srv.test"
+WRONG_NAME = "attls-wrong.test"
+
+
 def need(tool):
     """Absolute path of a required tool; a missing tool fails the test."""
     path = shutil.which(tool, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
@@ -166,6 +172,52 @@ def run(argv, timeout=60, **kw):
     return subprocess.run([str(a) for a in argv], capture_output=True, timeout=timeout, **kw)
 
 
+def with_hosts(hosts_file, argv):
+    """argv run with hosts_file mounted over /etc/hosts in a private mount
+    namespace: names for this process tree only, the machine's file untouched."""
+    return [need("unshare"), "--mount", "sh", "-c",
+            'mount --bind "$0" /etc/hosts && exec "$@"', str(hosts_file)] + [str(a) for a in argv]
+
+
+def hosts_file(path, names):
+    Path(path).write_text("127.0.0.1 localhost\n" + "".join(f"127.0.0.1 {n}\n" for n in names))
+    return path
+
+
+def nginx_conf(d, server_block, master=False, workers=1, extra_http=""):
+    """An nginx.conf in d whose paths all stay in d; server_block goes in http{}."""
+    d = Path(d)
+    (d / "tmp").mkdir(exist_ok=True)
+    conf = d / "nginx.conf"
+    conf.write_text(f"""
+daemon off;
+master_process {'on' if master else 'off'};
+worker_processes {workers};
+pid {d}/nginx.pid;
+error_log {d}/error.log info;
+events {{ worker_connections 1024; use epoll; }}
+http {{
+    types {{ text/html html; application/octet-stream bin; }}
+    default_type application/octet-stream;
+    log_format t '$connection $connection_requests "$request" $status $body_bytes_sent '
+                 '$ssl_protocol $ssl_server_name';
+    access_log {d}/access.log t;
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fastcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    {extra_http}
+    {server_block}
+}}
+""")
+    return conf
+
+
+def nginx_argv(d):
+    return [need("nginx"), "-p", str(d), "-e", f"{d}/error.log", "-c", f"{d}/nginx.conf"]
+
+
 # ---- policies -------------------------------------------------------------------
 
 def rule(name, direction, keyring, role, lport=None, rport=None, client_auth=None,
@@ -223,7 +275,8 @@ class Certs:
         self.certtool = need("certtool")
         self._ca("ca", "attls test CA")
         self._ca("wrongca", "untrusted CA")
-        self._leaf("server", "ca", "localhost", ["localhost"], ["127.0.0.1"], server=True)
+        self._leaf("server", "ca", "localhost", ["localhost", SERVER_NAME], ["127.0.0.1"],
+                   server=True)
         self._leaf("other", "ca", "other.example", ["other.example"], [], server=True)
         self._leaf("client", "ca", "test client", [], [], server=False)
         self._leaf("wrongclient", "wrongca", "impostor", [], [], server=False)

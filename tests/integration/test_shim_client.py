@@ -1,0 +1,136 @@
+"""Client role: `curl http://NAME:PORT/` under attls talks TLS, verified, to a
+real TLS server (openssl s_server -WWW, nginx with ssl); a wrong name or an
+untrusted CA is refused: curl fails, the server sees only a failed handshake,
+and the attls log says why.
+
+Names: curl resolves "localhost" itself (RFC 6761) without getaddrinfo, so
+the tests use names from a hosts file mounted over /etc/hosts in a private
+mount namespace of the client (the machine's /etc/hosts is not touched)."""
+import pytest
+
+from shim_helpers import (SERVER_NAME, WRONG_NAME, attls_run, certs, free_port,  # noqa: F401
+                          hosts_file, listening, log_text, need, nginx_argv, nginx_conf,
+                          procs, rule, run, wait_for, with_hosts, work, write_policy)
+
+PAGE = b"<html>TLS server behind a plain client</html>\n"
+
+
+def docroot(work):
+    d = work / "www"
+    d.mkdir(exist_ok=True)
+    (d / "index.html").write_bytes(PAGE)
+    return d
+
+
+def start_s_server(procs, work, certs):
+    port = free_port()
+    p = procs.start([need("openssl"), "s_server", "-WWW", "-accept", f"127.0.0.1:{port}",
+                     "-cert", certs.path("server.crt"), "-key", certs.path("server.key")],
+                    name="s_server", cwd=docroot(work))
+    wait_for(lambda: listening(port) or p.poll() is not None, 15, "s_server to listen")
+    assert p.poll() is None, procs.err(p)
+    return p, port
+
+
+def start_nginx_ssl(procs, work, certs):
+    port = free_port()
+    d = work / "nginx"
+    d.mkdir()
+    nginx_conf(d, f"""
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {certs.path('server.crt')};
+        ssl_certificate_key {certs.path('server.key')};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root {docroot(work)};
+    }}""")
+    p = procs.start(nginx_argv(d), name="nginx")
+    wait_for(lambda: listening(port) or p.poll() is not None, 15, "nginx to listen")
+    assert p.poll() is None, procs.err(p) + log_text(d / "error.log")
+    return p, port, d
+
+
+def client_policy(work, port, keyring, host_ref=None):
+    return write_policy(work / "client.conf",
+                        rule("to-tls", "Outbound", keyring, "Client", rport=port,
+                             host_ref=host_ref))
+
+
+def curl_under_attls(work, policy, url):
+    hosts = hosts_file(work / "hosts", [SERVER_NAME, WRONG_NAME])
+    log = work / "client.log"
+    r = run(with_hosts(hosts, attls_run(policy, log, need("curl"), "-sS", "--max-time", "30",
+                                        url)), timeout=60)
+    return r, log_text(log)
+
+
+def test_curl_by_name_to_s_server(procs, work, certs):
+    """curl speaks plain HTTP; attls turns it into TLS 1.3 to openssl s_server,
+    sends the name curl resolved (SNI) and checks the certificate against it."""
+    server, port = start_s_server(procs, work, certs)
+    pol = client_policy(work, port, certs.path("ca.pem"))
+    r, log = curl_under_attls(work, pol, f"http://{SERVER_NAME}:{port}/index.html")
+    assert r.returncode == 0, r.stderr.decode() + log
+    assert r.stdout == PAGE
+    assert f"covered (outbound, {SERVER_NAME})" in log, log
+    assert "secure: TLS1.3" in log and "peer CN=localhost" in log, log
+
+
+def test_curl_by_name_to_nginx_ssl(procs, work, certs):
+    """The same against nginx: nginx's own log shows the request arrived over
+    TLS 1.3 with the server name curl used as SNI."""
+    server, port, d = start_nginx_ssl(procs, work, certs)
+    pol = client_policy(work, port, certs.path("ca.pem"))
+    r, log = curl_under_attls(work, pol, f"http://{SERVER_NAME}:{port}/index.html")
+    assert r.returncode == 0, r.stderr.decode() + log
+    assert r.stdout == PAGE
+    access = wait_for(lambda: log_text(d / "access.log"), 10, "nginx access log")
+    assert f'"GET /index.html HTTP/1.1" 200 {len(PAGE)} TLSv1.3 {SERVER_NAME}' in access, access
+
+
+def test_host_reference_id_dns_by_address(procs, work, certs):
+    """Connecting by address, HostReferenceIdDNS names the server to check and
+    to send as SNI."""
+    server, port, d = start_nginx_ssl(procs, work, certs)
+    pol = client_policy(work, port, certs.path("ca.pem"), host_ref=SERVER_NAME)
+    r, log = curl_under_attls(work, pol, f"http://127.0.0.1:{port}/index.html")
+    assert r.returncode == 0, r.stderr.decode() + log
+    assert r.stdout == PAGE
+    access = wait_for(lambda: log_text(d / "access.log"), 10, "nginx access log")
+    assert f"200 {len(PAGE)} TLSv1.3 {SERVER_NAME}" in access, access
+
+
+def assert_refused(r, log, server_dir, why):
+    """curl failed, nginx saw a handshake that failed with the alert attls sent
+    (bad_certificate) and no request, the attls log gives the reason."""
+    assert r.returncode != 0, r.stdout
+    assert PAGE not in r.stdout
+    assert "TLS handshake failed" in log and why in log, log
+    errlog = wait_for(lambda: ("while SSL handshaking" in log_text(server_dir / "error.log")
+                               and log_text(server_dir / "error.log")), 10,
+                      "nginx to log the failed handshake")
+    assert "SSL_do_handshake() failed" in errlog and "alert bad certificate" in errlog, errlog
+    assert log_text(server_dir / "access.log") == ""
+
+
+@pytest.mark.parametrize("how", ["resolved-name", "HostReferenceIdDNS"])
+def test_wrong_name_refused(procs, work, certs, how):
+    """The server's certificate does not carry the name: refused."""
+    server, port, d = start_nginx_ssl(procs, work, certs)
+    if how == "resolved-name":
+        pol = client_policy(work, port, certs.path("ca.pem"))
+        url, name = f"http://{WRONG_NAME}:{port}/index.html", WRONG_NAME
+    else:
+        pol = client_policy(work, port, certs.path("ca.pem"), host_ref="other.example")
+        url, name = f"http://127.0.0.1:{port}/index.html", "other.example"
+    r, log = curl_under_attls(work, pol, url)
+    assert_refused(r, log, d, "does not match")
+    assert f"expected name {name}" in log, log
+
+
+def test_untrusted_ca_refused(procs, work, certs):
+    """The keyring trusts only another CA: the server's chain does not verify."""
+    server, port, d = start_nginx_ssl(procs, work, certs)
+    pol = client_policy(work, port, certs.path("wrongca.pem"))
+    r, log = curl_under_attls(work, pol, f"http://{SERVER_NAME}:{port}/index.html")
+    assert_refused(r, log, d, "issuer is unknown")
