@@ -48,5 +48,6 @@ static void child(void)
 __attribute__((constructor(102))) static void shim_ctor(void)
 {
 	real_init();
+	rt_capture_env();
 	pthread_atfork(prepare, parent, child);
 }
