@@ -410,6 +410,7 @@ def procs(work):
 def bigfile():
     """A 100 MiB file (plus its digest) shared by the byte-exact transfer tests."""
     d = tempfile.mkdtemp(prefix="attls-shim-big-")
+    os.chmod(d, 0o755)          # nginx workers (nobody) serve it too
     try:
         path = make_file(Path(d) / "big.bin", 100 * 1024 * 1024 + 12345, "big")
         yield path, sha256_file(path)
