@@ -65,6 +65,8 @@ struct conn {
 	uint8_t *to_app;                  /* plaintext not yet taken by the program */
 	size_t to_app_len, to_app_off;
 	bool net_blocked;                 /* TLS output waits for the socket to drain */
+	bool rd_eagain, wr_eagain;        /* the transport's reads / writes met EAGAIN
+					     (cleared by the engine before a GnuTLS call) */
 	bool app_eof;                     /* the program shut its sending side */
 	bool app_gone;                    /* every program descriptor is closed */
 	bool app_rd_closed;               /* the program shut its receiving side */

@@ -367,6 +367,7 @@ static bool net_to_app(struct conn *c)
 	if (!flush_to_app(c, &progress) || c->net_eof || c->st != CS_SECURE)
 		return progress;
 	for (int i = 0; i < BATCH; i++) {
+		c->rd_eagain = c->wr_eagain = false;
 		ssize_t n = gnutls_record_recv(c->ses, E.scratch, SCRATCH);
 		if (n > 0) {
 			atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)n, memory_order_relaxed);
@@ -388,8 +389,16 @@ static bool net_to_app(struct conn *c)
 			peer_finished(c, "close_notify");
 			return true;
 		}
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			/* GnuTLS also answers AGAIN after handling a TLS 1.3
+			 * post-handshake message (NewSessionTicket, KeyUpdate), with
+			 * the records behind it still unread in its buffer or in the
+			 * socket. Edge-triggered epoll raises no new edge for those:
+			 * only stop when the socket itself said EAGAIN. */
+			if (!c->rd_eagain && !c->wr_eagain)
+				continue;
 			return progress;
+		}
 		if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			/* TCP closed without close_notify: many servers do it. The program
 			 * sees end-of-file; the log says it was not a clean TLS close. */

@@ -265,6 +265,8 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	size_t want = c->exact_reads ? tls_exact_limit(c, len) : len;
 	ssize_t n = recv(c->tcp, buf, want, MSG_DONTWAIT);
 	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			c->rd_eagain = true;
 		gnutls_transport_set_errno(c->ses, errno == EWOULDBLOCK ? EAGAIN : errno);
 		return -1;
 	}
@@ -278,6 +280,8 @@ static ssize_t push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 	struct conn *c = ptr;
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 	ssize_t n = sendmsg(c->tcp, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->wr_eagain = true;
 	if (n < 0)
 		gnutls_transport_set_errno(c->ses, errno == EWOULDBLOCK ? EAGAIN : errno);
 	return n;
