@@ -6,9 +6,14 @@ and the attls log says why.
 Names: curl resolves "localhost" itself (RFC 6761) without getaddrinfo, so
 the tests use names from a hosts file mounted over /etc/hosts in a private
 mount namespace of the client (the machine's /etc/hosts is not touched)."""
+import socket
+import ssl
+import threading
+
 import pytest
 
-from shim_helpers import (SERVER_NAME, WRONG_NAME, attls_run, certs, free_port,  # noqa: F401
+from shim_helpers import (PROGS, PY, SERVER_NAME, WRONG_NAME, attls_run, certs,  # noqa: F401
+                          free_port,
                           hosts_file, listening, log_text, need, nginx_argv, nginx_conf,
                           procs, rule, run, wait_for, with_hosts, work, write_policy)
 
@@ -134,3 +139,84 @@ def test_untrusted_ca_refused(procs, work, certs):
     pol = client_policy(work, port, certs.path("wrongca.pem"))
     r, log = curl_under_attls(work, pol, f"http://{SERVER_NAME}:{port}/index.html")
     assert_refused(r, log, d, "issuer is unknown")
+
+
+class SpeaksFirstServer:
+    """A TLS 1.3 server (Python's ssl over memory BIOs) that, right after the
+    handshake, sends its session tickets and a banner in one TCP write, then
+    answers one line. A client that reads the tickets and the banner in one
+    go must not stop after the tickets."""
+
+    BANNER = b"220 banner from a server that speaks first\n"
+
+    def __init__(self, certs):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.ctx.load_cert_chain(str(certs.path("server.crt")), str(certs.path("server.key")))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.tickets_with_banner = None
+        self.got = b""
+        self.error = None
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def pump(self, c, inc, out):
+        if out.pending:
+            c.sendall(out.read())
+        data = c.recv(65536)
+        if not data:
+            raise EOFError("client went away")
+        inc.write(data)
+
+    def run(self):
+        try:
+            self.sock.settimeout(30)
+            c, _ = self.sock.accept()
+            with c:
+                c.settimeout(15)
+                inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+                obj = self.ctx.wrap_bio(inc, out, server_side=True)
+                while True:
+                    try:
+                        obj.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        self.pump(c, inc, out)
+                self.tickets_with_banner = out.pending > 0
+                obj.write(self.BANNER)
+                c.sendall(out.read())            # tickets + banner: one write
+                while not self.got.endswith(b"\n"):
+                    try:
+                        self.got += obj.read(4096)
+                    except ssl.SSLWantReadError:
+                        self.pump(c, inc, out)
+                obj.write(b"250 bye\n")
+                c.sendall(out.read())
+        except Exception as e:                    # reported by the test
+            self.error = repr(e)
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(20)
+
+
+def test_server_speaks_first_tickets_and_data_together(work, certs):
+    """Regression: GnuTLS answers AGAIN after a TLS 1.3 NewSessionTicket even
+    when the banner behind it is already read; the engine waited for an
+    epoll edge that never came and the program never saw the banner."""
+    server = SpeaksFirstServer(certs)
+    try:
+        pol = client_policy(work, server.port, certs.path("ca.pem"), host_ref="localhost")
+        r = run(attls_run(pol, work / "client.log", PY, PROGS / "line_client.py", "127.0.0.1",
+                          server.port), timeout=60)
+    finally:
+        server.close()
+    assert server.error is None, server.error
+    assert server.tickets_with_banner, "the server sent no session ticket with its banner"
+    assert r.stdout.decode() == ("banner " + SpeaksFirstServer.BANNER.decode()
+                                 + "reply 250 bye\n"), r.stdout.decode() + log_text(
+                                     work / "client.log")
+    assert server.got == b"thanks\n"
