@@ -221,8 +221,10 @@ def nginx_argv(d):
 # ---- policies -------------------------------------------------------------------
 
 def rule(name, direction, keyring, role, lport=None, rport=None, client_auth=None,
-         host_ref=None, adv=None, trace=30, enabled=True, raddr=None, priority=None):
-    """One TTLSRule with its own group and environment actions, as policy text."""
+         host_ref=None, adv=None, trace=30, enabled=True, raddr=None, priority=None,
+         ciphers4=None):
+    """One TTLSRule with its own group and environment actions, as policy text.
+    adv: TTLSEnvironmentAdvancedParms; ciphers4: V3CipherSuites4Char value."""
     conds = []
     if lport is not None:
         conds.append(f"  LocalPortRange {lport}")
@@ -246,7 +248,9 @@ def rule(name, direction, keyring, role, lport=None, rport=None, client_auth=Non
             f"TTLSGroupAction grp-{name}\n{{\n  TTLSEnabled {'On' if enabled else 'Off'}\n"
             f"  Trace {trace}\n}}\n"
             f"TTLSEnvironmentAction env-{name}\n{{\n  HandshakeRole {role}\n"
-            f"  TTLSKeyringParms\n  {{\n    Keyring {keyring}\n  }}\n{adv_text}}}\n")
+            f"  TTLSKeyringParms\n  {{\n    Keyring {keyring}\n  }}\n{adv_text}"
+            + (f"  TTLSCipherParms\n  {{\n    V3CipherSuites4Char {ciphers4}\n  }}\n"
+               if ciphers4 else "") + "}\n")
 
 
 def write_policy(path, *rules):
