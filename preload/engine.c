@@ -49,6 +49,7 @@ static struct {
 	int epfd, evfd, tmfd, exfd;
 	struct cmd *qhead, *qtail;
 	/* engine thread only */
+	bool exiting;                /* the process is exiting: flush and close everything */
 	struct conn *conns;
 	struct conn *again;
 	int64_t armed_ms;
@@ -481,8 +482,11 @@ static bool app_to_net(struct conn *c)
 		max = SCRATCH;
 	for (int i = 0; i < BATCH; i++) {
 		ssize_t n = read(c->eng, E.scratch, max);
-		if (n < 0 && errno == EAGAIN)
-			return progress;
+		if (n < 0 && errno == EAGAIN) {
+			if (!E.exiting)
+				return progress;
+			n = 0;   /* the process is exiting: it will write nothing more */
+		}
 		if (n <= 0) {
 			c->app_eof = true;
 			conn_log(c, TRACE_FLOW, LOG_DEBUG, "program finished sending");
@@ -535,7 +539,7 @@ static void step_secure(struct conn *c)
 		progress |= app_to_net(c);
 		if (c->st != CS_SECURE)
 			return;
-		if (c->app_gone && c->app_eof && !c->net_blocked) {
+		if ((c->app_gone || E.exiting) && c->app_eof && !c->net_blocked) {
 			/* Every copy of the program's end is closed and everything it wrote
 			 * is sent: nobody will read what the peer still sends. */
 			if (!c->bye_sent)
@@ -795,6 +799,63 @@ void engine_each(void (*fn)(struct conn *c, void *arg), void *arg)
 {
 	for (struct conn *c = E.conns; c; c = c->next)
 		fn(c, arg);
+}
+
+/* ---- process exit ----------------------------------------------------------------- */
+
+/* How long exit() may wait for covered connections to send what the program
+ * wrote (a peer that does not read holds it up to this long). */
+#define EXIT_FLUSH_MS 5000
+
+static void exit_begin(void *arg)
+{
+	(void)arg;
+	E.exiting = true;
+	for (struct conn *c = E.conns, *n; c; c = n) {
+		n = c->next;
+		conn_log(c, TRACE_FLOW, LOG_DEBUG, "process exiting: sending what the program wrote");
+		step(c);
+	}
+}
+
+static void count_live(void *arg)
+{
+	size_t n = 0;
+	for (struct conn *c = E.conns; c; c = c->next)
+		n++;
+	*(size_t *)arg = n;
+}
+
+static void exit_give_up(void *arg)
+{
+	(void)arg;
+	for (struct conn *c = E.conns; c; c = c->next)
+		conn_log(c, TRACE_ERR_SYSLOG, LOG_ERR, "process exited before everything the program "
+			 "wrote could be sent (%s after %d ms); connection closed",
+			 conn_state_name(c->st), EXIT_FLUSH_MS);
+}
+
+void engine_flush_at_exit(void)
+{
+	pthread_mutex_lock(&E.mu);
+	bool mine = E.running && E.pid == getpid() && !on_engine;
+	pthread_mutex_unlock(&E.mu);
+	if (!mine)
+		return;
+	engine_call(exit_begin, NULL);
+	int64_t deadline = mono_ms() + EXIT_FLUSH_MS;
+	for (;;) {
+		size_t live = 0;
+		engine_call(count_live, &live);
+		if (!live)
+			return;
+		if (mono_ms() >= deadline) {
+			engine_call(exit_give_up, NULL);
+			return;
+		}
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* ---- renumbering and fork ------------------------------------------------------ */

@@ -9,7 +9,8 @@
  * engine, and starts its own engine for connections it makes itself. exec()
  * without fork() ends the process image and with it the engine: the shim's
  * descriptors are close-on-exec, so live TLS connections of that process end
- * (the peer sees the TCP connection close).
+ * (the peer sees the TCP connection close). exit() waits (boundedly) until
+ * every covered connection has sent what the program wrote.
  */
 #include <pthread.h>
 
@@ -43,6 +44,15 @@ static void child(void)
 	engine_atfork_child();
 	fdtab_after_fork_child(mark_foreign);
 	rt_atfork_child();
+}
+
+/* exit(): bytes the program wrote but the engine has not yet sent live in
+ * this process (the socketpair, the engine), not in the kernel; without this
+ * they would vanish with the process. _exit() and fatal signals still lose
+ * them. */
+__attribute__((destructor)) static void shim_dtor(void)
+{
+	engine_flush_at_exit();
 }
 
 __attribute__((constructor(102))) static void shim_ctor(void)
