@@ -14,7 +14,8 @@ import threading
 import pytest
 
 from shim_helpers import (PROGS, PY, attls_run, certs, free_port, listening, log_text,  # noqa: F401
-                          need, procs, rule, tls_connect, wait_for, work, write_policy)
+                          make_file, need, procs, rule, run, sha256_file, tls_connect, wait_for,
+                          work, write_policy)
 
 N_SCLIENT = 4
 N_PYTHON = 8
@@ -101,3 +102,29 @@ def test_socat_fork_exec_concurrent_clients(procs, work, certs, nofork):
     assert len(pids) == n_all, "every connection has its own handler process"
     text = log_text(log)
     assert text.count("secure: TLS1.3") == n_all, text
+
+
+def test_socat_upload_then_exit_loses_nothing(procs, work, certs):
+    """socat under attls (client rule) sends a file and exits as soon as it
+    reaches end of file; socat under attls (server rule) writes what arrives
+    to a file. Every byte arrives: what the program wrote but the engine had
+    not yet sent when exit() ran is sent before the process goes."""
+    src = make_file(work / "upload.bin", 4 * 1024 * 1024 + 3, "upload")
+    dst = work / "received.bin"
+    port = free_port()
+    pol = write_policy(work / "policy.conf",
+                       rule("in", "Inbound", certs.path("server.pem"), "Server", lport=port),
+                       rule("out", "Outbound", certs.path("ca.pem"), "Client", rport=port,
+                            host_ref="localhost"))
+    socat = need("socat")
+    server = procs.start(attls_run(pol, work / "server.log", socat, "-u",
+                                   f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr",
+                                   f"OPEN:{dst},creat,trunc"), name="receiver")
+    wait_for(lambda: listening(port) or server.poll() is not None, 15, "receiver to listen")
+    r = run(attls_run(pol, work / "client.log", socat, "-u", f"OPEN:{src}",
+                      f"TCP:127.0.0.1:{port}"), timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    server.wait(30)
+    assert server.returncode == 0, procs.err(server)
+    assert dst.stat().st_size == src.stat().st_size
+    assert sha256_file(dst) == sha256_file(src)
