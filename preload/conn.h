@@ -73,6 +73,8 @@ struct conn {
 	bool net_eof;                     /* the peer finished sending */
 	bool bye_pending;                 /* close_notify waits in GnuTLS for the socket */
 	bool bye_sent;
+	bool lingering;                   /* program gone, close_notify sent: waiting for the
+					     peer to close before closing the socket */
 	bool rehandshake;                 /* a renegotiation is under way */
 	bool exact_reads;                 /* never read past a TLS record (stop-to-clear) */
 	uint8_t rec_hdr[5];               /* record boundary tracking for exact reads */

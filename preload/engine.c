@@ -27,6 +27,8 @@
 #define SCRATCH 65536
 #define BATCH 16              /* records per direction before letting others run */
 #define PAIR_BUF (1 << 20)    /* send buffer of each socketpair end */
+#define LINGER_S 2            /* how long a connection whose program is gone waits for
+				 the peer to close */
 
 enum { TAG_TCP = 0, TAG_ENG = 1, TAG_SPECIAL = 2 };
 enum special { SP_EVENT, SP_TIMER, SP_EXPORT };
@@ -539,13 +541,21 @@ static void step_secure(struct conn *c)
 		progress |= app_to_net(c);
 		if (c->st != CS_SECURE)
 			return;
-		if ((c->app_gone || E.exiting) && c->app_eof && !c->net_blocked) {
+		if ((c->app_gone || E.exiting) && c->app_eof && !c->net_blocked && !c->lingering) {
 			/* Every copy of the program's end is closed and everything it wrote
-			 * is sent: nobody will read what the peer still sends. */
+			 * is sent: nobody will read what the peer still sends. Closing
+			 * the socket now, with the peer's late bytes unread (TLS 1.3
+			 * session tickets often come after our data), makes our kernel
+			 * answer with a reset, and a reset can destroy data the peer has
+			 * received but not yet read. So: close_notify, FIN, then read
+			 * and drop until the peer closes too, for at most LINGER_S. */
 			if (!c->bye_sent)
 				send_bye(c);
-			teardown(c);
-			return;
+			c->lingering = true;
+			c->app_rd_closed = true;
+			set_deadline(c, LINGER_S);
+			conn_log(c, TRACE_FLOW, LOG_DEBUG, "program gone; waiting for the peer to close");
+			continue;
 		}
 		if (c->app_eof && c->bye_sent && c->net_eof && !c->to_app) {
 			teardown(c);
@@ -599,6 +609,12 @@ static void check_timers(void)
 			continue;
 		if (c->deadline_ms <= now) {
 			c->deadline_ms = 0;
+			if (c->lingering) {
+				conn_log(c, TRACE_FLOW, LOG_DEBUG,
+					 "peer did not close within %d s; closing", LINGER_S);
+				teardown(c);
+				continue;
+			}
 			unsigned t = c->s->hs_timeout * (c->dir == DIR_OUTBOUND ? 5 : 1);
 			fail(c, ETIMEDOUT, "TLS handshake did not finish within HandshakeTimeout (%u s)", t);
 		} else if (!next || c->deadline_ms < next) {
