@@ -6,6 +6,7 @@ and the attls log says why.
 Names: curl resolves "localhost" itself (RFC 6761) without getaddrinfo, so
 the tests use names from a hosts file mounted over /etc/hosts in a private
 mount namespace of the client (the machine's /etc/hosts is not touched)."""
+import select
 import socket
 import ssl
 import threading
@@ -13,9 +14,8 @@ import threading
 import pytest
 
 from shim_helpers import (PROGS, PY, SERVER_NAME, WRONG_NAME, attls_run, certs,  # noqa: F401
-                          free_port,
-                          hosts_file, listening, log_text, need, nginx_argv, nginx_conf,
-                          procs, rule, run, wait_for, with_hosts, work, write_policy)
+                          free_port, hosts_file, listening, log_text, make_file, need, nginx_argv,
+                          nginx_conf, procs, rule, run, wait_for, with_hosts, work, write_policy)
 
 PAGE = b"<html>TLS server behind a plain client</html>\n"
 
@@ -220,3 +220,93 @@ def test_server_speaks_first_tickets_and_data_together(work, certs):
                                  + "reply 250 bye\n"), r.stdout.decode() + log_text(
                                      work / "client.log")
     assert server.got == b"thanks\n"
+
+
+class LateTicketServer:
+    """A TLS 1.3 server (Python's ssl over memory BIOs) with a small receive
+    buffer that holds back its session tickets and reads nothing until
+    ready() says so; then it sends the tickets and reads everything. While it
+    reads nothing, most of what the client sent waits in the client's kernel:
+    a client that closes its socket then answers the late tickets with a
+    reset, and a reset throws away what its kernel had not sent yet."""
+
+    def __init__(self, certs, ready):
+        self.ready = ready
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.ctx.load_cert_chain(str(certs.path("server.crt")), str(certs.path("server.key")))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.received = b""
+        self.end = None
+        self.error = None
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        try:
+            self.sock.settimeout(30)
+            c, _ = self.sock.accept()
+            with c:
+                c.settimeout(15)
+                inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+                obj = self.ctx.wrap_bio(inc, out, server_side=True)
+                while True:
+                    try:
+                        obj.do_handshake()
+                        break
+                    except ssl.SSLWantReadError:
+                        c.sendall(out.read())
+                        inc.write(c.recv(65536) or b"")
+                held = out.read()               # the session tickets, for later
+                wait_for(self.ready, 15, "the client to finish", interval=0.005)
+                c.sendall(held)
+                while True:
+                    try:
+                        got = obj.read(65536)
+                    except ssl.SSLWantReadError:
+                        data = c.recv(65536)
+                        if not data:
+                            raise EOFError("TCP end before close_notify")
+                        inc.write(data)
+                        continue
+                    if not got:
+                        break                    # the client's close_notify
+                    self.received += got
+                try:
+                    obj.unwrap()
+                except ssl.SSLWantReadError:
+                    pass
+                c.sendall(out.read())
+                self.end = "eof" if c.recv(65536) == b"" else "data after close_notify"
+        except ConnectionResetError as e:
+            self.end = f"reset ({e}) after {len(self.received)} bytes"
+        except Exception as e:                    # reported by the test
+            self.error = repr(e)
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(20)
+
+
+def test_program_gone_waits_for_peer_close(work, certs):
+    """socat sends 400 kB and exits; the server reads nothing and sends its
+    session tickets only once attls has sent close_notify. attls reads them
+    and waits for the server to close instead of closing the socket under
+    them: the server gets every byte and a clean end, no reset."""
+    payload = make_file(work / "payload.bin", 400_000, "late-ticket")
+    log = work / "client.log"
+    server = LateTicketServer(certs, lambda: "sent close_notify" in log_text(log))
+    try:
+        pol = client_policy(work, server.port, certs.path("ca.pem"), host_ref="localhost")
+        r = run(attls_run(pol, log, need("socat"), "-u", f"OPEN:{payload}",
+                          f"TCP:127.0.0.1:{server.port}"), timeout=60)
+    finally:
+        server.close()
+    assert r.returncode == 0, r.stderr.decode()
+    assert server.error is None, server.error
+    assert server.end == "eof", f"{server.end}: " + log_text(log)
+    assert server.received == payload.read_bytes()
