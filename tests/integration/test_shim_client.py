@@ -6,7 +6,6 @@ and the attls log says why.
 Names: curl resolves "localhost" itself (RFC 6761) without getaddrinfo, so
 the tests use names from a hosts file mounted over /etc/hosts in a private
 mount namespace of the client (the machine's /etc/hosts is not touched)."""
-import select
 import socket
 import ssl
 import threading
