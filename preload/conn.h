@@ -65,14 +65,16 @@ struct conn {
 	uint8_t *to_app;                  /* plaintext not yet taken by the program */
 	size_t to_app_len, to_app_off;
 	bool net_blocked;                 /* TLS output waits for the socket to drain */
-	bool pull_drained;                /* a transport read met EAGAIN */
-	bool push_full;                   /* a transport write met EAGAIN */
+	bool rd_eagain, wr_eagain;        /* the transport's reads / writes met EAGAIN
+					     (cleared by the engine before a GnuTLS call) */
 	bool app_eof;                     /* the program shut its sending side */
 	bool app_gone;                    /* every program descriptor is closed */
 	bool app_rd_closed;               /* the program shut its receiving side */
 	bool net_eof;                     /* the peer finished sending */
 	bool bye_pending;                 /* close_notify waits in GnuTLS for the socket */
 	bool bye_sent;
+	bool lingering;                   /* program gone, close_notify sent: waiting for the
+					     peer to close before closing the socket */
 	bool rehandshake;                 /* a renegotiation is under way */
 	bool exact_reads;                 /* never read past a TLS record (stop-to-clear) */
 	uint8_t rec_hdr[5];               /* record boundary tracking for exact reads */

@@ -174,14 +174,9 @@ static struct conn *new_conn(struct policy *p, const struct attls_rule *r, int d
 	return c;
 }
 
-int convert_after_connect(int fd, const struct sockaddr *addr, socklen_t alen, int rc, int err)
+int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr, socklen_t alen,
+			  int rc, int err)
 {
-	struct policy *p = rt_policy();
-	if (!p) {
-		/* rt_policy said so on stderr and syslog when the policy was read. */
-		errno = EACCES;
-		return -1;
-	}
 	struct sockaddr_storage local, remote;
 	socklen_t llen = sizeof local;
 	memset(&remote, 0, sizeof remote);

@@ -14,9 +14,14 @@
 /* Whether fd is an IPv4/IPv6 TCP socket. */
 bool convert_is_inet_tcp(int fd);
 
+struct policy;
+
 /* After the program's connect() on fd: rc/err are what the real connect
- * returned. Returns what the hook must return (setting errno). */
-int convert_after_connect(int fd, const struct sockaddr *addr, socklen_t alen, int rc, int err);
+ * returned, p the policy snapshot the hook checked before connecting (the
+ * reference passes to this function). Returns what the hook must return
+ * (setting errno). */
+int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr, socklen_t alen,
+			  int rc, int err);
 
 /* After accept() produced fd. Returns fd, or -1 with errno set (fd closed). */
 int convert_after_accept(int fd);

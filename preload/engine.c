@@ -27,6 +27,8 @@
 #define SCRATCH 65536
 #define BATCH 16              /* records per direction before letting others run */
 #define PAIR_BUF (1 << 20)    /* send buffer of each socketpair end */
+#define LINGER_S 2            /* how long a connection whose program is gone waits for
+				 the peer to close */
 
 enum { TAG_TCP = 0, TAG_ENG = 1, TAG_SPECIAL = 2 };
 enum special { SP_EVENT, SP_TIMER, SP_EXPORT };
@@ -49,6 +51,7 @@ static struct {
 	int epfd, evfd, tmfd, exfd;
 	struct cmd *qhead, *qtail;
 	/* engine thread only */
+	bool exiting;                /* the process is exiting: flush and close everything */
 	struct conn *conns;
 	struct conn *again;
 	struct conn *dead;           /* torn down during this round; released after it */
@@ -226,7 +229,7 @@ static void again(struct conn *c)
  * than from GnuTLS pausing on its own. */
 static bool really_blocked(struct conn *c)
 {
-	return c->pull_drained || c->push_full;
+	return c->rd_eagain || c->wr_eagain;
 }
 
 /* ---- handshake ------------------------------------------------------------------- */
@@ -300,7 +303,7 @@ static void step_handshake(struct conn *c)
 	int rc;
 	int tries = 0;
 	do {
-		c->pull_drained = c->push_full = false;
+		c->rd_eagain = c->wr_eagain = false;
 		rc = gnutls_handshake(c->ses);
 		/* warning alerts, interrupted calls, and AGAIN without EAGAIN */
 	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
@@ -316,6 +319,11 @@ static void step_handshake(struct conn *c)
 	}
 	char why[512];
 	tls_failure_reason(c, rc, why, sizeof why);
+	/* Tell the peer why before closing (RFC 8446 6.2: bad_certificate,
+	 * certificate_required, handshake_failure...). Best effort: the socket is
+	 * non-blocking and an alert fits in any send buffer. GnuTLS sends nothing
+	 * for errors that call for no alert (a received alert, a closed socket). */
+	gnutls_alert_send_appropriate(c->ses, rc);
 	fail(c, ECONNRESET, "TLS handshake failed: %s", why);
 }
 
@@ -392,7 +400,7 @@ static bool net_to_app(struct conn *c)
 	if (!flush_to_app(c, &progress) || c->net_eof || c->st != CS_SECURE)
 		return progress;
 	for (int i = 0; i < BATCH; i++) {
-		c->pull_drained = c->push_full = false;
+		c->rd_eagain = c->wr_eagain = false;
 		ssize_t n = gnutls_record_recv(c->ses, E.scratch, SCRATCH);
 		if (n > 0) {
 			atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)n, memory_order_relaxed);
@@ -505,8 +513,11 @@ static bool app_to_net(struct conn *c)
 		max = SCRATCH;
 	for (int i = 0; i < BATCH; i++) {
 		ssize_t n = read(c->eng, E.scratch, max);
-		if (n < 0 && errno == EAGAIN)
-			return progress;
+		if (n < 0 && errno == EAGAIN) {
+			if (!E.exiting)
+				return progress;
+			n = 0;   /* the process is exiting: it will write nothing more */
+		}
 		if (n <= 0) {
 			c->app_eof = true;
 			conn_log(c, TRACE_FLOW, LOG_DEBUG, "program finished sending");
@@ -535,7 +546,7 @@ static void step_rehandshake(struct conn *c)
 	int rc;
 	int tries = 0;
 	do {
-		c->pull_drained = c->push_full = false;
+		c->rd_eagain = c->wr_eagain = false;
 		rc = gnutls_handshake(c->ses);
 	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
 		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
@@ -568,13 +579,21 @@ static void step_secure(struct conn *c)
 		progress |= app_to_net(c);
 		if (c->st != CS_SECURE)
 			return;
-		if (c->app_gone && c->app_eof && !c->net_blocked) {
+		if ((c->app_gone || E.exiting) && c->app_eof && !c->net_blocked && !c->lingering) {
 			/* Every copy of the program's end is closed and everything it wrote
-			 * is sent: nobody will read what the peer still sends. */
+			 * is sent: nobody will read what the peer still sends. Closing
+			 * the socket now, with the peer's late bytes unread (TLS 1.3
+			 * session tickets often come after our data), makes our kernel
+			 * answer with a reset, and a reset can destroy data the peer has
+			 * received but not yet read. So: close_notify, FIN, then read
+			 * and drop until the peer closes too, for at most LINGER_S. */
 			if (!c->bye_sent)
 				send_bye(c);
-			teardown(c);
-			return;
+			c->lingering = true;
+			c->app_rd_closed = true;
+			set_deadline(c, LINGER_S);
+			conn_log(c, TRACE_FLOW, LOG_DEBUG, "program gone; waiting for the peer to close");
+			continue;
 		}
 		if (c->app_eof && c->bye_sent && c->net_eof && !c->to_app) {
 			teardown(c);
@@ -628,6 +647,12 @@ static void check_timers(void)
 			continue;
 		if (c->deadline_ms <= now) {
 			c->deadline_ms = 0;
+			if (c->lingering) {
+				conn_log(c, TRACE_FLOW, LOG_DEBUG,
+					 "peer did not close within %d s; closing", LINGER_S);
+				teardown(c);
+				continue;
+			}
 			unsigned t = c->s->hs_timeout * (c->dir == DIR_OUTBOUND ? 5 : 1);
 			fail(c, ETIMEDOUT, "TLS handshake did not finish within HandshakeTimeout (%u s)", t);
 		} else if (!next || c->deadline_ms < next) {
@@ -829,6 +854,63 @@ void engine_each(void (*fn)(struct conn *c, void *arg), void *arg)
 {
 	for (struct conn *c = E.conns; c; c = c->next)
 		fn(c, arg);
+}
+
+/* ---- process exit ----------------------------------------------------------------- */
+
+/* How long exit() may wait for covered connections to send what the program
+ * wrote (a peer that does not read holds it up to this long). */
+#define EXIT_FLUSH_MS 5000
+
+static void exit_begin(void *arg)
+{
+	(void)arg;
+	E.exiting = true;
+	for (struct conn *c = E.conns, *n; c; c = n) {
+		n = c->next;
+		conn_log(c, TRACE_FLOW, LOG_DEBUG, "process exiting: sending what the program wrote");
+		step(c);
+	}
+}
+
+static void count_live(void *arg)
+{
+	size_t n = 0;
+	for (struct conn *c = E.conns; c; c = c->next)
+		n++;
+	*(size_t *)arg = n;
+}
+
+static void exit_give_up(void *arg)
+{
+	(void)arg;
+	for (struct conn *c = E.conns; c; c = c->next)
+		conn_log(c, TRACE_ERR_SYSLOG, LOG_ERR, "process exited before everything the program "
+			 "wrote could be sent (%s after %d ms); connection closed",
+			 conn_state_name(c->st), EXIT_FLUSH_MS);
+}
+
+void engine_flush_at_exit(void)
+{
+	pthread_mutex_lock(&E.mu);
+	bool mine = E.running && E.pid == getpid() && !on_engine;
+	pthread_mutex_unlock(&E.mu);
+	if (!mine)
+		return;
+	engine_call(exit_begin, NULL);
+	int64_t deadline = mono_ms() + EXIT_FLUSH_MS;
+	for (;;) {
+		size_t live = 0;
+		engine_call(count_live, &live);
+		if (!live)
+			return;
+		if (mono_ms() >= deadline) {
+			engine_call(exit_give_up, NULL);
+			return;
+		}
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* ---- renumbering and fork ------------------------------------------------------ */

@@ -27,6 +27,10 @@ void engine_call(void (*fn)(void *), void *arg);
 bool engine_is_self(void);
 /* For each live connection, on the engine thread (used by the state export). */
 void engine_each(void (*fn)(struct conn *c, void *arg), void *arg);
+/* At exit(): let the engine send what the program wrote on every covered
+ * connection (close_notify, then close), as the kernel would for a TCP
+ * socket, waiting a bounded time. A no-op in processes without an engine. */
+void engine_flush_at_exit(void);
 /* fork() handlers. */
 void engine_atfork_prepare(void);
 void engine_atfork_parent(void);

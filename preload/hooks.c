@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
+#include "policy/policy.h"
 #include "preload/conn.h"
 #include "preload/convert.h"
 #include "preload/engine.h"
@@ -86,11 +87,23 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (!convert_is_inet_tcp(fd))
 		return real.connect(fd, addr, len);
 	rt_init();
+	/* Fail closed before anything reaches the network: without a valid
+	 * policy the connection is never made. (Checking after the real connect
+	 * left a connected socket behind EACCES; a program that ignored the
+	 * error and wrote anyway sent its data in clear text.) */
+	struct policy *p = rt_policy();
+	if (!p) {
+		errno = EACCES;
+		return -1;
+	}
 	int rc = real.connect(fd, addr, len);
 	int err = errno;
-	if (rc != 0 && err != EINPROGRESS)
+	if (rc != 0 && err != EINPROGRESS) {
+		policy_unref(p);
+		errno = err;
 		return rc;
-	return convert_after_connect(fd, addr, len, rc, err);
+	}
+	return convert_after_connect(p, fd, addr, len, rc, err);
 }
 
 static int after_accept(int fd)

@@ -66,24 +66,50 @@ static void report_load_failure(const struct diags *d, bool at_start)
 	}
 }
 
+/* The environment attls run set, as it was when the library was loaded.
+ * Programs may replace their environment before their first connection:
+ * nginx keeps only TZ (its "env" directive), daemons call clearenv(). The
+ * policy is still read on first use; only the strings are kept early. */
+static struct {
+	bool captured;
+	char policy[4096], log_file[4096], trace[32];
+} Env;
+
+static void keep(char *dst, size_t len, const char *name)
+{
+	const char *v = getenv(name);
+	snprintf(dst, len, "%s", v && strlen(v) < len ? v : "");
+}
+
+void rt_capture_env(void)
+{
+	if (Env.captured)
+		return;
+	keep(Env.policy, sizeof Env.policy, "ATTLS_POLICY");
+	keep(Env.log_file, sizeof Env.log_file, "ATTLS_LOG_FILE");
+	keep(Env.trace, sizeof Env.trace, "ATTLS_TRACE");
+	Env.captured = true;
+}
+
 static void init_once(void)
 {
+	rt_capture_env();   /* no-op after the constructor; covers hooks that ran before it */
 	real_init();
 	fdtab_init();
 	log_set_fd_hook(adopt_log_fd);
 	log_init("attls", LOG_TO_SYSLOG);
 	log_set_level(LOG_DEBUG);
-	const char *file = getenv("ATTLS_LOG_FILE");
+	const char *file = Env.log_file;
 	if (file && *file)
 		log_set_file(file);
-	const char *tr = getenv("ATTLS_TRACE");
+	const char *tr = Env.trace;
 	if (tr && *tr) {
 		char *end;
 		long v = strtol(tr, &end, 0);
 		if (!*end && v >= 0 && v <= 255)
 			R.trace_override = (int)v;
 	}
-	const char *path = getenv("ATTLS_POLICY");
+	const char *path = Env.policy;
 	policy_store_init(&R.store, path && *path ? path : DEFAULT_POLICY);
 	struct diags d;
 	diags_init(&d);

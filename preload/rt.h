@@ -14,6 +14,10 @@
 
 struct policy;
 
+/* Keep ATTLS_POLICY, ATTLS_LOG_FILE and ATTLS_TRACE as they are at load time
+ * (the library's constructor calls it), before the program can change its
+ * environment. */
+void rt_capture_env(void);
 /* Idempotent and thread-safe; every hook calls it before doing anything. */
 void rt_init(void);
 /* The current policy snapshot (a reference), after a reload check at most once

@@ -9,7 +9,8 @@
  * engine, and starts its own engine for connections it makes itself. exec()
  * without fork() ends the process image and with it the engine: the shim's
  * descriptors are close-on-exec, so live TLS connections of that process end
- * (the peer sees the TCP connection close).
+ * (the peer sees the TCP connection close). exit() waits (boundedly) until
+ * every covered connection has sent what the program wrote.
  */
 #include <pthread.h>
 
@@ -45,8 +46,18 @@ static void child(void)
 	rt_atfork_child();
 }
 
+/* exit(): bytes the program wrote but the engine has not yet sent live in
+ * this process (the socketpair, the engine), not in the kernel; without this
+ * they would vanish with the process. _exit() and fatal signals still lose
+ * them. */
+__attribute__((destructor)) static void shim_dtor(void)
+{
+	engine_flush_at_exit();
+}
+
 __attribute__((constructor(102))) static void shim_ctor(void)
 {
 	real_init();
+	rt_capture_env();
 	pthread_atfork(prepare, parent, child);
 }

@@ -264,9 +264,9 @@ static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	struct conn *c = ptr;
 	size_t want = c->exact_reads ? tls_exact_limit(c, len) : len;
 	ssize_t n = recv(c->tcp, buf, want, MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		c->pull_drained = true;
 	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			c->rd_eagain = true;
 		gnutls_transport_set_errno(c->ses, errno == EWOULDBLOCK ? EAGAIN : errno);
 		return -1;
 	}
@@ -281,7 +281,7 @@ static ssize_t push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 	ssize_t n = sendmsg(c->tcp, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		c->push_full = true;
+		c->wr_eagain = true;
 	if (n < 0)
 		gnutls_transport_set_errno(c->ses, errno == EWOULDBLOCK ? EAGAIN : errno);
 	return n;
