@@ -123,6 +123,30 @@ static void init_once(void)
 	R.next_check_ms = now_ms() + 1000;
 }
 
+/* Key rings of every rule that says TLS, loaded into the context cache. A
+ * key ring that cannot be read now is tried again when a connection needs it. */
+static void build_contexts(struct policy *p)
+{
+	size_t n = attls_rule_count(p);
+	for (size_t i = 0; i < n; i++) {
+		const struct attls_rule *r = attls_rule_at(p, i);
+		if (!r->s->enabled)
+			continue;
+		char err[256];
+		struct tls_ctx *x = tls_ctx_get(p, r->s, r->s->role, err, sizeof err);
+		tls_ctx_put(x);
+	}
+}
+
+void rt_preload(void)
+{
+	rt_init();
+	struct policy *p = policy_store_get(&R.store);
+	if (p)
+		build_contexts(p);
+	policy_unref(p);
+}
+
 void rt_init(void)
 {
 	pthread_once(&R.once, init_once);
@@ -140,6 +164,7 @@ struct policy *rt_policy(void)
 		if (rc > 0) {
 			struct policy *cur = policy_store_get(&R.store);
 			tls_ctx_trim(cur);   /* contexts of old snapshots go with their last connection */
+			build_contexts(cur);
 			policy_unref(cur);
 			log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
 				 "policy %s %s; new connections follow it", R.store.path,

@@ -20,6 +20,8 @@ struct policy;
 void rt_capture_env(void);
 /* Idempotent and thread-safe; every hook calls it before doing anything. */
 void rt_init(void);
+/* Load the policy and build the TLS contexts of its rules now (see shim.c). */
+void rt_preload(void);
 /* The current policy snapshot (a reference), after a reload check at most once
  * a second. NULL when no valid policy could ever be loaded: fail closed. */
 struct policy *rt_policy(void);

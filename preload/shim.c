@@ -13,6 +13,7 @@
  * every covered connection has sent what the program wrote.
  */
 #include <pthread.h>
+#include <unistd.h>
 
 #include "preload/conn.h"
 #include "preload/engine.h"
@@ -59,5 +60,11 @@ __attribute__((constructor(102))) static void shim_ctor(void)
 {
 	real_init();
 	rt_capture_env();
+	/* A process running as root may drop privileges before its first
+	 * connection (nginx workers run as nobody): read the policy and key rings
+	 * now, while it still can, so its children inherit them. Unprivileged
+	 * processes read them on first use. */
+	if (geteuid() == 0)
+		rt_preload();
 	pthread_atfork(prepare, parent, child);
 }

@@ -151,7 +151,7 @@ static int ctx_build(struct tls_ctx *x)
 	const char *errpos = NULL;
 	rc = gnutls_priority_init2(&x->prio, prio, &errpos, 0);
 	if (rc < 0) {
-		snprintf(x->err, sizeof x->err, "cannot use TLS priority \"%s\" (at \"%s\"): %s", prio,
+		snprintf(x->err, sizeof x->err, "cannot use TLS priority \"%.160s\" (at \"%.40s\"): %s", prio,
 			 errpos ? errpos : "?", gnutls_strerror(rc));
 		return -1;
 	}
@@ -259,19 +259,23 @@ void tls_exact_consumed(struct conn *c, const uint8_t *data, size_t n)
 	}
 }
 
+ssize_t tls_transport_read(struct conn *c, void *buf, size_t len)
+{
+	size_t want = c->exact_reads ? tls_exact_limit(c, len) : len;
+	ssize_t n = recv(c->tcp, buf, want, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->rd_eagain = true;
+	if (n > 0 && c->exact_reads)
+		tls_exact_consumed(c, buf, (size_t)n);
+	return n;
+}
+
 static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct conn *c = ptr;
-	size_t want = c->exact_reads ? tls_exact_limit(c, len) : len;
-	ssize_t n = recv(c->tcp, buf, want, MSG_DONTWAIT);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			c->rd_eagain = true;
+	ssize_t n = tls_transport_read(c, buf, len);
+	if (n < 0)
 		gnutls_transport_set_errno(c->ses, errno == EWOULDBLOCK ? EAGAIN : errno);
-		return -1;
-	}
-	if (c->exact_reads)
-		tls_exact_consumed(c, buf, (size_t)n);
 	return n;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct conn;
 struct policy;
@@ -39,6 +40,9 @@ void tls_session_end(struct conn *c);
 size_t tls_exact_limit(const struct conn *c, size_t want);
 void tls_exact_consumed(struct conn *c, const uint8_t *data, size_t n);
 
+/* The transport's read: recv on c->tcp, never past a record boundary when
+ * c->exact_reads. Returns bytes read or -1 with errno. */
+ssize_t tls_transport_read(struct conn *c, void *buf, size_t len);
 /* Give c->ses the shim's transport (reads on c->tcp, exact when
  * c->exact_reads). tls_session_start does this; tests use it directly. */
 void tls_transport_attach(struct conn *c);
