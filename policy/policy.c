@@ -16,7 +16,10 @@ static void policy_free(struct policy *p)
 	free(p);
 }
 
-struct policy *policy_load_buffer(const char *name, const char *buf, size_t len, struct diags *d)
+/* dir: where relative file names in the policy start (NULL: the working
+ * directory). */
+static struct policy *load(const char *name, const char *dir, const char *buf, size_t len,
+			   struct diags *d)
 {
 	struct policy *p = calloc(1, sizeof *p);
 	struct srcpos top = { name, 1, 1 };
@@ -28,6 +31,8 @@ struct policy *policy_load_buffer(const char *name, const char *buf, size_t len,
 	arena_init(&p->arena);
 	size_t errors_before = d->nerrors;
 	int rc = ptree_parse(&p->tree, &p->arena, name, buf, len, d);
+	if (rc == 0 && dir && !(p->tree.dir = arena_strdup(&p->arena, dir)))
+		rc = -1;
 	if (rc == 0) {
 		ptree_resolve(&p->tree, d);
 		policy_validate(&p->tree, d);
@@ -46,6 +51,37 @@ struct policy *policy_load_buffer(const char *name, const char *buf, size_t len,
 		return NULL;
 	}
 	return p;
+}
+
+/* The directory part of a file name, or NULL when it has none. */
+static char *dir_of(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	if (!slash)
+		return NULL;
+	return slash == name ? strdup("/") : strndup(name, (size_t)(slash - name));
+}
+
+struct policy *policy_load_buffer(const char *name, const char *buf, size_t len, struct diags *d)
+{
+	char *dir = dir_of(name);
+	struct policy *p = load(name, dir, buf, len, d);
+	free(dir);
+	return p;
+}
+
+/* The policy file's directory as an absolute path, so key rings named
+ * relative to it still resolve after the program changes its working
+ * directory (the shim loads the policy at start, TLS may begin much later). */
+static char *abs_dir_of(const char *path)
+{
+	char *dir = dir_of(path);
+	char *abs = realpath(dir ? dir : ".", NULL);
+	if (abs) {
+		free(dir);
+		return abs;
+	}
+	return dir;
 }
 
 static char *read_file(const char *path, size_t *len, struct diags *d)
@@ -118,7 +154,9 @@ struct policy *policy_load_file(const char *path, struct diags *d)
 	char *buf = read_file(path, &len, d);
 	if (!buf)
 		return NULL;
-	struct policy *p = policy_load_buffer(path, buf, len, d);
+	char *dir = abs_dir_of(path);
+	struct policy *p = load(path, dir, buf, len, d);
+	free(dir);
 	free(buf);
 	return p;
 }

@@ -332,7 +332,8 @@ static const struct param_schema p_dataoffer[] = {
 	KIND("HowToEncrypt", VK_ENCRYPT, 0, "AES_CBC KeyLength 128",
 	     "AES_CBC KeyLength 128|192|256 or AES_GCM_16 KeyLength 128|256"),
 	KIND("HowToAuth", VK_AUTH, 0, "ESP HMAC_SHA1",
-	     "ESP with HMAC_SHA1, HMAC_SHA2_256_128, HMAC_SHA2_384_192, HMAC_SHA2_512_256 or Null (GCM)"),
+	     "ESP with HMAC_SHA1, HMAC_SHA2_256_128, HMAC_SHA2_384_192 or HMAC_SHA2_512_256; "
+	     "ESP Null (the default there) with AES_GCM_16"),
 	INT("RefreshLifetimeProposed", 1, 2147483647, 0, "240", "minutes proposed as initiator"),
 	KIND("RefreshLifetimeAccepted", VK_LIFERANGE, 0, "120 480",
 	     "minutes accepted as responder: min max"),

@@ -37,13 +37,19 @@ static int verr(struct vctx *c, size_t i, const char *hint, const char *fmt, ...
 	return 1;
 }
 
+/* At least count value words. A missing value is reported at the keyword;
+ * a value cut short ("HowToAuth ESP") at its last word. */
 static int need(struct vctx *c, size_t count, const char *what)
 {
 	if (c->n >= count)
 		return 0;
 	char hint[160];
 	snprintf(hint, sizeof hint, "write: %s %s", c->p->ps->name, what);
-	diag_error(c->d, c->p->pos, hint, "%s needs a value", c->p->ps->name);
+	if (c->n == 0)
+		diag_error(c->d, c->p->pos, hint, "%s needs a value", c->p->ps->name);
+	else
+		diag_error(c->d, c->t[c->n - 1].pos, hint, "%s: '%s' is incomplete", c->p->ps->name,
+			   c->p->text);
 	return 1;
 }
 
