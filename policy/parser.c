@@ -162,8 +162,8 @@ static void unknown_param(struct parser *p, const struct pstmt *s, const struct 
 		if (owner)
 			snprintf(hint, sizeof hint, "'%s' belongs in %s", kw->text, owner);
 		else if (as_stmt)
-			snprintf(hint, sizeof hint, "a %s cannot appear inside %s", as_stmt->name,
-				 s->ss->name);
+			snprintf(hint, sizeof hint, "%s statements cannot appear inside %s",
+				 as_stmt->name, s->ss->name);
 		else
 			snprintf(hint, sizeof hint, "see docs/policy-reference.md for the parameters of %s",
 				 s->ss->name);
@@ -320,11 +320,22 @@ static int parse_body(struct parser *p, struct pstmt *s, const struct token *ope
 		int rc = pvalue_parse(p->a, pp, &p->tok[first], nvals, &used, p->d);
 		if (rc < 0)
 			return -1;
-		if (rc == 0 && used < nvals)
-			/* z/OS ignores words after the value; say so, since it is usually a slip. */
-			diag_warn(p->d, p->tok[first + used].pos, "start comments with '#'",
-				  "%s: ignoring '%s' after the value (z/OS ignores it too)", ps->name,
-				  p->tok[first + used].text);
+		if (rc == 0 && used < nvals) {
+			const struct token *extra = &p->tok[first + used];
+			if (extra->kind == TK_WORD && (owner_of(extra->text) || schema_stmt(extra->text) ||
+						       schema_zos_only_param(s->ss->name, extra->text))) {
+				/* A keyword of another statement after a value is a
+				 * misplaced parameter, not a comment. */
+				unknown_param(p, s, extra);
+				bad = 1;
+			} else {
+				/* z/OS ignores words after the value; say so, since it
+				 * is usually a slip. */
+				diag_warn(p->d, extra->pos, "start comments with '#'",
+					  "%s: ignoring '%s' after the value (z/OS ignores it too)",
+					  ps->name, extra->text);
+			}
+		}
 		pp->invalid = rc != 0;
 		bad |= rc;
 		s->nparams++;
