@@ -541,6 +541,12 @@ struct pstmt *ptree_find(const struct ptree *t, const struct stmt_schema *ss, co
 	}
 }
 
+/* "a" or "an" before a statement type: an IpAddrSet, a TTLSRule. */
+static const char *article(const char *type)
+{
+	return strchr("AEIOUaeiou", type[0]) ? "an" : "a";
+}
+
 static void resolve_one(struct ptree *t, struct pparam *pp, struct diags *d)
 {
 	const struct stmt_schema *target = schema_stmt(pp->ps->target);
@@ -557,10 +563,11 @@ static void resolve_one(struct ptree *t, struct pparam *pp, struct diags *d)
 			continue;
 		if (strcmp(o->name, pp->v.ref.name) == 0) {
 			char hint[160];
-			snprintf(hint, sizeof hint, "%s is a %s (line %u); %s needs a %s", o->name,
-				 o->ss->name, o->pos.line, pp->ps->name, target->name);
-			diag_error(d, pp->vpos, hint, "%s '%s' is not a %s", pp->ps->name,
-				   pp->v.ref.name, target->name);
+			snprintf(hint, sizeof hint, "%s is %s %s (line %u); %s needs %s %s", o->name,
+				 article(o->ss->name), o->ss->name, o->pos.line, pp->ps->name,
+				 article(target->name), target->name);
+			diag_error(d, pp->vpos, hint, "%s '%s' is not %s %s", pp->ps->name,
+				   pp->v.ref.name, article(target->name), target->name);
 			return;
 		}
 	}

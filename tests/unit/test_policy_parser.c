@@ -424,6 +424,9 @@ START_TEST(reference_to_wrong_type)
 		     "TTLSEnvironmentActionRef e }\n" BASE, 1, "e", "TTLSGroupActionRef 'e' is not a "
 		     "TTLSGroupAction", "e is a TTLSEnvironmentAction (line 3); TTLSGroupActionRef needs "
 		     "a TTLSGroupAction");
+	must_fail_at("TTLSRule r { LocalAddrSetRef e Direction Inbound TTLSGroupActionRef g "
+		     "TTLSEnvironmentActionRef e }\n" BASE, 1, "e", "LocalAddrSetRef 'e' is not an IpAddrSet",
+		     "LocalAddrSetRef needs an IpAddrSet");
 }
 END_TEST
 
