@@ -75,6 +75,7 @@ include policy/module.mk
 include ctl/module.mk
 include tests/unit/module.mk
 include tests/fuzz/module.mk
+include tests/bench/module.mk
 
 .PHONY: all check check-unit check-fuzz check-integration demo bench install clean deps
 

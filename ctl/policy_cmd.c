@@ -4,6 +4,7 @@
  * rule a connection maps to, and print the language reference from the schema.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,8 +492,11 @@ static const char *kind_text(const struct param_schema *ps, char *buf, size_t le
 	case VK_HOST: return "address";
 	case VK_PREFIX: return "a/len";
 	case VK_IPRANGE: return "a-b \\| a b";
-	case VK_PORTS: return "n \\| n m \\| n-m";
-	case VK_REF: snprintf(buf, len, "name of a %s", ps->target); return buf;
+	case VK_PORTS: return "n \\| n m \\| n-m \\| n:m";
+	case VK_REF:
+		snprintf(buf, len, "name of %s %s", strchr("AEIOU", ps->target[0]) ? "an" : "a",
+			 ps->target);
+		return buf;
 	case VK_INLINE: snprintf(buf, len, "{ %s }", ps->target); return buf;
 	case VK_CIPHER2: return "2-char codes \\| names";
 	case VK_CIPHER4: return "4-char codes \\| names";
@@ -528,7 +532,8 @@ static int policy_reference(void)
 		const struct stmt_schema *s = &policy_stmts[i];
 		if (s->flags & SF_UNSUPPORTED)
 			continue;
-		printf("\n### %s\n\n%s.", s->name, s->doc);
+		/* The schema's one-liners start in lower case; here each is a sentence. */
+		printf("\n### %s\n\n%c%s.", s->name, toupper((unsigned char)s->doc[0]), s->doc + 1);
 		if (s->flags & SF_UNNAMED)
 			printf(" Written without a name: `%s { ... }`.", s->name);
 		else if (s->flags & SF_INLINE)
