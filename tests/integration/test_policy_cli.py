@@ -196,6 +196,24 @@ def test_check_json_valid(attls, examples_with_certs):
     assert doc["files"][0]["counts"]["IpFilterRule"] == 2
 
 
+def test_json_is_utf8_whatever_the_policy_bytes(attls_bin, tmp_path):
+    """A Latin-1 byte or a broken sequence in a policy must not make the JSON
+    output invalid: bytes that start no UTF-8 sequence become U+FFFD."""
+    path = tmp_path / "bytes.conf"
+    path.write_bytes(b'TTLSRule "a\xf0\x9f\x98\x80b\xc0\xafc\xe9" { Jobname x Direction Both '
+                     b'TTLSGroupActionRef g }\nTTLSGroupAction g { TTLSEnabled Off Caf\xe9 1 }\n')
+    for args in (["check", "--json"], ["show", "--json"]):
+        r = subprocess.run([str(attls_bin), "policy", *args, str(path)], capture_output=True,
+                           timeout=60)
+        assert r.returncode == 0
+        doc = json.loads(r.stdout.decode("utf-8"))      # strict: raises on bad bytes
+        if args[0] == "show":
+            assert doc["rules"][0]["name"] == "a\U0001f600b\ufffd\ufffdc\ufffd"
+        else:
+            msgs = [d["message"] for d in doc["files"][0]["diagnostics"]]
+            assert "TTLSEnabled: ignoring 'Caf\ufffd' after the value (z/OS ignores it too)" in msgs
+
+
 # ---- show ---------------------------------------------------------------------------
 
 ORDERED = """\
