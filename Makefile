@@ -77,6 +77,7 @@ include ctl/module.mk
 include tests/integration/progs/module.mk
 include tests/unit/module.mk
 include tests/fuzz/module.mk
+include tests/bench/module.mk
 
 .PHONY: all check check-unit check-fuzz check-integration demo bench install clean deps
 

@@ -162,31 +162,38 @@ bool ip_set_contains(const struct ip_set *s, const struct ip_addr *a)
 	return false;
 }
 
-static bool v6_in_mapped_space(const uint8_t *b)
+/* IPv4 carried in IPv6: ::ffff:a.b.c.d (mapped) or ::a.b.c.d (compatible,
+ * deprecated). :: and ::1 lie in ::/96 too but are IPv6's own unspecified and
+ * loopback addresses, not IPv4 ones. */
+static bool v6_embeds_v4(const uint8_t *b)
 {
 	static const uint8_t zero[10];
 	if (memcmp(b, zero, 10) != 0)
 		return false;
-	return (b[10] == 0xff && b[11] == 0xff) || (b[10] == 0 && b[11] == 0);
+	if (b[10] == 0xff && b[11] == 0xff)
+		return true;
+	if (b[10] != 0 || b[11] != 0)
+		return false;
+	static const uint8_t v6_own[4] = { 0, 0, 0, 1 };
+	return memcmp(b + 12, v6_own, 4) > 0;   /* above ::1 */
 }
 
 bool ip_addr_is_v4_mapped(const struct ip_addr *a)
 {
-	return a->family == AF_INET6 && v6_in_mapped_space(a->b);
+	return a->family == AF_INET6 && v6_embeds_v4(a->b);
 }
 
 bool ip_range_has_v4_mapped(const struct ip_range *r)
 {
 	if (r->family != AF_INET6)
 		return false;
-	/* The range reaches into ::/96 or ::ffff:0:0/96 if either end lies there or
-	 * it spans across them; the ranges are low in the space, so testing the
-	 * low end and whether the range starts at or below ::ffff:ffff:ffff covers it. */
-	static const uint8_t top[16] = { [10] = 0xff, [11] = 0xff, [12] = 0xff, [13] = 0xff,
-					 [14] = 0xff, [15] = 0xff };
-	if (v6_in_mapped_space(r->lo) || v6_in_mapped_space(r->hi))
-		return true;
-	return memcmp(r->lo, top, 16) <= 0;
+	/* A prefix shorter than /96 (::/0, say) means far more than the IPv4
+	 * space in it; it is a legitimate way to say "IPv6 addresses". What is
+	 * refused is naming IPv4-in-IPv6 addresses themselves: an address, a
+	 * range end, or a /96-or-longer prefix inside those spaces. */
+	if (r->kind == IPR_PREFIX && r->prefix < 96)
+		return false;
+	return v6_embeds_v4(r->lo) || v6_embeds_v4(r->hi);
 }
 
 int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *a, uint16_t *port)

@@ -46,8 +46,11 @@ const char *ip_range_from_pair(const struct ip_addr *lo, const struct ip_addr *h
 void ip_range_format(const struct ip_range *r, char *buf, size_t len);
 bool ip_range_contains(const struct ip_range *r, const struct ip_addr *a);
 bool ip_set_contains(const struct ip_set *s, const struct ip_addr *a);
-/* IPv4-mapped (::ffff:0:0/96) or IPv4-compatible (::/96) IPv6. */
+/* IPv4 inside IPv6: mapped (::ffff:0:0/96) or compatible (::/96 except :: and
+ * ::1, which are IPv6's own). */
 bool ip_addr_is_v4_mapped(const struct ip_addr *a);
+/* Whether a rule address names such addresses: a single address or a range
+ * end inside those spaces, or a prefix of /96 or longer there. ::/0 does not. */
 bool ip_range_has_v4_mapped(const struct ip_range *r);
 /* From a sockaddr; maps ::ffff:a.b.c.d to IPv4. Returns 0, or -1 for other families. */
 int  ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *a, uint16_t *port);

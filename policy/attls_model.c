@@ -11,6 +11,10 @@
 #include "policy/ciphers.h"
 #include "policy/policy_internal.h"
 
+struct compiler;
+static bool first_report(struct compiler *c, struct srcpos pos);
+static struct diags *compiler_diags(const struct compiler *c);
+
 /* ---- conditions ---------------------------------------------------------- */
 
 struct range_buf {
@@ -37,32 +41,34 @@ static int range_push(struct arena *a, struct range_buf *b, const struct ip_rang
 	return 0;
 }
 
-static void check_mapped(const struct pparam *p, const struct ip_range *r, struct diags *d)
+/* An IpAddr statement shared by several rules is reported once. */
+static void check_mapped(struct compiler *c, const struct pparam *p, const struct ip_range *r)
 {
-	if (ip_range_has_v4_mapped(r))
-		diag_error(d, p->vpos, "write IPv4 addresses in dotted form; attls maps "
+	if (ip_range_has_v4_mapped(r) && first_report(c, p->vpos))
+		diag_error(compiler_diags(c), p->vpos, "write IPv4 addresses in dotted form; attls maps "
 			   "::ffff:a.b.c.d connections to IPv4 itself",
-			   "IPv4-mapped and ::/96 addresses are not allowed in AT-TLS rules");
+			   "IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) addresses "
+			   "are not allowed in AT-TLS rules");
 }
 
 /* Ranges of an IpAddr, IpAddrSet or IpAddrGroup statement. */
-static int collect_stmt_addrs(struct arena *a, const struct pstmt *s, struct range_buf *b,
-			      struct diags *d)
+static int collect_stmt_addrs(struct compiler *c, struct arena *a, const struct pstmt *s,
+			      struct range_buf *b)
 {
 	for (size_t i = 0; s && i < s->nparams; i++) {
 		const struct pparam *p = &s->params[i];
 		switch (p->ps->kind) {
 		case VK_ADDR: case VK_PREFIX: case VK_IPRANGE:
-			check_mapped(p, &p->v.range, d);
+			check_mapped(c, p, &p->v.range);
 			if (range_push(a, b, &p->v.range))
 				return -1;
 			break;
 		case VK_INLINE:
-			if (collect_stmt_addrs(a, p->v.inl, b, d))
+			if (collect_stmt_addrs(c, a, p->v.inl, b))
 				return -1;
 			break;
 		case VK_REF:
-			if (collect_stmt_addrs(a, p->v.ref.target, b, d))
+			if (collect_stmt_addrs(c, a, p->v.ref.target, b))
 				return -1;
 			break;
 		default:
@@ -73,8 +79,8 @@ static int collect_stmt_addrs(struct arena *a, const struct pstmt *s, struct ran
 }
 
 /* The address set of a rule side from whichever of the four forms is used. */
-static int rule_addrs(struct arena *a, const struct pstmt *rule, const char *side,
-		      struct ip_set *out, const char **text, struct diags *d)
+static int rule_addrs(struct compiler *c, struct arena *a, const struct pstmt *rule,
+		      const char *side, struct ip_set *out, const char **text)
 {
 	static const char *const suffix[] = { "Addr", "AddrRef", "AddrSetRef", "AddrGroupRef" };
 	struct range_buf b = { 0 };
@@ -89,10 +95,10 @@ static int rule_addrs(struct arena *a, const struct pstmt *rule, const char *sid
 		if (!*text)
 			return -1;
 		if (k == 0) {
-			check_mapped(p, &p->v.range, d);
+			check_mapped(c, p, &p->v.range);
 			if (range_push(a, &b, &p->v.range))
 				return -1;
-		} else if (collect_stmt_addrs(a, p->v.ref.target, &b, d)) {
+		} else if (collect_stmt_addrs(c, a, p->v.ref.target, &b)) {
 			return -1;
 		}
 	}
@@ -252,6 +258,8 @@ struct compiler {
 	size_t nreported, capreported;
 };
 
+static struct diags *compiler_diags(const struct compiler *c) { return c->d; }
+
 static bool first_report(struct compiler *c, struct srcpos pos)
 {
 	for (size_t i = 0; i < c->nreported; i++)
@@ -329,16 +337,11 @@ static const char *eff_str(const struct compiler *c, const struct effective *e, 
 	return p ? p->v.s : NULL;
 }
 
-/* A file named by the policy: relative names are taken from the policy
- * file's directory, so a policy and its key ring can move together. */
-const char *policy_resolve_path(struct arena *a, const char *policy_file, const char *path)
+const char *policy_resolve_path(struct arena *a, const char *dir, const char *path)
 {
-	if (!path || path[0] == '/' || !policy_file)
+	if (!path || path[0] == '/' || !dir)
 		return path;
-	const char *slash = strrchr(policy_file, '/');
-	if (!slash)
-		return path;
-	return arena_printf(a, "%.*s/%s", (int)(slash - policy_file), policy_file, path);
+	return arena_printf(a, "%s/%s", dir, path);
 }
 
 /* Cipher codes from the TTLSCipherParms that applies, in the order written. */
@@ -411,28 +414,14 @@ static void check_keyring(struct compiler *c, const struct effective *e)
 			  "Keyring %s cannot be read here", path);
 }
 
-/* Errors in the merged view, reported at the line that causes them. */
-static void check_effective(struct compiler *c, const struct pstmt *rule, struct effective *e,
-			    const struct pstmt *env)
+/* Errors in the merged view. Values attls refuses wherever they are written
+ * (SSLv2 On, ClientAuthType SAFCheck) are checked per statement in validate.c. */
+static void check_effective(struct compiler *c, const struct pstmt *rule, struct effective *e)
 {
 	struct attls_settings *s = &e->s;
-	static const char *const off_only[] = { "SSLv2", "SSLv3" };
-	for (int k = 0; k < 2; k++) {
-		size_t i = kw_index(c, off_only[k]);
-		const struct pparam *p = e->found[i];
-		if (p && p->v.b && first_report(c, p->pos))
-			diag_error(c->d, p->pos, "use TLSv1.2 or TLSv1.3",
-				   "%s cannot be enabled: attls does not implement it", off_only[k]);
-	}
 	if (!s->tls10 && !s->tls11 && !s->tls12 && !s->tls13 && first_report(c, rule->pos))
 		diag_error(c->d, rule->pos, "turn TLSv1.2 or TLSv1.3 On",
 			   "TTLSRule %s enables no TLS version", pstmt_name(rule));
-	size_t ca = kw_index(c, "ClientAuthType");
-	if (s->role == ROLE_SERVER_CLIENT_AUTH && s->client_auth == CAUTH_SAFCHECK &&
-	    first_report(c, e->found[ca] ? e->found[ca]->pos : env->pos))
-		diag_error(c->d, e->found[ca] ? e->found[ca]->vpos : env->pos,
-			   "use Required (a verified client certificate) instead",
-			   "ClientAuthType SAFCheck is not supported: attls has no SAF user mapping");
 	check_keyring(c, e);
 }
 
@@ -493,10 +482,10 @@ static int fill_settings(struct compiler *c, struct effective *e, const struct s
 	s->app_controlled = eff_onoff(c, e, "ApplicationControlled");
 	s->secondary_map = eff_onoff(c, e, "SecondaryMap");
 	s->hs_timeout = (unsigned)eff_int(c, e, "HandshakeTimeout");
-	const char *file = c->p->tree.file;
-	s->keyring = policy_resolve_path(c->a, file, eff_str(c, e, "Keyring"));
+	const char *dir = c->p->tree.dir;
+	s->keyring = policy_resolve_path(c->a, dir, eff_str(c, e, "Keyring"));
 	s->keyring_pw = eff_str(c, e, "KeyringPw");
-	s->keyring_stash = policy_resolve_path(c->a, file, eff_str(c, e, "KeyringStashFile"));
+	s->keyring_stash = policy_resolve_path(c->a, dir, eff_str(c, e, "KeyringStashFile"));
 	s->cert_label = eff_str(c, e, "CertificateLabel");
 	s->host_ref_dns = eff_str(c, e, "HostReferenceIdDNS");
 	s->client_sni = eff_enum(c, e, "ClientHandshakeSNI", enum_sni);
@@ -528,7 +517,7 @@ static struct effective *effective_for(struct compiler *c, const struct pstmt *r
 	if (build_view(c, e, &src) || fill_settings(c, e, &src))
 		return NULL;
 	if (e->s.enabled && env)
-		check_effective(c, rule, e, env);
+		check_effective(c, rule, e);
 	e->next = c->buckets[h];
 	c->buckets[h] = e;
 	return e;
@@ -564,16 +553,18 @@ static int compile_rule(struct compiler *c, const struct pstmt *st, struct attls
 	r->jobname = job ? job->v.s : NULL;
 	r->userid = user ? user->v.s : NULL;
 
+	/* A condition whose value is wrong is still a condition: its own error
+	 * says what is wrong with it. */
 	bool has_condition = false;
 	for (size_t i = 0; i < sizeof condition_params / sizeof condition_params[0]; i++)
-		has_condition |= pstmt_param(st, condition_params[i]) != NULL;
+		has_condition |= pstmt_given(st, condition_params[i]) != NULL;
 	if (!has_condition)
 		diag_error(c->d, st->pos, "add e.g. LocalPortRange 443, RemoteAddr ..., or Jobname NAME",
 			   "TTLSRule %s has no condition: it needs an address, port, Jobname or Userid",
 			   st->name);
 
-	if (rule_addrs(a, st, "Local", &r->local, &r->laddr_text, c->d) ||
-	    rule_addrs(a, st, "Remote", &r->remote, &r->raddr_text, c->d) ||
+	if (rule_addrs(c, a, st, "Local", &r->local, &r->laddr_text) ||
+	    rule_addrs(c, a, st, "Remote", &r->remote, &r->raddr_text) ||
 	    rule_ports(a, st, "Local", &r->lports, &r->lport_text) ||
 	    rule_ports(a, st, "Remote", &r->rports, &r->rport_text))
 		return -1;

@@ -310,7 +310,7 @@ static struct ike_rule *ke_rule(struct arena *a, struct pstmt *s, const struct i
 	return r;
 }
 
-static int ike_config(struct arena *a, const char *file, const struct pstmt *s,
+static int ike_config(struct arena *a, const char *dir, const struct pstmt *s,
 		      struct ike_config *c)
 {
 	c->ike_port = (uint16_t)int_or(s, "IkePort", 500);
@@ -321,7 +321,7 @@ static int ike_config(struct arena *a, const char *file, const struct pstmt *s,
 	c->pid_file = (p = pstmt_param(s, "PidFile")) ? p->v.s : "/run/attls/iked.pid";
 	c->swsa_store = (p = pstmt_param(s, "SwsaStore")) ? p->v.s : NULL;
 	c->keyring = (p = pstmt_param(s, "Keyring")) ? p->v.s : NULL;
-	c->keyring = policy_resolve_path(a, file, c->keyring);
+	c->keyring = policy_resolve_path(a, dir, c->keyring);
 	c->syslog_level = (unsigned)int_or(s, "IkeSyslogLevel", 1);
 	c->retries = (unsigned)int_or(s, "IkeRetries", 10);
 	c->init_wait = (unsigned)int_or(s, "IkeInitWait", 2);
@@ -367,7 +367,7 @@ int ipsec_compile(struct policy *p, struct diags *d)
 	ip->how_to_respond = enum_or(kp, "HowToRespondIKEv1", HOWRESP_EITHER);
 	ip->liveness = (unsigned)int_or(kp, "LivenessInterval", 0);
 	ip->nat_keepalive = (unsigned)int_or(kp, "NatKeepAliveInterval", 20);
-	if (ike_config(a, t->file, ic, &ip->ike))
+	if (ike_config(a, t->dir, ic, &ip->ike))
 		return -1;
 
 	size_t nf = pstmt_count(fp, "IpFilterRule") + pstmt_count(fp, "IpFilterRuleRef");

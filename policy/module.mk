@@ -15,3 +15,8 @@ $(SAN)/libcore.a: $(call objs,$(SAN),$(CORE_SRCS))
 $(FUZZ)/libcore.a: $(call objs,$(FUZZ),$(CORE_SRCS))
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
+
+# docs/policy-reference.md carries `attls policy reference` between markers.
+.PHONY: docs
+docs: $(BUILD)/bin/attls
+	@scripts/gen-policy-reference $(BUILD)/bin/attls

@@ -85,6 +85,30 @@ static void skip_line(struct parser *p)
 	}
 }
 
+/* The value of a parameter runs to the end of the line, a brace, or the next
+ * keyword of the statement (several parameters may share a line); returns
+ * the index after it. The first word is taken even when it is a keyword when
+ * take_first is set: a value is never empty just because it looks like one. */
+static size_t value_end(const struct parser *p, const struct pstmt *s, size_t first,
+			bool take_first)
+{
+	size_t i = first;
+	while ((p->tok[i].kind == TK_WORD || p->tok[i].kind == TK_STRING) &&
+	       !((i > first || !take_first) && p->tok[i].kind == TK_WORD &&
+		 schema_param(s->ss, p->tok[i].text)))
+		i++;
+	return i;
+}
+
+/* After a parameter that cannot be used: skip its value, and a block opened
+ * right after it, but keep the other parameters of the line. */
+static void skip_param_value(struct parser *p, const struct pstmt *s)
+{
+	p->i = value_end(p, s, p->i, false);
+	if (peek(p)->kind == TK_LBRACE)
+		skip_block(p);
+}
+
 static int add_stmt(struct parser *p, struct pstmt *s)
 {
 	struct ptree *t = p->t;
@@ -138,8 +162,8 @@ static void unknown_param(struct parser *p, const struct pstmt *s, const struct 
 		if (owner)
 			snprintf(hint, sizeof hint, "'%s' belongs in %s", kw->text, owner);
 		else if (as_stmt)
-			snprintf(hint, sizeof hint, "a %s cannot appear inside %s", as_stmt->name,
-				 s->ss->name);
+			snprintf(hint, sizeof hint, "%s statements cannot appear inside %s",
+				 as_stmt->name, s->ss->name);
 		else
 			snprintf(hint, sizeof hint, "see docs/policy-reference.md for the parameters of %s",
 				 s->ss->name);
@@ -147,7 +171,9 @@ static void unknown_param(struct parser *p, const struct pstmt *s, const struct 
 	diag_error(p->d, kw->pos, hint, "unknown parameter '%s' in %s", kw->text, s->ss->name);
 }
 
-/* After the keyword of an inline statement: optional name, then '{'. */
+/* After the keyword of an inline statement: optional name, then '{' on the
+ * same line or the next. Without a block the parameter stays, marked
+ * invalid, so the statement is not also reported as missing it. */
 static int parse_inline(struct parser *p, struct pstmt *parent, struct pparam *pp,
 			const struct token *kw, int depth)
 {
@@ -158,11 +184,9 @@ static int parse_inline(struct parser *p, struct pstmt *parent, struct pparam *p
 	s->ss = ss;
 	s->pos = kw->pos;
 	s->parent = parent;
+	const struct token *nm = NULL;
 	if (peek(p)->kind == TK_WORD || peek(p)->kind == TK_STRING) {
-		const struct token *nm = next(p);
-		if (!valid_name(nm->text))
-			diag_error(p->d, nm->pos, "names are 1 to 32 characters, not starting with '-', "
-				   "without ','", "'%s' is not a valid name", nm->text);
+		nm = next(p);
 		s->name = nm->text;
 		s->named = true;
 	} else {
@@ -175,21 +199,33 @@ static int parse_inline(struct parser *p, struct pstmt *parent, struct pparam *p
 		if (!s->name)
 			return -1;
 	}
+	pp->text = s->name;
+	size_t after = p->i;
 	skip_newlines(p);
 	const struct token *open = peek(p);
 	if (open->kind != TK_LBRACE) {
-		char hint[128];
-		snprintf(hint, sizeof hint, "write: %s { ... }, or %sRef NAME", ss->name, ss->name);
-		diag_error(p->d, open->pos, hint, "expected '{' after %s, found '%s'", ss->name,
-			   open->kind == TK_EOF ? "end of file" : open->text);
-		skip_line(p);
+		/* "TTLSKeyringParms kr" is nearly always a forgotten "Ref". */
+		char hint[160];
+		if (nm)
+			snprintf(hint, sizeof hint, "to use the %s named %s, write: %sRef %s",
+				 ss->name, nm->text, ss->name, nm->text);
+		else
+			snprintf(hint, sizeof hint, "write: %s { ... }, or %sRef NAME", ss->name, ss->name);
+		diag_error(p->d, kw->pos, hint, "%s%s%s needs a '{ ... }' block", ss->name,
+			   nm ? " " : "", nm ? nm->text : "");
+		/* Resume on the keyword's own line; a later line is the next parameter. */
+		p->i = after;
+		skip_param_value(p, parent);
+		pp->invalid = true;
 		return 1;
 	}
+	if (nm && !valid_name(nm->text))
+		diag_error(p->d, nm->pos, "names are 1 to 32 characters, not starting with '-', "
+			   "without ','", "'%s' is not a valid name", nm->text);
 	next(p);
 	if (add_stmt(p, s))
 		return -1;
 	pp->v.inl = s;
-	pp->text = s->name;
 	return parse_body(p, s, open, depth + 1);
 }
 
@@ -255,13 +291,13 @@ static int parse_body(struct parser *p, struct pstmt *s, const struct token *ope
 		const struct param_schema *ps = schema_param(s->ss, kw->text);
 		if (!ps) {
 			unknown_param(p, s, kw);
-			skip_line(p);
+			skip_param_value(p, s);
 			bad = 1;
 			continue;
 		}
 		if (ps->flags & PF_UNSUPPORTED) {
 			diag_error(p->d, kw->pos, NULL, "%s: %s in attls", ps->name, ps->doc);
-			skip_line(p);
+			skip_param_value(p, s);
 			bad = 1;
 			continue;
 		}
@@ -275,29 +311,31 @@ static int parse_body(struct parser *p, struct pstmt *s, const struct token *ope
 			int rc = parse_inline(p, s, pp, kw, depth);
 			if (rc < 0)
 				return -1;
-			if (!pp->v.inl) {
-				s->nparams--;   /* no statement to point at */
-				bad = 1;
-			} else {
-				bad |= rc;
-			}
+			bad |= rc;
 			continue;
 		}
-		/* The value runs to the end of the line, the closing brace, or the next
-		 * keyword of this statement: several parameters may share a line. */
 		size_t first = p->i;
-		while ((peek(p)->kind == TK_WORD || peek(p)->kind == TK_STRING) &&
-		       !(p->i > first && peek(p)->kind == TK_WORD && schema_param(s->ss, peek(p)->text)))
-			p->i++;
+		p->i = value_end(p, s, first, true);
 		size_t nvals = p->i - first, used = 0;
 		int rc = pvalue_parse(p->a, pp, &p->tok[first], nvals, &used, p->d);
 		if (rc < 0)
 			return -1;
-		if (rc == 0 && used < nvals)
-			/* z/OS ignores words after the value; say so, since it is usually a slip. */
-			diag_warn(p->d, p->tok[first + used].pos, "start comments with '#'",
-				  "%s: ignoring '%s' after the value (z/OS ignores it too)", ps->name,
-				  p->tok[first + used].text);
+		if (rc == 0 && used < nvals) {
+			const struct token *extra = &p->tok[first + used];
+			if (extra->kind == TK_WORD && (owner_of(extra->text) || schema_stmt(extra->text) ||
+						       schema_zos_only_param(s->ss->name, extra->text))) {
+				/* A keyword of another statement after a value is a
+				 * misplaced parameter, not a comment. */
+				unknown_param(p, s, extra);
+				bad = 1;
+			} else {
+				/* z/OS ignores words after the value; say so, since it
+				 * is usually a slip. */
+				diag_warn(p->d, extra->pos, "start comments with '#'",
+					  "%s: ignoring '%s' after the value (z/OS ignores it too)",
+					  ps->name, extra->text);
+			}
+		}
 		pp->invalid = rc != 0;
 		bad |= rc;
 		s->nparams++;
@@ -503,6 +541,12 @@ struct pstmt *ptree_find(const struct ptree *t, const struct stmt_schema *ss, co
 	}
 }
 
+/* "a" or "an" before a statement type: an IpAddrSet, a TTLSRule. */
+static const char *article(const char *type)
+{
+	return strchr("AEIOUaeiou", type[0]) ? "an" : "a";
+}
+
 static void resolve_one(struct ptree *t, struct pparam *pp, struct diags *d)
 {
 	const struct stmt_schema *target = schema_stmt(pp->ps->target);
@@ -519,10 +563,11 @@ static void resolve_one(struct ptree *t, struct pparam *pp, struct diags *d)
 			continue;
 		if (strcmp(o->name, pp->v.ref.name) == 0) {
 			char hint[160];
-			snprintf(hint, sizeof hint, "%s is a %s (line %u); %s needs a %s", o->name,
-				 o->ss->name, o->pos.line, pp->ps->name, target->name);
-			diag_error(d, pp->vpos, hint, "%s '%s' is not a %s", pp->ps->name,
-				   pp->v.ref.name, target->name);
+			snprintf(hint, sizeof hint, "%s is %s %s (line %u); %s needs %s %s", o->name,
+				 article(o->ss->name), o->ss->name, o->pos.line, pp->ps->name,
+				 article(target->name), target->name);
+			diag_error(d, pp->vpos, hint, "%s '%s' is not %s %s", pp->ps->name,
+				   pp->v.ref.name, article(target->name), target->name);
 			return;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "policy/policy_internal.h"
@@ -16,7 +17,10 @@ static void policy_free(struct policy *p)
 	free(p);
 }
 
-struct policy *policy_load_buffer(const char *name, const char *buf, size_t len, struct diags *d)
+/* dir: where relative file names in the policy start (NULL: the working
+ * directory). */
+static struct policy *load(const char *name, const char *dir, const char *buf, size_t len,
+			   struct diags *d)
 {
 	struct policy *p = calloc(1, sizeof *p);
 	struct srcpos top = { name, 1, 1 };
@@ -28,6 +32,8 @@ struct policy *policy_load_buffer(const char *name, const char *buf, size_t len,
 	arena_init(&p->arena);
 	size_t errors_before = d->nerrors;
 	int rc = ptree_parse(&p->tree, &p->arena, name, buf, len, d);
+	if (rc == 0 && dir && !(p->tree.dir = arena_strdup(&p->arena, dir)))
+		rc = -1;
 	if (rc == 0) {
 		ptree_resolve(&p->tree, d);
 		policy_validate(&p->tree, d);
@@ -46,6 +52,37 @@ struct policy *policy_load_buffer(const char *name, const char *buf, size_t len,
 		return NULL;
 	}
 	return p;
+}
+
+/* The directory part of a file name, or NULL when it has none. */
+static char *dir_of(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	if (!slash)
+		return NULL;
+	return slash == name ? strdup("/") : strndup(name, (size_t)(slash - name));
+}
+
+struct policy *policy_load_buffer(const char *name, const char *buf, size_t len, struct diags *d)
+{
+	char *dir = dir_of(name);
+	struct policy *p = load(name, dir, buf, len, d);
+	free(dir);
+	return p;
+}
+
+/* The policy file's directory as an absolute path, so key rings named
+ * relative to it still resolve after the program changes its working
+ * directory (the shim loads the policy at start, TLS may begin much later). */
+static char *abs_dir_of(const char *path)
+{
+	char *dir = dir_of(path);
+	char *abs = realpath(dir ? dir : ".", NULL);
+	if (abs) {
+		free(dir);
+		return abs;
+	}
+	return dir;
 }
 
 static char *read_file(const char *path, size_t *len, struct diags *d)
@@ -118,7 +155,9 @@ struct policy *policy_load_file(const char *path, struct diags *d)
 	char *buf = read_file(path, &len, d);
 	if (!buf)
 		return NULL;
-	struct policy *p = policy_load_buffer(path, buf, len, d);
+	char *dir = abs_dir_of(path);
+	struct policy *p = load(path, dir, buf, len, d);
+	free(dir);
 	free(buf);
 	return p;
 }
@@ -170,21 +209,60 @@ static int stamp_of(const char *path, struct file_stamp *s)
 	return 0;
 }
 
+/* FNV-1a: enough to tell an edit from the same bytes read again. */
+static uint64_t content_hash(const char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ull;
+	return h ^ len;
+}
+
+/* A file modified within the last two seconds may be modified again with
+ * no visible change to its stamp (FAT keeps 2 s, others a clock tick). */
+static bool stamp_is_recent(const struct file_stamp *s)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return now - s->mtime_ns < 2000000000ll;
+}
+
 int policy_store_reload(struct policy_store *st, bool force, struct diags *d)
 {
 	struct file_stamp now;
 	bool have = stamp_of(st->path, &now) == 0;
 	pthread_mutex_lock(&st->lock);
-	if (!force && have && st->have_stamp && memcmp(&now, &st->stamp, sizeof now) == 0) {
+	bool same = have && st->have_stamp && memcmp(&now, &st->stamp, sizeof now) == 0;
+	if (!force && same && !st->racy) {
 		pthread_mutex_unlock(&st->lock);
 		return 0;
 	}
-	st->stamp = now;
-	st->have_stamp = have;
 	pthread_mutex_unlock(&st->lock);
 
-	/* Parse outside the lock: lookups go on against the current snapshot. */
-	struct policy *p = policy_load_file(st->path, d);
+	/* Read and parse outside the lock: lookups go on against the current
+	 * snapshot meanwhile. */
+	size_t len;
+	char *buf = read_file(st->path, &len, d);
+	uint64_t h = buf ? content_hash(buf, len) : 0;
+	pthread_mutex_lock(&st->lock);
+	st->stamp = now;
+	st->have_stamp = have;
+	st->racy = have && stamp_is_recent(&now);
+	bool unchanged = buf && st->have_hash && st->hash == h;
+	st->hash = h;
+	st->have_hash = buf != NULL;
+	pthread_mutex_unlock(&st->lock);
+	if (!buf)
+		return -1;
+	if (unchanged && !force) {
+		free(buf);
+		return 0;
+	}
+	char *dir = abs_dir_of(st->path);
+	struct policy *p = load(st->path, dir, buf, len, d);
+	free(dir);
+	free(buf);
 	if (!p)
 		return -1;
 	pthread_mutex_lock(&st->lock);

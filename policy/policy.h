@@ -51,13 +51,20 @@ struct policy_store {
 	struct policy *cur;           /* NULL until a load succeeds */
 	struct file_stamp stamp;      /* of the file the last attempt read */
 	bool have_stamp;
+	/* File times are coarse (a clock tick, seconds on some file systems):
+	 * a stamp taken right after a write may also describe the next write.
+	 * Such a stamp is "racy" and the content is compared instead. */
+	bool racy;
+	uint64_t hash;                /* of the content the last attempt read */
+	bool have_hash;
 };
 
 void policy_store_init(struct policy_store *st, const char *path);
 void policy_store_destroy(struct policy_store *st);
 /* Load the file if it changed since the last attempt (or force). Returns 1 when
- * a new snapshot was installed, 0 when nothing changed, -1 when the file failed
- * (the previous snapshot stays; errors in d). */
+ * a new snapshot was installed, 0 when nothing changed (same stamp, or same
+ * content as the last attempt), -1 when the file failed (the previous snapshot
+ * stays; errors in d; the same content is not reported again). */
 int policy_store_reload(struct policy_store *st, bool force, struct diags *d);
 /* The current snapshot with a reference taken, or NULL. */
 struct policy *policy_store_get(struct policy_store *st);

@@ -44,6 +44,9 @@ void policy_validate(const struct ptree *t, struct diags *d);
 int  attls_compile(struct policy *p, struct diags *d);        /* 0, or -1 on ENOMEM */
 int  attls_index_build(struct policy *p);                     /* 0, or -1 on ENOMEM */
 int  ipsec_compile(struct policy *p, struct diags *d);        /* 0, or -1 on ENOMEM */
-const char *policy_resolve_path(struct arena *a, const char *policy_file, const char *path);
+/* A file the policy names (Keyring, ...): relative names are taken from dir,
+ * the policy file's directory (struct ptree's dir), so a policy and its key
+ * rings can move together. Absolute names and dir == NULL give path itself. */
+const char *policy_resolve_path(struct arena *a, const char *dir, const char *path);
 
 #endif

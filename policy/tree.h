@@ -77,6 +77,8 @@ struct name_slot;
 struct ptree {
 	struct arena *a;
 	const char *file;
+	const char *dir;          /* base of relative file names in the policy (see
+	                           * policy_resolve_path); NULL = the working directory */
 	struct pstmt **stmts;     /* every statement, inline ones too, in file order */
 	size_t nstmts, cap;
 	struct name_slot *names;  /* (type, name) -> global statement */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "policy/policy_internal.h"
 
@@ -112,6 +113,24 @@ static void warn_not_acted(const struct pstmt *s, struct diags *d)
 	}
 }
 
+/* Values attls never accepts, refused wherever they are written (a statement
+ * nothing uses today may be used tomorrow). */
+static void check_refused_values(const struct pstmt *s, struct diags *d)
+{
+	for (size_t i = 0; i < s->nparams; i++) {
+		const struct pparam *p = &s->params[i];
+		if (p->invalid)
+			continue;
+		const char *kw = p->ps->name;
+		if ((!strcmp(kw, "SSLv2") || !strcmp(kw, "SSLv3")) && p->v.b)
+			diag_error(d, p->vpos, "use TLSv1.2 or TLSv1.3",
+				   "%s On is not supported: attls does not implement %s", kw, kw);
+		else if (!strcmp(kw, "ClientAuthType") && p->v.e == CAUTH_SAFCHECK)
+			diag_error(d, p->vpos, "use Required (a verified client certificate) instead",
+				   "ClientAuthType SAFCheck is not supported: attls has no SAF user mapping");
+	}
+}
+
 /* ---- IP security --------------------------------------------------------- */
 
 static void check_fips_group(const struct pparam *p, bool fips, struct diags *d)
@@ -135,7 +154,8 @@ static void check_dynvpn(const struct pstmt *s, bool fips, struct diags *d)
 	if (init && init->v.group != 0) {
 		bool found = false;
 		for (size_t i = 0; i < s->nparams; i++)
-			if (strcasecmp(s->params[i].ps->name, "AcceptablePfs") == 0 &&
+			if (!s->params[i].invalid &&
+			    strcasecmp(s->params[i].ps->name, "AcceptablePfs") == 0 &&
 			    s->params[i].v.group == init->v.group)
 				found = true;
 		if (!found) {
@@ -148,14 +168,19 @@ static void check_dynvpn(const struct pstmt *s, bool fips, struct diags *d)
 	}
 	for (size_t i = 0; i < s->nparams; i++) {
 		const struct pparam *p = &s->params[i];
+		if (p->invalid)
+			continue;
 		if (p->ps->kind == VK_DHGROUP)
 			check_fips_group(p, fips, d);
 		if (strcasecmp(p->ps->name, "AcceptablePfs") != 0)
 			continue;
 		for (size_t k = 0; k < i; k++)
-			if (strcasecmp(s->params[k].ps->name, "AcceptablePfs") == 0 &&
-			    s->params[k].v.group == p->v.group)
+			if (!s->params[k].invalid &&
+			    strcasecmp(s->params[k].ps->name, "AcceptablePfs") == 0 &&
+			    s->params[k].v.group == p->v.group) {
 				diag_warn(d, p->pos, NULL, "AcceptablePfs %s is listed twice", p->text);
+				break;
+			}
 	}
 }
 
@@ -206,11 +231,19 @@ static void check_ke_offer(const struct pstmt *s, bool fips, struct diags *d)
 	check_fips_group(pstmt_param(s, "DHGroup"), fips, d);
 }
 
-static void check_ke_action(const struct pstmt *s, struct diags *d)
+/* KeyExchangePolicy and KeyExchangeAction both say how to initiate; the
+ * action inherits the policy's, so both must name an exchange iked has. */
+static void check_how_to_initiate(const struct pstmt *s, struct diags *d)
 {
 	const struct pparam *hi = pstmt_param(s, "HowToInitiate");
 	if (hi && hi->v.e == HOWINIT_IKEV2)
-		diag_error(d, hi->vpos, "use Main or Aggressive", "attls's iked speaks IKEv1 only");
+		diag_error(d, hi->vpos, "use Main or Aggressive",
+			   "HowToInitiate IKEv2 is not supported: attls's iked speaks IKEv1 only");
+}
+
+static void check_ke_action(const struct pstmt *s, struct diags *d)
+{
+	check_how_to_initiate(s, d);
 	const struct pparam *r1 = pstmt_param(s, "HowToRespond");
 	const struct pparam *r2 = pstmt_param(s, "HowToRespondIKEv1");
 	if (r1 && r2)
@@ -295,8 +328,8 @@ static void check_filter_rule(const struct pstmt *s, struct diags *d)
 	    src->v.range.family != dst->v.range.family)
 		diag_error(d, dst->vpos, "use addresses of one family in one rule",
 			   "IpDestAddr is %s but IpSourceAddr is %s; the rule can match nothing",
-			   dst->v.range.family == 2 ? "IPv4" : "IPv6",
-			   src->v.range.family == 2 ? "IPv4" : "IPv6");
+			   dst->v.range.family == AF_INET ? "IPv4" : "IPv6",
+			   src->v.range.family == AF_INET ? "IPv4" : "IPv6");
 }
 
 static void check_service(const struct pstmt *s, struct diags *d)
@@ -353,13 +386,20 @@ static void check_unused(const struct pstmt *s, struct diags *d)
 void policy_validate(const struct ptree *t, struct diags *d)
 {
 	bool fips = filter_fips(t);
+	/* Usually the wrong file, or one whose statements were all dropped. */
+	if (t->nstmts == 0)
+		diag_warn(d, ((struct srcpos){ t->file, 1, 1 }), NULL,
+			  "the policy has no statements: attls leaves every connection alone");
 	for (size_t i = 0; i < t->nstmts; i++) {
 		const struct pstmt *s = t->stmts[i];
 		check_required(s, d);
 		check_repeats_and_conflicts(s, d);
+		check_refused_values(s, d);
 		warn_not_acted(s, d);
 		check_unused(s, d);
-		if (is(s, "IpDynVpnAction"))
+		if (is(s, "KeyExchangePolicy"))
+			check_how_to_initiate(s, d);
+		else if (is(s, "IpDynVpnAction"))
 			check_dynvpn(s, fips, d);
 		else if (is(s, "IpDataOffer"))
 			check_data_offer(s, d);

@@ -37,13 +37,19 @@ static int verr(struct vctx *c, size_t i, const char *hint, const char *fmt, ...
 	return 1;
 }
 
+/* At least count value words. A missing value is reported at the keyword;
+ * a value cut short ("HowToAuth ESP") at its last word. */
 static int need(struct vctx *c, size_t count, const char *what)
 {
 	if (c->n >= count)
 		return 0;
 	char hint[160];
 	snprintf(hint, sizeof hint, "write: %s %s", c->p->ps->name, what);
-	diag_error(c->d, c->p->pos, hint, "%s needs a value", c->p->ps->name);
+	if (c->n == 0)
+		diag_error(c->d, c->p->pos, hint, "%s needs a value", c->p->ps->name);
+	else
+		diag_error(c->d, c->t[c->n - 1].pos, hint, "%s: '%s' is incomplete", c->p->ps->name,
+			   c->p->text);
 	return 1;
 }
 
@@ -156,12 +162,11 @@ static int v_iprange(struct vctx *c)
 	if (need(c, 1, "FIRST-LAST"))
 		return 1;
 	struct ip_range *r = &c->p->v.range;
-	if (c->n >= 2) {
-		struct ip_addr lo, hi;
+	struct ip_addr lo, hi;
+	/* "a b"; a second word that is no address is not part of the value */
+	if (c->n >= 2 && ip_addr_parse(c->t[1].text, &hi) == 0) {
 		if (ip_addr_parse(c->t[0].text, &lo) != 0)
 			return verr(c, 0, NULL, "'%s' is not an IP address", c->t[0].text);
-		if (ip_addr_parse(c->t[1].text, &hi) != 0)
-			return verr(c, 1, NULL, "'%s' is not an IP address", c->t[1].text);
 		c->used = 2;
 		const char *err = ip_range_from_pair(&lo, &hi, r);
 		return err ? verr(c, 0, NULL, "%s", err) : 0;
@@ -203,7 +208,8 @@ static int v_ports(struct vctx *c)
 		buf[l] = '\0';
 		b = sep + 1;
 		a = buf;
-	} else if (c->n >= 2) {
+	} else if (c->n >= 2 && isdigit((unsigned char)c->t[1].text[0])) {
+		/* "n m"; a second word that is no number is not part of the value */
 		b = c->t[1].text;
 		used = 2;
 	}

@@ -1,5 +1,6 @@
 #include "tests/unit/support.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,7 @@ struct policy *load_text(const char *text, struct diags *d)
 
 bool has_error_at(const struct diags *d, unsigned line, unsigned col, const char *needle)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (d->v[i].sev == DIAG_ERROR && d->v[i].line == line && d->v[i].col == col &&
-		    (!needle || strstr(d->v[i].msg, needle)))
-			return true;
-	return false;
+	return find_diag(d, DIAG_ERROR, line, col, needle) != NULL;
 }
 
 bool has_warning(const struct diags *d, const char *needle)
@@ -38,4 +35,81 @@ int run_suite(Suite *s)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static bool word_char(char c)
+{
+	return c && !isspace((unsigned char)c) && c != '{' && c != '}' && c != '"';
+}
+
+unsigned col_of(const char *text, unsigned line, const char *tok)
+{
+	const char *p = text;
+	for (unsigned l = 1; l < line; l++) {
+		p = strchr(p, '\n');
+		if (!p)
+			return 0;
+		p++;
+	}
+	const char *eol = strchrnul(p, '\n');
+	size_t n = strlen(tok);
+	for (const char *q = p; q + n <= eol; q++)
+		if (strncmp(q, tok, n) == 0 && (q == p || !word_char(q[-1]) || !word_char(tok[0])))
+			return (unsigned)(q - p) + 1;
+	return 0;
+}
+
+const struct diag *find_diag(const struct diags *d, enum diag_sev sev, unsigned line,
+			     unsigned col, const char *needle)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].sev == sev && d->v[i].line == line && d->v[i].col == col &&
+		    (!needle || strstr(d->v[i].msg, needle)))
+			return &d->v[i];
+	return NULL;
+}
+
+struct policy *must_load(const char *text, struct diags *d)
+{
+	struct policy *p = load_text(text, d);
+	if (!p || d->nerrors) {
+		fprintf(stderr, "--- expected a valid policy:\n%s--- got:\n", text);
+		dump_diags(d);
+	}
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(d->nerrors, 0);
+	return p;
+}
+
+static void expect_at(const char *text, enum diag_sev sev, unsigned line, const char *tok,
+		      const char *msg, const char *hint)
+{
+	struct diags d;
+	diags_init(&d);
+	struct policy *p = load_text(text, &d);
+	unsigned col = col_of(text, line, tok);
+	const struct diag *g = col ? find_diag(&d, sev, line, col, msg) : NULL;
+	bool ok = g && (!hint || (g->hint && strstr(g->hint, hint))) &&
+		  (sev == DIAG_ERROR ? p == NULL : p != NULL && d.nerrors == 0);
+	if (!ok) {
+		fprintf(stderr, "--- expected %s at %u:%u ('%s'): %s%s%s\n%s--- got:\n",
+			sev == DIAG_ERROR ? "error" : "warning", line, col, tok, msg,
+			hint ? " / hint: " : "", hint ? hint : "", text);
+		dump_diags(&d);
+	}
+	policy_unref(p);
+	diags_free(&d);
+	ck_assert_uint_ne(col, 0);
+	ck_assert(ok);
+}
+
+void must_fail_at(const char *text, unsigned line, const char *tok, const char *msg,
+		  const char *hint)
+{
+	expect_at(text, DIAG_ERROR, line, tok, msg, hint);
+}
+
+void must_warn_at(const char *text, unsigned line, const char *tok, const char *msg)
+{
+	expect_at(text, DIAG_WARNING, line, tok, msg, NULL);
 }

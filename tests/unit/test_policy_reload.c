@@ -1,0 +1,258 @@
+/* Unit tests for the policy store: a good file becomes the snapshot, an
+ * unchanged file is not read again, a broken edit is rejected whole with
+ * its errors while the previous snapshot stays in use, a good edit replaces
+ * it, and snapshots held by connections outlive the swap. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "policy/attls.h"
+#include "tests/unit/fixtures.h"
+#include "tests/unit/support.h"
+
+static char dir[] = "/tmp/attls-reload-XXXXXX";
+static char path[PATH_MAX];
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/attls-reload-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/attls.conf", dir);
+}
+
+static void teardown(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
+
+/* Replace the file the way editors and config tools do: write a new file,
+ * rename it over the old one. */
+static void write_policy(const char *text)
+{
+	char tmp[PATH_MAX + 8];
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	FILE *f = fopen(tmp, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+static const char *first_rule(struct policy_store *st)
+{
+	static char name[64];
+	struct policy *p = policy_store_get(st);
+	if (!p)
+		return NULL;
+	snprintf(name, sizeof name, "%s", attls_rule_count(p) ? attls_rule_at(p, 0)->name : "");
+	policy_unref(p);
+	return name;
+}
+
+static int reload(struct policy_store *st, bool force, struct diags *d)
+{
+	diags_free(d);
+	diags_init(d);
+	return policy_store_reload(st, force, d);
+}
+
+#define V1 RULE("first", "LocalPortRange 443") BASE
+#define V2 RULE("second", "LocalPortRange 8443") BASE
+#define BROKEN RULE("third", "LocalPortRange 70000") BASE
+
+START_TEST(keeps_the_last_good_snapshot)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	ck_assert_ptr_null(policy_store_get(&st));
+
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_uint_eq(d.nerrors, 0);
+	ck_assert_str_eq(first_rule(&st), "first");
+
+	/* nothing changed: not read again */
+	ck_assert_int_eq(reload(&st, false, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+
+	/* a broken edit: rejected with its errors, the old snapshot stays */
+	write_policy(BROKEN);
+	ck_assert_int_eq(reload(&st, false, &d), -1);
+	ck_assert_uint_eq(d.nerrors, 1);
+	ck_assert_str_eq(d.v[0].file, path);
+	ck_assert(has_error_at(&d, 1, col_of(BROKEN, 1, "70000"), "is not a port number"));
+	ck_assert_str_eq(first_rule(&st), "first");
+
+	/* the same broken file is not reported again until it changes */
+	ck_assert_int_eq(reload(&st, false, &d), 0);
+	ck_assert_str_eq(first_rule(&st), "first");
+
+	/* a good edit is picked up */
+	write_policy(V2);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_str_eq(first_rule(&st), "second");
+
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+START_TEST(snapshots_in_use_survive_a_swap)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	/* a connection holds the snapshot it was matched with */
+	struct policy *held = policy_store_get(&st);
+	const struct attls_rule *r = attls_rule_at(held, 0);
+	write_policy(V2);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_str_eq(first_rule(&st), "second");
+	/* still valid, still the old rule (ASan would catch a use after free) */
+	ck_assert_str_eq(r->name, "first");
+	ck_assert_uint_eq(r->lports.r[0].lo, 443);
+	policy_unref(held);
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+START_TEST(forced_reload_reads_an_unchanged_file)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	struct policy *before = policy_store_get(&st);
+	ck_assert_int_eq(reload(&st, true, &d), 1);
+	struct policy *after = policy_store_get(&st);
+	ck_assert_ptr_ne(before, after);
+	ck_assert_str_eq(attls_rule_at(after, 0)->name, "first");
+	policy_unref(before);
+	policy_unref(after);
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+START_TEST(in_place_edit_is_noticed)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	/* rewritten in place (same inode), different size */
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(V2 "# a longer file\n", f);
+	fclose(f);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_str_eq(first_rule(&st), "second");
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+/* Rewritten in place with the same size within one tick of the file clock:
+ * device, inode, size and times all look the same, only the bytes differ. */
+START_TEST(same_size_edit_right_after_a_load)
+{
+	static const char a[] = RULE("aaaa", "LocalPortRange 443") BASE;
+	static const char b[] = RULE("bbbb", "LocalPortRange 443") BASE;
+	ck_assert_uint_eq(sizeof a, sizeof b);
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	for (int round = 0; round < 20; round++) {
+		const char *text = round % 2 ? b : a;
+		FILE *f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs(text, f);
+		fclose(f);
+		ck_assert_int_eq(reload(&st, false, &d), 1);
+		ck_assert_str_eq(first_rule(&st), round % 2 ? "bbbb" : "aaaa");
+		/* read again, same bytes: nothing new */
+		ck_assert_int_eq(reload(&st, false, &d), 0);
+	}
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	/* never loaded: nothing to keep, and it says why */
+	ck_assert_int_eq(reload(&st, false, &d), -1);
+	ck_assert_ptr_null(policy_store_get(&st));
+	ck_assert(has_error_at(&d, 1, 1, "cannot open the policy"));
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	/* removed later: the last snapshot stays */
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(reload(&st, false, &d), -1);
+	ck_assert_str_eq(first_rule(&st), "first");
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+START_TEST(first_load_broken)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	write_policy(BROKEN);
+	ck_assert_int_eq(reload(&st, false, &d), -1);
+	ck_assert_ptr_null(policy_store_get(&st));
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_str_eq(first_rule(&st), "first");
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+START_TEST(directory_is_not_a_policy)
+{
+	struct diags d;
+	diags_init(&d);
+	ck_assert_ptr_null(policy_load_file(dir, &d));
+	ck_assert(has_error_at(&d, 1, 1, "the policy is not a regular file"));
+	diags_free(&d);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("policy_reload");
+	TCase *tc = tcase_create("store");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, keeps_the_last_good_snapshot);
+	tcase_add_test(tc, snapshots_in_use_survive_a_swap);
+	tcase_add_test(tc, forced_reload_reads_an_unchanged_file);
+	tcase_add_test(tc, in_place_edit_is_noticed);
+	tcase_add_test(tc, same_size_edit_right_after_a_load);
+	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, first_load_broken);
+	tcase_add_test(tc, directory_is_not_a_policy);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
