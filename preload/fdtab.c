@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include "common/log.h"
 #include "preload/conn.h"
 #include "preload/real.h"
 
@@ -193,6 +194,9 @@ void fdtab_after_fork_child(void (*drop)(int fd, struct conn *c))
 	for (unsigned fd = 0; tab && fd < top && fd < tab_size; fd++) {
 		uintptr_t v = atomic_load_explicit(&tab[fd], memory_order_relaxed);
 		if (v == SHIM_TAG) {
+			/* The log's descriptors serve the child as they served the parent. */
+			if (log_owns_fd((int)fd))
+				continue;
 			atomic_store_explicit(&tab[fd], 0, memory_order_relaxed);
 			sys_close((int)fd);
 		} else if (v > SHIM_TAG && drop) {

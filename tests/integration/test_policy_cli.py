@@ -412,7 +412,7 @@ def test_bad_match_specs(attls, policy_file, spec, message):
     (["policy", "frob"], "attls: unknown policy command 'frob' (check, show, reference)"),
     (["policy"], "usage: attls policy check|show|reference ..."),
     (["frob"], "attls: unknown command 'frob'"),
-    ([], "usage: attls policy check [--json] FILE..."),
+    ([], "usage: attls run [-p POLICY]"),
 ])
 def test_usage_errors(attls, args, message):
     r = attls(*args)
@@ -423,7 +423,9 @@ def test_usage_errors(attls, args, message):
 def test_help(attls):
     r = attls("--help")
     assert r.returncode == 0
-    assert r.stdout.startswith("usage: attls policy check")
+    assert r.stdout.startswith("usage: attls run [-p POLICY]")
+    for command in ("attls conns", "attls policy check", "attls policy show", "attls policy reference"):
+        assert command in r.stdout
 
 
 # ---- reference and its document ----------------------------------------------------------

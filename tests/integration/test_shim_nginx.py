@@ -2,11 +2,10 @@
 server rule: epoll, sendfile, keep-alive, forked workers, 50 parallel curl
 clients, a 100 MiB file byte-exact.
 
-nginx's master runs as root and its workers as nobody (nginx's default). The
-shim reads the policy, the keyring and opens its log file lazily, at the first
-accept(), which happens in a worker after it dropped privileges: so the test
-gives the worker what it needs to read (policy, keyring, document root) and
-a log file it may write, as an operator would have to."""
+nginx's master runs as root and its workers as nobody (nginx's default). In a
+process running as root the shim reads the policy and key ring and opens its
+log when it loads, so the workers inherit them: the key ring stays readable
+by root only (0600) and the test proves the workers still serve TLS."""
 import hashlib
 import os
 import shutil
@@ -18,17 +17,16 @@ from shim_helpers import (attls_run, bigfile, certs, free_port, listening, log_t
 
 
 def readable_by_workers(work, certs, docroot):
-    """World-readable copies and modes for nginx's unprivileged workers."""
+    """The document root for nginx's unprivileged workers; the key ring and the
+    log stay root's."""
     os.chmod(work, 0o755)
     for dirpath, dirnames, filenames in os.walk(docroot):
         os.chmod(dirpath, 0o755)
     os.chmod(docroot.parent, 0o755)
     kr = work / "server.pem"
     shutil.copy(certs.path("server.pem"), kr)
-    os.chmod(kr, 0o644)
+    os.chmod(kr, 0o600)
     log = work / "attls.log"
-    log.touch()
-    os.chmod(log, 0o666)
     return kr, log
 
 
