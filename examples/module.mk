@@ -1,0 +1,12 @@
+# examples/: controlling applications — programs that start, stop and query
+# TLS on their own connections with the SIOCTTLSCTL ioctl (include/ezbztlsc.h).
+# Plain C11; they share examples/util.c (sockets, line reads, names).
+EXAMPLES := starttls_server
+
+EXTRA_CFLAGS_examples := -std=c11
+
+$(BUILD)/examples/%: $(OBJ)/examples/%.o $(OBJ)/examples/util.o
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ -lpthread
+
+ALL_TARGETS += $(addprefix $(BUILD)/examples/,$(EXAMPLES))
