@@ -1,7 +1,7 @@
 # examples/: controlling applications — programs that start, stop and query
 # TLS on their own connections with the SIOCTTLSCTL ioctl (include/ezbztlsc.h).
 # Plain C11; they share examples/util.c (sockets, line reads, names).
-EXAMPLES := starttls_server
+EXAMPLES := starttls_server ftp_server mixed_server query_client
 
 EXTRA_CFLAGS_examples := -std=c11
 

@@ -11,9 +11,11 @@ import pytest
 
 EXPECTED_SUMMARY = {
     "client.conf": "1 TTLSRule, 2 actions (1 group, 1 environment, 0 connection)",
+    "ftp.conf": "1 TTLSRule, 2 actions (1 group, 1 environment, 0 connection)",
     "ike-psk.conf": "0 TTLSRules, 0 actions (0 group, 0 environment, 0 connection); "
                     "2 IpFilterRules, 1 IpDynVpnAction, 1 KeyExchangeRule, 1 KeyExchangeAction",
     "mixed-port.conf": "1 TTLSRule, 2 actions (1 group, 1 environment, 0 connection)",
+    "query-client.conf": "2 TTLSRules, 3 actions (1 group, 1 environment, 1 connection)",
     "server-clientauth.conf": "1 TTLSRule, 2 actions (1 group, 1 environment, 0 connection)",
     "server.conf": "1 TTLSRule, 2 actions (1 group, 1 environment, 0 connection)",
     "starttls.conf": "1 TTLSRule, 3 actions (1 group, 1 environment, 1 connection)",
