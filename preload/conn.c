@@ -42,6 +42,8 @@ void conn_unref(struct conn *c)
 		policy_unref(c->pol);
 	}
 	free(c->to_app);
+	free(c->to_net);
+	free(c->inject);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
 	free(c);
@@ -52,6 +54,7 @@ const char *conn_state_name(enum conn_state st)
 	switch (st) {
 	case CS_CONNECTING: return "connecting";
 	case CS_CLEAR: return "clear";
+	case CS_SNIFF: return "waiting";
 	case CS_HANDSHAKE: return "handshake";
 	case CS_SECURE: return "secure";
 	case CS_STOPPING: return "stopping";

@@ -29,6 +29,7 @@ struct tls_ctx;
 enum conn_state {
 	CS_CONNECTING,    /* outbound TCP connect still in progress */
 	CS_CLEAR,         /* application-controlled: clear text passes through */
+	CS_SNIFF,         /* INIT with ALLOW_HSTIMEOUT: waiting for the peer's first bytes */
 	CS_HANDSHAKE,     /* TLS handshake in progress */
 	CS_SECURE,        /* TLS records <-> plain bytes */
 	CS_STOPPING,      /* close_notify exchange back to clear text */
@@ -49,6 +50,7 @@ struct conn {
 	const struct attls_rule *rule;
 	const struct attls_settings *s;
 	int role;                         /* effective HandshakeRole */
+	bool app_controlled;              /* the program starts and stops TLS (SIOCTTLSCTL) */
 	char host[256];                   /* server name for SNI and the name check; "" = none */
 	ino_t app_ino;                    /* inode of the program's end (stale-entry check) */
 	pid_t owner;                      /* process whose engine serves it */
@@ -64,6 +66,15 @@ struct conn {
 	size_t filler;                    /* bytes at the head of eng's queue to discard */
 	uint8_t *to_app;                  /* plaintext not yet taken by the program */
 	size_t to_app_len, to_app_off;
+	uint8_t *to_net;                  /* clear text not yet taken by the socket */
+	size_t to_net_len, to_net_off;
+	uint8_t *inject;                  /* peer bytes that go into TLS before the socket's */
+	size_t inject_len, inject_off;
+	bool tls_ever;                    /* the program asked for TLS at least once */
+	bool tls_pending, tls_pending_sniff;  /* INIT waits for clear output to drain */
+	bool peer_stopped;                /* application-controlled: the peer sent close_notify */
+	bool frozen;                      /* clear: nothing more for the program (INIT coming) */
+	bool no_resume_store;             /* RESET_SESSION: do not keep this session */
 	bool net_blocked;                 /* TLS output waits for the socket to drain */
 	bool rd_eagain, wr_eagain;        /* the transport's reads / writes met EAGAIN
 					     (cleared by the engine before a GnuTLS call) */
@@ -93,6 +104,8 @@ struct conn {
 	pthread_cond_t cv;
 	bool ready;                       /* the handshake finished, one way or the other */
 	int err;                          /* 0, or the errno a failed connection reports */
+	uint64_t op_seq, op_done;         /* SIOCTTLSCTL operations started / finished */
+	int op_err;                       /* the last finished operation's errno */
 	bool foreign;                     /* inherited across fork: the parent's engine serves it */
 
 	atomic_uint_fast64_t bytes_in, bytes_out;   /* plaintext, each way */

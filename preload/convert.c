@@ -18,6 +18,7 @@
 #include "preload/names.h"
 #include "preload/real.h"
 #include "preload/rt.h"
+#include "preload/secmap.h"
 
 #define PAIR_BUF (1 << 20)
 
@@ -136,7 +137,9 @@ fail:;
 	return -1;
 }
 
-static const struct attls_rule *lookup(struct policy *p, int dir, const struct sockaddr *local,
+/* The rule for a new connection; *p may be swapped for the snapshot of a
+ * SecondaryMap primary's rule (the reference moves with it). */
+static const struct attls_rule *lookup(struct policy **p, int dir, const struct sockaddr *local,
 				       const struct sockaddr *remote)
 {
 	struct attls_conn key = { .direction = dir };
@@ -144,8 +147,16 @@ static const struct attls_rule *lookup(struct policy *p, int dir, const struct s
 	if (ip_addr_from_sockaddr(local, &key.local, &key.lport) != 0 ||
 	    ip_addr_from_sockaddr(remote, &key.remote, &key.rport) != 0)
 		return NULL;
-	rt_fill_identity(p, &key, job, sizeof job, user, sizeof user);
-	return attls_match(p, &key);
+	rt_fill_identity(*p, &key, job, sizeof job, user, sizeof user);
+	const struct attls_rule *r = attls_match(*p, &key);
+	struct policy *primary_pol = NULL;
+	const struct attls_rule *pr = secmap_find(&key.local, &key.remote, r, &primary_pol);
+	if (pr) {
+		policy_unref(*p);
+		*p = primary_pol;
+		return pr;
+	}
+	return r;
 }
 
 static struct conn *new_conn(struct policy *p, const struct attls_rule *r, int dir,
@@ -164,6 +175,7 @@ static struct conn *new_conn(struct policy *p, const struct attls_rule *r, int d
 	c->rule = r;
 	c->s = r->s;
 	c->role = r->s->role;
+	c->app_controlled = r->s->app_controlled;
 	if (c->role == ROLE_CLIENT) {
 		if (r->s->host_ref_dns)
 			snprintf(c->host, sizeof c->host, "%s", r->s->host_ref_dns);
@@ -183,8 +195,8 @@ int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr,
 	memcpy(&remote, addr, alen < sizeof remote ? alen : sizeof remote);
 	const struct attls_rule *r = NULL;
 	if (sys_getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
-		r = lookup(p, DIR_OUTBOUND, (struct sockaddr *)&local, (struct sockaddr *)&remote);
-	if (!r || !r->s->enabled || r->s->app_controlled) {
+		r = lookup(&p, DIR_OUTBOUND, (struct sockaddr *)&local, (struct sockaddr *)&remote);
+	if (!r || !r->s->enabled) {
 		policy_unref(p);
 		errno = err;
 		return rc;
@@ -209,7 +221,9 @@ int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr,
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "covered (outbound, %s)", c->host[0] ? c->host : "no name");
+	conn_log(c, TRACE_FLOW, LOG_DEBUG, "covered (outbound, %s)%s", c->host[0] ? c->host : "no name",
+		 c->app_controlled ? ", application-controlled" : "");
+	secmap_add(c);
 	conn_ref(c);   /* ours while we wait; the creator's reference goes to the engine */
 	if (engine_add(c, app_dup) != 0) {
 		conn_unref(c);
@@ -249,8 +263,8 @@ int convert_after_accept(int fd)
 	const struct attls_rule *r = NULL;
 	if (sys_getsockname(fd, (struct sockaddr *)&local, &llen) == 0 &&
 	    sys_getpeername(fd, (struct sockaddr *)&remote, &rlen) == 0)
-		r = lookup(p, DIR_INBOUND, (struct sockaddr *)&local, (struct sockaddr *)&remote);
-	if (!r || !r->s->enabled || r->s->app_controlled) {
+		r = lookup(&p, DIR_INBOUND, (struct sockaddr *)&local, (struct sockaddr *)&remote);
+	if (!r || !r->s->enabled) {
 		policy_unref(p);
 		return fd;
 	}
@@ -262,7 +276,8 @@ int convert_after_accept(int fd)
 		return -1;
 	}
 	int app_dup;
-	if (swap_in_pair(fd, c, HOLD_SENTINEL, &app_dup) != 0) {
+	/* Clear text first on an application-controlled connection: nothing to hold. */
+	if (swap_in_pair(fd, c, c->app_controlled ? HOLD_NONE : HOLD_SENTINEL, &app_dup) != 0) {
 		int e = errno;
 		conn_log(c, TRACE_ERR_SYSLOG, LOG_ERR, "cannot take over the connection: %s; closed",
 			 strerror(e));
@@ -271,7 +286,9 @@ int convert_after_accept(int fd)
 		errno = ECONNABORTED;
 		return -1;
 	}
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "covered (inbound)");
+	conn_log(c, TRACE_FLOW, LOG_DEBUG, "covered (inbound)%s",
+		 c->app_controlled ? ", application-controlled" : "");
+	secmap_add(c);
 	if (engine_add(c, app_dup) != 0) {
 		conn_unref(fdtab_take(fd));
 		conn_unref(c);

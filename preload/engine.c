@@ -1,4 +1,5 @@
 #include "preload/engine.h"
+#include "preload/engine_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,13 +23,9 @@
 #include "preload/fdtab.h"
 #include "preload/real.h"
 #include "preload/rt.h"
+#include "preload/secmap.h"
 #include "preload/tls.h"
 
-#define SCRATCH 65536
-#define BATCH 16              /* records per direction before letting others run */
-#define PAIR_BUF (1 << 20)    /* send buffer of each socketpair end */
-#define LINGER_S 2            /* how long a connection whose program is gone waits for
-				 the peer to close */
 
 enum { TAG_TCP = 0, TAG_ENG = 1, TAG_SPECIAL = 2 };
 enum special { SP_EVENT, SP_TIMER, SP_EXPORT };
@@ -56,11 +53,14 @@ static struct {
 	struct conn *again;
 	struct conn *dead;           /* torn down during this round; released after it */
 	int64_t armed_ms;
-	uint8_t scratch[SCRATCH];
 } E = {
 	.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
 	.epfd = -1, .evfd = -1, .tmfd = -1, .exfd = -1,
 };
+
+uint8_t eng_scratch[SCRATCH];
+
+bool eng_exiting(void) { return E.exiting; }
 
 /* Their addresses stand for SP_*; 4-byte alignment leaves the tag bits free. */
 static const uint32_t special_tags[3];
@@ -133,7 +133,7 @@ static void arm_timer(int64_t when_ms)
 	E.armed_ms = when_ms;
 }
 
-static void set_deadline(struct conn *c, unsigned seconds)
+void eng_set_deadline(struct conn *c, unsigned seconds)
 {
 	if (!seconds) {
 		c->deadline_ms = 0;
@@ -143,9 +143,10 @@ static void set_deadline(struct conn *c, unsigned seconds)
 	arm_timer(c->deadline_ms);
 }
 
+
 /* ---- finishing ------------------------------------------------------------------- */
 
-static void mark_ready(struct conn *c, int err)
+void eng_mark_ready(struct conn *c, int err)
 {
 	pthread_mutex_lock(&c->mu);
 	if (!c->ready) {
@@ -156,7 +157,7 @@ static void mark_ready(struct conn *c, int err)
 	pthread_mutex_unlock(&c->mu);
 }
 
-static void teardown(struct conn *c)
+void eng_teardown(struct conn *c)
 {
 	if (c->st == CS_DEAD)
 		return;
@@ -176,7 +177,9 @@ static void teardown(struct conn *c)
 		fdtab_release(c->app_dup);
 		c->app_dup = -1;
 	}
-	mark_ready(c, c->err ? c->err : ECONNRESET);
+	eng_mark_ready(c, c->err ? c->err : ECONNRESET);
+	eng_op_done(c, c->err ? c->err : ECONNRESET);
+	secmap_forget(c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -188,6 +191,24 @@ static void teardown(struct conn *c)
 	 * list: the engine's reference goes only when the round is over. */
 	c->next = E.dead;
 	E.dead = c;
+}
+
+void eng_op_start(struct conn *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->op_seq++;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void eng_op_done(struct conn *c, int err)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->op_done != c->op_seq) {
+		c->op_done = c->op_seq;
+		c->op_err = err;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
 }
 
 static void release_dead(void)
@@ -203,8 +224,7 @@ static void release_dead(void)
 /* A connection that cannot go on. The program's end is closed with whatever
  * it wrote still unread (the filler or sentinel before a handshake), which the
  * kernel reports to the program as ECONNRESET. */
-static void fail(struct conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(struct conn *c, int err, const char *fmt, ...)
+void eng_fail(struct conn *c, int err, const char *fmt, ...)
 {
 	char why[768];
 	va_list ap;
@@ -212,11 +232,12 @@ static void fail(struct conn *c, int err, const char *fmt, ...)
 	vsnprintf(why, sizeof why, fmt, ap);
 	va_end(ap);
 	conn_log(c, TRACE_ERR_SYSLOG, LOG_ERR, "%s; connection closed", why);
-	mark_ready(c, err);
-	teardown(c);
+	eng_mark_ready(c, err);
+	eng_op_done(c, err);
+	eng_teardown(c);
 }
 
-static void again(struct conn *c)
+void eng_again(struct conn *c)
 {
 	if (c->queued_again)
 		return;
@@ -225,133 +246,12 @@ static void again(struct conn *c)
 	E.again = c;
 }
 
-/* Whether GnuTLS's AGAIN comes from the kernel (an edge will follow) rather
- * than from GnuTLS pausing on its own. */
-static bool really_blocked(struct conn *c)
-{
-	return c->rd_eagain || c->wr_eagain;
-}
-
-/* ---- handshake ------------------------------------------------------------------- */
-
-static void step(struct conn *c);
-
-/* Discard the bytes written into the pair before the handshake; the program's
- * own writes follow them. */
-static int drain_filler(struct conn *c)
-{
-	while (c->filler) {
-		size_t want = c->filler < SCRATCH ? c->filler : SCRATCH;
-		ssize_t n = read(c->eng, E.scratch, want);
-		if (n <= 0)
-			return -1;
-		c->filler -= (size_t)n;
-	}
-	if (c->app_dup >= 0) {
-		int sz = (int)c->app_sndbuf;
-		sys_setsockopt(c->app_dup, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
-		fdtab_release(c->app_dup);
-		c->app_dup = -1;
-	}
-	return 0;
-}
-
-static void start_tls(struct conn *c)
-{
-	char err[512];
-	if (!c->ctx) {
-		c->ctx = tls_ctx_get(c->pol, c->s, c->role, err, sizeof err);
-		if (!c->ctx) {
-			fail(c, ECONNRESET, "TLS cannot be set up: %s", err);
-			return;
-		}
-	}
-	if (tls_session_start(c, err, sizeof err)) {
-		fail(c, ECONNRESET, "TLS cannot be set up: %s", err);
-		return;
-	}
-	c->st = CS_HANDSHAKE;
-	/* z/OS: the connecting side waits five times as long for the peer. */
-	unsigned t = c->s->hs_timeout;
-	set_deadline(c, c->dir == DIR_OUTBOUND ? t * 5 : t);
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "TLS handshake started as %s", enum_role[c->role]);
-	step(c);
-}
-
-static void handshake_done(struct conn *c)
-{
-	char err[512];
-	if (tls_session_established(c, err, sizeof err)) {
-		fail(c, ECONNRESET, "%s", err);
-		return;
-	}
-	if (drain_filler(c)) {
-		fail(c, ECONNRESET, "the program's end of the connection went away");
-		return;
-	}
-	c->deadline_ms = 0;
-	c->st = CS_SECURE;
-	conn_log(c, TRACE_EVENT, LOG_INFO, "secure: %s %s%s%s%s", c->proto, c->cipher,
-		 gnutls_session_is_resumed(c->ses) ? " (resumed)" : "",
-		 c->peer_subject[0] ? ", peer " : "", c->peer_subject);
-	mark_ready(c, 0);
-	step(c);
-}
-
-static void step_handshake(struct conn *c)
-{
-	int rc;
-	int tries = 0;
-	do {
-		c->rd_eagain = c->wr_eagain = false;
-		rc = gnutls_handshake(c->ses);
-		/* warning alerts, interrupted calls, and AGAIN without EAGAIN */
-	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
-		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
-	if (rc == 0) {
-		handshake_done(c);
-		return;
-	}
-	if (!gnutls_error_is_fatal(rc)) {
-		if (rc != GNUTLS_E_AGAIN || !really_blocked(c))
-			again(c);   /* more to do with no edge to wait for */
-		return;
-	}
-	char why[512];
-	tls_failure_reason(c, rc, why, sizeof why);
-	/* Tell the peer why before closing (RFC 8446 6.2: bad_certificate,
-	 * certificate_required, handshake_failure...). Best effort: the socket is
-	 * non-blocking and an alert fits in any send buffer. GnuTLS sends nothing
-	 * for errors that call for no alert (a received alert, a closed socket). */
-	gnutls_alert_send_appropriate(c->ses, rc);
-	fail(c, ECONNRESET, "TLS handshake failed: %s", why);
-}
-
-static void step_connecting(struct conn *c)
-{
-	int err = 0;
-	socklen_t len = sizeof err;
-	if (sys_getsockopt(c->tcp, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-		err = errno;
-	if (err) {
-		c->err = err;
-		fail(c, err, "connect failed: %s", strerror(err));
-		return;
-	}
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof ss;
-	if (sys_getpeername(c->tcp, (struct sockaddr *)&ss, &sl) != 0)
-		return;   /* not connected yet: the next edge will say */
-	start_tls(c);
-}
-
-/* ---- secure data path ----------------------------------------------------------- */
-
+/* Plain bytes for the program: whatever does not fit waits in to_app. */
 static void keep_for_app(struct conn *c, const uint8_t *p, size_t n)
 {
 	uint8_t *b = malloc(n);
 	if (!b) {
-		fail(c, ENOMEM, "out of memory buffering data for the program");
+		eng_fail(c, ENOMEM, "out of memory buffering data for the program");
 		return;
 	}
 	memcpy(b, p, n);
@@ -360,8 +260,7 @@ static void keep_for_app(struct conn *c, const uint8_t *p, size_t n)
 	c->to_app_off = 0;
 }
 
-/* Write what the program has not taken yet. Returns true when all is written. */
-static bool flush_to_app(struct conn *c, bool *progress)
+bool eng_flush_to_app(struct conn *c, bool *progress)
 {
 	while (c->to_app) {
 		if (c->app_rd_closed || c->app_gone) {
@@ -386,235 +285,51 @@ static bool flush_to_app(struct conn *c, bool *progress)
 	return true;
 }
 
-static void peer_finished(struct conn *c, const char *how)
+bool eng_send_to_app(struct conn *c, const uint8_t *p, size_t n)
 {
-	c->net_eof = true;
-	sys_shutdown(c->eng, SHUT_WR);   /* the program reads end-of-file */
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "peer finished sending (%s)", how);
-}
-
-/* Records from the peer to the program. Returns true on progress. */
-static bool net_to_app(struct conn *c)
-{
-	bool progress = false;
-	if (!flush_to_app(c, &progress) || c->net_eof || c->st != CS_SECURE)
-		return progress;
-	for (int i = 0; i < BATCH; i++) {
-		c->rd_eagain = c->wr_eagain = false;
-		ssize_t n = gnutls_record_recv(c->ses, E.scratch, SCRATCH);
-		if (n > 0) {
-			atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)n, memory_order_relaxed);
-			progress = true;
-			if (c->app_rd_closed || c->app_gone)
-				continue;
-			ssize_t w = send(c->eng, E.scratch, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (w < 0 && errno != EAGAIN) {
-				c->app_rd_closed = true;
-				continue;
-			}
-			if (w < n) {
-				keep_for_app(c, E.scratch + (w > 0 ? w : 0), (size_t)(n - (w > 0 ? w : 0)));
-				return true;
-			}
-			continue;
-		}
-		if (n == 0) {
-			peer_finished(c, "close_notify");
-			return true;
-		}
-		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
-			/* GnuTLS also says AGAIN after digesting a post-handshake message
-			 * (a TLS 1.3 session ticket) without touching the socket again. With
-			 * edge-triggered epoll only the kernel's EAGAIN means "wait". */
-			if (really_blocked(c))
-				return progress;
-			progress = true;
-			continue;
-		}
-		if (n == GNUTLS_E_PREMATURE_TERMINATION) {
-			/* TCP closed without close_notify: many servers do it. The program
-			 * sees end-of-file; the log says it was not a clean TLS close. */
-			conn_log(c, TRACE_INFO, LOG_INFO, "peer closed TCP without TLS close_notify");
-			peer_finished(c, "TCP FIN");
-			return true;
-		}
-		if (n == GNUTLS_E_REHANDSHAKE) {
-			c->rehandshake = true;
-			conn_log(c, TRACE_EVENT, LOG_INFO, "peer asked for renegotiation");
-			return true;
-		}
-		if (!gnutls_error_is_fatal((int)n))
-			continue;
-		char why[512];
-		tls_failure_reason(c, (int)n, why, sizeof why);
-		fail(c, ECONNRESET, "TLS error from peer: %s", why);
+	if (c->app_rd_closed || c->app_gone)
+		return true;
+	ssize_t w = send(c->eng, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w < 0 && errno != EAGAIN) {
+		c->app_rd_closed = true;
 		return true;
 	}
-	again(c);   /* more may wait without a new edge */
-	return progress;
-}
-
-static void bye_done(struct conn *c)
-{
-	c->bye_pending = false;
-	c->bye_sent = true;
-	sys_shutdown(c->tcp, SHUT_WR);
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "sent close_notify");
-}
-
-static void send_bye(struct conn *c)
-{
-	if (c->bye_sent || c->bye_pending)
-		return;
-	int rc = gnutls_bye(c->ses, GNUTLS_SHUT_WR);
-	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-		c->net_blocked = true;
-		c->bye_pending = true;
-		return;
-	}
-	bye_done(c);
-}
-
-/* Finish a write GnuTLS had to leave half done. Returns false while the socket
- * is still full. */
-static bool flush_net(struct conn *c, bool *progress)
-{
-	if (!c->net_blocked)
-		return true;
-	ssize_t rc = c->bye_pending ? gnutls_bye(c->ses, GNUTLS_SHUT_WR)
-				    : gnutls_record_send(c->ses, NULL, 0);
-	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
-		return false;
-	c->net_blocked = false;
-	*progress = true;
-	if (rc < 0) {
-		fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
+	if (w < (ssize_t)n) {
+		keep_for_app(c, p + (w > 0 ? w : 0), n - (size_t)(w > 0 ? w : 0));
 		return false;
 	}
-	if (c->bye_pending)
-		bye_done(c);
-	else
-		atomic_fetch_add_explicit(&c->bytes_out, (uint64_t)rc, memory_order_relaxed);
 	return true;
 }
 
-/* Plain bytes from the program to the peer. Returns true on progress. */
-static bool app_to_net(struct conn *c)
+int eng_drain_filler(struct conn *c)
 {
-	bool progress = false;
-	if (!flush_net(c, &progress) || c->st != CS_SECURE)
-		return progress;
-	if (c->app_eof) {
-		send_bye(c);
-		return progress;
+	while (c->filler) {
+		size_t want = c->filler < SCRATCH ? c->filler : SCRATCH;
+		ssize_t n = read(c->eng, eng_scratch, want);
+		if (n <= 0)
+			return -1;
+		c->filler -= (size_t)n;
 	}
-	size_t max = gnutls_record_get_max_size(c->ses);
-	if (max > SCRATCH)
-		max = SCRATCH;
-	for (int i = 0; i < BATCH; i++) {
-		ssize_t n = read(c->eng, E.scratch, max);
-		if (n < 0 && errno == EAGAIN) {
-			if (!E.exiting)
-				return progress;
-			n = 0;   /* the process is exiting: it will write nothing more */
-		}
-		if (n <= 0) {
-			c->app_eof = true;
-			conn_log(c, TRACE_FLOW, LOG_DEBUG, "program finished sending");
-			send_bye(c);
-			return true;
-		}
-		progress = true;
-		ssize_t rc = gnutls_record_send(c->ses, E.scratch, (size_t)n);
-		if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-			/* GnuTLS holds the encrypted record; flush it when writable. */
-			c->net_blocked = true;
-			return true;
-		}
-		if (rc < 0) {
-			fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
-			return true;
-		}
-		atomic_fetch_add_explicit(&c->bytes_out, (uint64_t)rc, memory_order_relaxed);
+	if (c->app_dup >= 0) {
+		int sz = (int)c->app_sndbuf;
+		sys_setsockopt(c->app_dup, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+		fdtab_release(c->app_dup);
+		c->app_dup = -1;
 	}
-	again(c);
-	return progress;
+	return 0;
 }
 
-static void step_rehandshake(struct conn *c)
-{
-	int rc;
-	int tries = 0;
-	do {
-		c->rd_eagain = c->wr_eagain = false;
-		rc = gnutls_handshake(c->ses);
-	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
-		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
-	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-		if (!really_blocked(c))
-			again(c);
-		return;
-	}
-	if (rc < 0) {
-		char why[512];
-		tls_failure_reason(c, rc, why, sizeof why);
-		fail(c, ECONNRESET, "renegotiation failed: %s", why);
-		return;
-	}
-	c->rehandshake = false;
-	conn_log(c, TRACE_EVENT, LOG_INFO, "renegotiated");
-}
-
-static void step_secure(struct conn *c)
-{
-	for (int rounds = 0; rounds < 64 && c->st == CS_SECURE; rounds++) {
-		if (c->rehandshake) {
-			step_rehandshake(c);
-			if (c->rehandshake || c->st != CS_SECURE)
-				return;
-		}
-		bool progress = net_to_app(c);
-		if (c->st != CS_SECURE)
-			return;
-		progress |= app_to_net(c);
-		if (c->st != CS_SECURE)
-			return;
-		if ((c->app_gone || E.exiting) && c->app_eof && !c->net_blocked && !c->lingering) {
-			/* Every copy of the program's end is closed and everything it wrote
-			 * is sent: nobody will read what the peer still sends. Closing
-			 * the socket now, with the peer's late bytes unread (TLS 1.3
-			 * session tickets often come after our data), makes our kernel
-			 * answer with a reset, and a reset can destroy data the peer has
-			 * received but not yet read. So: close_notify, FIN, then read
-			 * and drop until the peer closes too, for at most LINGER_S. */
-			if (!c->bye_sent)
-				send_bye(c);
-			c->lingering = true;
-			c->app_rd_closed = true;
-			set_deadline(c, LINGER_S);
-			conn_log(c, TRACE_FLOW, LOG_DEBUG, "program gone; waiting for the peer to close");
-			continue;
-		}
-		if (c->app_eof && c->bye_sent && c->net_eof && !c->to_app) {
-			teardown(c);
-			return;
-		}
-		if (!progress)
-			return;
-	}
-	again(c);
-}
-
-static void step(struct conn *c)
+void eng_step(struct conn *c)
 {
 	switch (c->st) {
-	case CS_CONNECTING: step_connecting(c); break;
-	case CS_HANDSHAKE: step_handshake(c); break;
-	case CS_SECURE: step_secure(c); break;
-	default: break;
+	case CS_CONNECTING: clear_step_connecting(c); break;
+	case CS_CLEAR: clear_step(c); break;
+	case CS_SNIFF: clear_step_sniff(c); break;
+	case CS_HANDSHAKE: secure_step_handshake(c); break;
+	case CS_SECURE: secure_step(c); break;
+	case CS_STOPPING: secure_step_stopping(c); break;
+	case CS_DEAD: break;
 	}
-	/* A program that wrote and closed before the handshake finished still gets
-	 * its bytes delivered once TLS is up; the handshake clock bounds the wait. */
 }
 
 /* ---- registration ----------------------------------------------------------------- */
@@ -628,13 +343,17 @@ static void add_conn(struct conn *c)
 	int sz = PAIR_BUF;
 	sys_setsockopt(c->eng, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
 	if (watch(c->tcp, tag(c, TAG_TCP)) || watch(c->eng, tag(c, TAG_ENG))) {
-		fail(c, errno, "cannot watch the connection: %s", strerror(errno));
+		eng_fail(c, errno, "cannot watch the connection: %s", strerror(errno));
 		return;
 	}
 	if (c->st == CS_CONNECTING)
-		step(c);
+		eng_step(c);
+	else if (c->app_controlled) {
+		eng_mark_ready(c, 0);
+		clear_enter(c, "application-controlled: clear text until the program starts TLS");
+	}
 	else
-		start_tls(c);
+		secure_start(c);
 }
 
 static void check_timers(void)
@@ -650,11 +369,20 @@ static void check_timers(void)
 			if (c->lingering) {
 				conn_log(c, TRACE_FLOW, LOG_DEBUG,
 					 "peer did not close within %d s; closing", LINGER_S);
-				teardown(c);
+				eng_teardown(c);
+				continue;
+			}
+			if (c->st == CS_SNIFF) {
+				clear_sniff_timeout(c);
+				continue;
+			}
+			if (c->st == CS_STOPPING) {
+				eng_fail(c, ETIMEDOUT, "the peer did not answer close_notify within "
+					 "HandshakeTimeout (%u s)", c->s->hs_timeout);
 				continue;
 			}
 			unsigned t = c->s->hs_timeout * (c->dir == DIR_OUTBOUND ? 5 : 1);
-			fail(c, ETIMEDOUT, "TLS handshake did not finish within HandshakeTimeout (%u s)", t);
+			eng_fail(c, ETIMEDOUT, "TLS handshake did not finish within HandshakeTimeout (%u s)", t);
 		} else if (!next || c->deadline_ms < next) {
 			next = c->deadline_ms;
 		}
@@ -715,7 +443,7 @@ static void dispatch(struct epoll_event *ev)
 		return;
 	if (t == TAG_ENG && (ev->events & EPOLLHUP))
 		c->app_gone = true;
-	step(c);
+	eng_step(c);
 }
 
 static void *engine_main(void *arg)
@@ -738,7 +466,7 @@ static void *engine_main(void *arg)
 			list = c->again_next;
 			c->queued_again = false;
 			if (c->st != CS_DEAD)
-				step(c);
+				eng_step(c);
 		}
 		release_dead();
 	}
@@ -869,7 +597,7 @@ static void exit_begin(void *arg)
 	for (struct conn *c = E.conns, *n; c; c = n) {
 		n = c->next;
 		conn_log(c, TRACE_FLOW, LOG_DEBUG, "process exiting: sending what the program wrote");
-		step(c);
+		eng_step(c);
 	}
 }
 

@@ -27,6 +27,9 @@
 #include "preload/names.h"
 #include "preload/real.h"
 #include "preload/rt.h"
+#include "preload/ttlsctl.h"
+
+#include <ezbztlsc.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -460,6 +463,8 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
+	if (req == SIOCTTLSCTL)
+		return ttlsctl_ioctl(fd, arg);
 	return real.ioctl(fd, req, arg);
 }
 

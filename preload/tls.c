@@ -262,6 +262,21 @@ void tls_exact_consumed(struct conn *c, const uint8_t *data, size_t n)
 ssize_t tls_transport_read(struct conn *c, void *buf, size_t len)
 {
 	size_t want = c->exact_reads ? tls_exact_limit(c, len) : len;
+	if (c->inject) {
+		/* Peer bytes the program had been given before TLS started come first. */
+		size_t k = c->inject_len - c->inject_off;
+		if (k > want)
+			k = want;
+		memcpy(buf, c->inject + c->inject_off, k);
+		c->inject_off += k;
+		if (c->inject_off == c->inject_len) {
+			free(c->inject);
+			c->inject = NULL;
+		}
+		if (c->exact_reads)
+			tls_exact_consumed(c, buf, k);
+		return (ssize_t)k;
+	}
 	ssize_t n = recv(c->tcp, buf, want, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->rd_eagain = true;
@@ -394,6 +409,24 @@ static void client_resume(struct conn *c)
 			break;
 		}
 	pthread_mutex_unlock(&x->mu);
+}
+
+void tls_forget_resumption(struct conn *c)
+{
+	if (!c->ctx || c->role != ROLE_CLIENT)
+		return;
+	char key[320];
+	client_key(c, key, sizeof key);
+	pthread_mutex_lock(&c->ctx->mu);
+	for (size_t i = 0; i < CLIENT_CACHE; i++)
+		if (strcmp(c->ctx->client[i].key, key) == 0) {
+			gnutls_free(c->ctx->client[i].data.data);
+			c->ctx->client[i].data.data = NULL;
+			c->ctx->client[i].data.size = 0;
+			c->ctx->client[i].key[0] = '\0';
+		}
+	pthread_mutex_unlock(&c->ctx->mu);
+	c->no_resume_store = true;
 }
 
 static void client_remember(struct conn *c)
@@ -605,7 +638,7 @@ void tls_session_end(struct conn *c)
 {
 	if (!c->ses)
 		return;
-	if (c->role == ROLE_CLIENT && c->s->tickets_client && c->proto[0])
+	if (c->role == ROLE_CLIENT && c->s->tickets_client && c->proto[0] && !c->no_resume_store)
 		client_remember(c);
 	gnutls_deinit(c->ses);
 	c->ses = NULL;

@@ -31,6 +31,8 @@ int tls_session_start(struct conn *c, char *err, size_t errlen);
 int tls_session_established(struct conn *c, char *err, size_t errlen);
 /* Why a handshake failed, as one line (verification details when relevant). */
 void tls_failure_reason(struct conn *c, int gnutls_rc, char *buf, size_t len);
+/* Forget what could resume this connection's session (RESET_SESSION). */
+void tls_forget_resumption(struct conn *c);
 /* Keep resumption data (client), then free the session. */
 void tls_session_end(struct conn *c);
 

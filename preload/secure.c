@@ -1,0 +1,487 @@
+/* preload/secure — the TLS states of a connection: handshake, records <->
+ * plain bytes, renegotiation and key updates, close_notify at the end, and
+ * the close_notify exchange that takes an application-controlled connection
+ * back to clear text (STOP). Engine thread only. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <ezbztlsc.h>
+
+#include "common/log.h"
+#include "policy/attls.h"
+#include "policy/schema.h"
+#include "preload/engine_internal.h"
+#include "preload/real.h"
+#include "preload/tls.h"
+
+/* Whether GnuTLS's AGAIN comes from the kernel (an edge will follow) rather
+ * than from GnuTLS pausing on its own. */
+static bool really_blocked(struct conn *c)
+{
+	return c->rd_eagain || c->wr_eagain;
+}
+
+/* ---- handshake ------------------------------------------------------------------ */
+
+void secure_start(struct conn *c)
+{
+	char err[512];
+	if (!c->ctx) {
+		c->ctx = tls_ctx_get(c->pol, c->s, c->role, err, sizeof err);
+		if (!c->ctx) {
+			eng_fail(c, ECONNRESET, "TLS cannot be set up: %s", err);
+			return;
+		}
+	}
+	/* A connection that may go back to clear text must never read past a record. */
+	c->exact_reads = c->app_controlled;
+	c->rec_hdr_have = c->rec_body_left = 0;
+	c->bye_sent = c->bye_pending = c->net_blocked = c->peer_stopped = false;
+	if (tls_session_start(c, err, sizeof err)) {
+		eng_fail(c, ECONNRESET, "TLS cannot be set up: %s", err);
+		return;
+	}
+	c->st = CS_HANDSHAKE;
+	/* z/OS: the connecting side waits five times as long for the peer. */
+	unsigned t = c->s->hs_timeout;
+	eng_set_deadline(c, c->dir == DIR_OUTBOUND ? t * 5 : t);
+	conn_log(c, TRACE_FLOW, LOG_DEBUG, "TLS handshake started as %s", enum_role[c->role]);
+	eng_step(c);
+}
+
+static void handshake_done(struct conn *c)
+{
+	char err[512];
+	if (tls_session_established(c, err, sizeof err)) {
+		eng_fail(c, ECONNRESET, "%s", err);
+		return;
+	}
+	if (eng_drain_filler(c)) {
+		eng_fail(c, ECONNRESET, "the program's end of the connection went away");
+		return;
+	}
+	c->deadline_ms = 0;
+	c->st = CS_SECURE;
+	conn_log(c, TRACE_EVENT, LOG_INFO, "secure: %s %s%s%s%s", c->proto, c->cipher,
+		 gnutls_session_is_resumed(c->ses) ? " (resumed)" : "",
+		 c->peer_subject[0] ? ", peer " : "", c->peer_subject);
+	eng_mark_ready(c, 0);
+	eng_op_done(c, 0);
+	eng_step(c);
+}
+
+void secure_step_handshake(struct conn *c)
+{
+	int rc;
+	int tries = 0;
+	do {
+		c->rd_eagain = c->wr_eagain = false;
+		rc = gnutls_handshake(c->ses);
+		/* warning alerts, interrupted calls, and AGAIN without EAGAIN */
+	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
+		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	if (rc == 0) {
+		handshake_done(c);
+		return;
+	}
+	if (!gnutls_error_is_fatal(rc)) {
+		if (rc != GNUTLS_E_AGAIN || !really_blocked(c))
+			eng_again(c);   /* more to do with no edge to wait for */
+		return;
+	}
+	char why[512];
+	tls_failure_reason(c, rc, why, sizeof why);
+	/* Tell the peer why before closing (RFC 8446 6.2: bad_certificate,
+	 * certificate_required, handshake_failure...). Best effort: the socket is
+	 * non-blocking and an alert fits in any send buffer. GnuTLS sends nothing
+	 * for errors that call for no alert (a received alert, a closed socket). */
+	gnutls_alert_send_appropriate(c->ses, rc);
+	eng_fail(c, ECONNRESET, "TLS handshake failed: %s", why);
+}
+
+/* ---- records to the program ---------------------------------------------------- */
+
+static void peer_finished(struct conn *c, const char *how)
+{
+	c->net_eof = true;
+	sys_shutdown(c->eng, SHUT_WR);   /* the program reads end-of-file */
+	conn_log(c, TRACE_FLOW, LOG_DEBUG, "peer finished sending (%s)", how);
+}
+
+/* The peer's close_notify. On an application-controlled connection it is the
+ * peer's half of going back to clear text: the program has not said so yet,
+ * so nothing changes for it until it asks (STOP) — the connection does not
+ * fall back to clear on its own. Otherwise it is the end of the stream. */
+static void close_notify_received(struct conn *c)
+{
+	if (c->app_controlled && !c->net_eof && !c->lingering) {
+		c->peer_stopped = true;
+		conn_log(c, TRACE_EVENT, LOG_INFO, "peer ended TLS (close_notify); waiting for the "
+			 "program to stop TLS too");
+		return;
+	}
+	peer_finished(c, "close_notify");
+}
+
+/* Records from the peer to the program. Returns true on progress. */
+static bool net_to_app(struct conn *c)
+{
+	bool progress = false;
+	if (!eng_flush_to_app(c, &progress) || c->net_eof || c->peer_stopped ||
+	    (c->st != CS_SECURE && c->st != CS_STOPPING))
+		return progress;
+	for (int i = 0; i < BATCH; i++) {
+		c->rd_eagain = c->wr_eagain = false;
+		ssize_t n = gnutls_record_recv(c->ses, eng_scratch, SCRATCH);
+		if (n > 0) {
+			atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)n, memory_order_relaxed);
+			progress = true;
+			if (!eng_send_to_app(c, eng_scratch, (size_t)n))
+				return true;
+			continue;
+		}
+		if (n == 0) {
+			close_notify_received(c);
+			return true;
+		}
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			/* GnuTLS also says AGAIN after digesting a post-handshake message
+			 * (a TLS 1.3 session ticket) without touching the socket again. With
+			 * edge-triggered epoll only the kernel's EAGAIN means "wait". */
+			if (really_blocked(c))
+				return progress;
+			progress = true;
+			continue;
+		}
+		if (n == GNUTLS_E_PREMATURE_TERMINATION) {
+			/* TCP closed without close_notify: many servers do it. The program
+			 * sees end-of-file; the log says it was not a clean TLS close. */
+			conn_log(c, TRACE_INFO, LOG_INFO, "peer closed TCP without TLS close_notify");
+			peer_finished(c, "TCP FIN");
+			return true;
+		}
+		if (n == GNUTLS_E_REHANDSHAKE) {
+			c->rehandshake = true;
+			conn_log(c, TRACE_EVENT, LOG_INFO, "peer asked for renegotiation");
+			return true;
+		}
+		if (!gnutls_error_is_fatal((int)n))
+			continue;
+		char why[512];
+		tls_failure_reason(c, (int)n, why, sizeof why);
+		eng_fail(c, ECONNRESET, "TLS error from peer: %s", why);
+		return true;
+	}
+	eng_again(c);   /* more may wait without a new edge */
+	return progress;
+}
+
+/* ---- the program's bytes to the peer ----------------------------------------------- */
+
+static void bye_done(struct conn *c)
+{
+	c->bye_pending = false;
+	c->bye_sent = true;
+	/* Going back to clear keeps the TCP connection whole. */
+	if (c->st != CS_STOPPING)
+		sys_shutdown(c->tcp, SHUT_WR);
+	conn_log(c, TRACE_FLOW, LOG_DEBUG, "sent close_notify");
+}
+
+static void send_bye(struct conn *c)
+{
+	if (c->bye_sent || c->bye_pending)
+		return;
+	int rc = gnutls_bye(c->ses, GNUTLS_SHUT_WR);
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+		c->net_blocked = true;
+		c->bye_pending = true;
+		return;
+	}
+	bye_done(c);
+}
+
+/* Finish a write GnuTLS had to leave half done. Returns false while the socket
+ * is still full. */
+static bool flush_net(struct conn *c, bool *progress)
+{
+	if (!c->net_blocked)
+		return true;
+	ssize_t rc = c->bye_pending ? gnutls_bye(c->ses, GNUTLS_SHUT_WR)
+				    : gnutls_record_send(c->ses, NULL, 0);
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
+		return false;
+	c->net_blocked = false;
+	*progress = true;
+	if (rc < 0) {
+		eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
+		return false;
+	}
+	if (c->bye_pending)
+		bye_done(c);
+	else
+		atomic_fetch_add_explicit(&c->bytes_out, (uint64_t)rc, memory_order_relaxed);
+	return true;
+}
+
+/* Encrypt what the program has written, until the pair is empty or the socket
+ * full. Returns true on progress; *eof when the program finished sending. */
+static bool encrypt_from_app(struct conn *c, bool *eof)
+{
+	bool progress = false;
+	size_t max = gnutls_record_get_max_size(c->ses);
+	if (max > SCRATCH)
+		max = SCRATCH;
+	for (int i = 0; i < BATCH; i++) {
+		ssize_t n = read(c->eng, eng_scratch, max);
+		if (n < 0 && errno == EAGAIN) {
+			if (!eng_exiting())
+				return progress;
+			n = 0;   /* the process is exiting: it will write nothing more */
+		}
+		if (n <= 0) {
+			*eof = true;
+			return true;
+		}
+		progress = true;
+		ssize_t rc = gnutls_record_send(c->ses, eng_scratch, (size_t)n);
+		if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+			/* GnuTLS holds the encrypted record; flush it when writable. */
+			c->net_blocked = true;
+			return true;
+		}
+		if (rc < 0) {
+			eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
+			return true;
+		}
+		atomic_fetch_add_explicit(&c->bytes_out, (uint64_t)rc, memory_order_relaxed);
+	}
+	eng_again(c);
+	return progress;
+}
+
+static bool app_to_net(struct conn *c)
+{
+	bool progress = false;
+	if (!flush_net(c, &progress) || c->st != CS_SECURE)
+		return progress;
+	if (c->app_eof) {
+		send_bye(c);
+		return progress;
+	}
+	bool eof = false;
+	progress |= encrypt_from_app(c, &eof);
+	if (eof && c->st == CS_SECURE) {
+		c->app_eof = true;
+		conn_log(c, TRACE_FLOW, LOG_DEBUG, "program finished sending");
+		if (!c->net_blocked)
+			send_bye(c);
+	}
+	return progress;
+}
+
+static void step_rehandshake(struct conn *c)
+{
+	int rc;
+	int tries = 0;
+	do {
+		c->rd_eagain = c->wr_eagain = false;
+		rc = gnutls_handshake(c->ses);
+	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
+		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
+		if (!really_blocked(c))
+			eng_again(c);
+		return;
+	}
+	if (rc < 0) {
+		char why[512];
+		tls_failure_reason(c, rc, why, sizeof why);
+		eng_fail(c, ECONNRESET, "renegotiation failed: %s", why);
+		return;
+	}
+	c->rehandshake = false;
+	char err[256];
+	tls_session_established(c, err, sizeof err);   /* the new cipher, for queries */
+	conn_log(c, TRACE_EVENT, LOG_INFO, "renegotiated: %s %s", c->proto, c->cipher);
+	eng_op_done(c, 0);
+}
+
+void secure_step(struct conn *c)
+{
+	for (int rounds = 0; rounds < 64 && c->st == CS_SECURE; rounds++) {
+		if (c->rehandshake) {
+			step_rehandshake(c);
+			if (c->rehandshake || c->st != CS_SECURE)
+				return;
+		}
+		bool progress = net_to_app(c);
+		if (c->st != CS_SECURE)
+			return;
+		progress |= app_to_net(c);
+		if (c->st != CS_SECURE)
+			return;
+		if ((c->app_gone || eng_exiting()) && c->app_eof && !c->net_blocked && !c->lingering) {
+			/* Every copy of the program's end is closed and everything it wrote
+			 * is sent: nobody will read what the peer still sends. Closing
+			 * the socket now, with the peer's late bytes unread (TLS 1.3
+			 * session tickets often come after our data), makes our kernel
+			 * answer with a reset, and a reset can destroy data the peer has
+			 * received but not yet read. So: close_notify, FIN, then read
+			 * and drop until the peer closes too, for at most LINGER_S. */
+			if (!c->bye_sent)
+				send_bye(c);
+			c->lingering = true;
+			c->app_rd_closed = true;
+			c->peer_stopped = false;
+			eng_set_deadline(c, LINGER_S);
+			conn_log(c, TRACE_FLOW, LOG_DEBUG, "program gone; waiting for the peer to close");
+			continue;
+		}
+		if (c->app_eof && c->bye_sent && (c->net_eof || c->peer_stopped) && !c->to_app) {
+			eng_teardown(c);
+			return;
+		}
+		if (!progress)
+			return;
+	}
+	eng_again(c);
+}
+
+/* ---- back to clear text (STOP) --------------------------------------------------- */
+
+static void stopped(struct conn *c)
+{
+	tls_session_end(c);
+	c->exact_reads = false;
+	c->deadline_ms = 0;
+	clear_enter(c, "TLS stopped (close_notify both ways); clear text again");
+	eng_op_done(c, 0);
+}
+
+int secure_begin_stop(struct conn *c, unsigned *jr)
+{
+	/* Everything the program wrote before asking goes out under TLS first. */
+	bool progress = false, eof = false;
+	if (flush_net(c, &progress) && c->st == CS_SECURE)
+		encrypt_from_app(c, &eof);
+	if (c->st != CS_SECURE)
+		return c->op_err ? c->op_err : EPIPE;
+	if (c->net_blocked || eof) {
+		*jr = JrTTLSStopWriteDataPending;
+		return EPROTO;
+	}
+	if (c->to_app || gnutls_record_check_pending(c->ses) > 0) {
+		*jr = JrTTLSStopReadDataPending;
+		return EPROTO;
+	}
+	c->st = CS_STOPPING;
+	eng_op_start(c);
+	eng_set_deadline(c, c->s->hs_timeout);
+	conn_log(c, TRACE_EVENT, LOG_INFO, "program stops TLS: close_notify sent%s",
+		 c->peer_stopped ? " (the peer's came first)" : "");
+	send_bye(c);
+	eng_step(c);
+	return 0;
+}
+
+void secure_step_stopping(struct conn *c)
+{
+	bool progress = false;
+	if (!flush_net(c, &progress) || c->st != CS_STOPPING)
+		return;
+	if (c->peer_stopped) {
+		stopped(c);
+		return;
+	}
+	/* Records the peer sent before its close_notify still go to the program. */
+	for (int i = 0; i < BATCH; i++) {
+		if (!eng_flush_to_app(c, &progress))
+			return;
+		c->rd_eagain = c->wr_eagain = false;
+		ssize_t n = gnutls_record_recv(c->ses, eng_scratch, SCRATCH);
+		if (n > 0) {
+			atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)n, memory_order_relaxed);
+			eng_send_to_app(c, eng_scratch, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			stopped(c);
+			return;
+		}
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			if (really_blocked(c))
+				return;
+			continue;
+		}
+		if (!gnutls_error_is_fatal((int)n))
+			continue;
+		char why[512];
+		tls_failure_reason(c, (int)n, why, sizeof why);
+		eng_fail(c, ECONNRESET, "TLS error while stopping: %s", why);
+		return;
+	}
+	eng_again(c);
+}
+
+/* ---- key refresh ------------------------------------------------------------------ */
+
+void secure_reset_session(struct conn *c)
+{
+	/* The next handshake must be a full one: forget what could resume this. */
+	if (c->ses)
+		gnutls_db_remove_session(c->ses);
+	tls_forget_resumption(c);
+	conn_log(c, TRACE_EVENT, LOG_INFO, "session reset: the next handshake is a full one");
+}
+
+int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
+{
+	(void)jr;
+	bool tls13 = gnutls_protocol_get_version(c->ses) == GNUTLS_TLS1_3;
+	if (write_only && !tls13)
+		return EPROTO;   /* RESET_WRITE_CIPHER is TLS 1.3's KeyUpdate */
+	if (tls13) {
+		/* KeyUpdate: ours, and (unless write_only) ask the peer to update too. */
+		int rc = gnutls_session_key_update(c->ses, write_only ? 0 : GNUTLS_KU_PEER);
+		if (rc < 0 && rc != GNUTLS_E_AGAIN) {
+			eng_fail(c, ECONNRESET, "key update failed: %s", gnutls_strerror(rc));
+			return ECONNRESET;
+		}
+		if (rc == GNUTLS_E_AGAIN)
+			c->net_blocked = true;
+		conn_log(c, TRACE_EVENT, LOG_INFO, "key update sent%s", write_only ? "" : ", peer asked too");
+		return 0;
+	}
+	if (c->role == ROLE_CLIENT) {
+		/* TLS 1.2: a new handshake on the connection (RFC 5746 secure renegotiation). */
+		c->rehandshake = true;
+		eng_op_start(c);   /* the caller waits for the renegotiation */
+		eng_step(c);
+		return 0;
+	}
+	/* A server can only ask: HelloRequest, then the client renegotiates. */
+	int rc = gnutls_rehandshake(c->ses);
+	if (rc < 0 && rc != GNUTLS_E_AGAIN) {
+		eng_fail(c, ECONNRESET, "cannot request renegotiation: %s", gnutls_strerror(rc));
+		return ECONNRESET;
+	}
+	conn_log(c, TRACE_EVENT, LOG_INFO, "renegotiation requested (HelloRequest)");
+	return 0;
+}
+
+int secure_send_ticket(struct conn *c, unsigned *jr)
+{
+	(void)jr;
+	if (c->role == ROLE_CLIENT || gnutls_protocol_get_version(c->ses) != GNUTLS_TLS1_3)
+		return EPROTO;
+	int rc = gnutls_session_ticket_send(c->ses, 1, 0);
+	if (rc == GNUTLS_E_AGAIN)
+		c->net_blocked = true;
+	else if (rc < 0)
+		return EPROTO;
+	conn_log(c, TRACE_EVENT, LOG_INFO, "session ticket sent");
+	return 0;
+}
