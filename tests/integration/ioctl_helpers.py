@@ -1,0 +1,276 @@
+"""What the SIOCTTLSCTL tests (test_ioctl_*.py) share on top of shim_helpers:
+the example programs and policies, the C test programs, and a TLS peer in
+this process built on Python's ssl module with memory BIOs, so a test
+decides byte by byte what goes on the wire and when."""
+import re
+import select
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+from shim_helpers import REPO, Procs, attls_run, need, wait_for
+
+EXAMPLES = REPO / "build" / "examples"
+TEST_PROGS = REPO / "build" / "tests" / "progs"
+POLICY_EXAMPLES = REPO / "policy" / "examples"
+
+
+def example_policy(name, workdir, certs, ports=None, edits=None):
+    """policy/examples/NAME as it ships, with its port numbers replaced
+    (ports: {old: new}) and text edits applied (edits: [(old, new)]), written
+    to workdir next to a certs/ directory holding this run's certificates
+    (server.pem, client.pem, ca.pem, as scripts/mkcerts names them)."""
+    text = (POLICY_EXAMPLES / name).read_text()
+    for old, new in (ports or {}).items():
+        text, n = re.subn(rf"(PortRange\s+){old}\b", rf"\g<1>{new}", text)
+        assert n, f"{name}: no port range {old}"
+    for old, new in edits or []:
+        assert old in text, f"{name}: no {old!r}"
+        text = text.replace(old, new)
+    d = Path(workdir)
+    (d / "certs").mkdir(exist_ok=True)
+    for f in ("server.pem", "client.pem", "ca.pem"):
+        shutil.copy(certs.path(f), d / "certs" / f)
+    path = d / name
+    path.write_text(text)
+    return path
+
+
+def out_lines(p):
+    return Procs.out(p).splitlines()
+
+
+def wait_output(p, pattern, timeout=15, what=None):
+    """The first match of regex pattern in p's stdout, waiting for it (and
+    failing early, with the output, when p exits without it)."""
+    rx = re.compile(pattern, re.M)
+
+    def seen():
+        m = rx.search(Procs.out(p))
+        if m:
+            return m
+        assert p.poll() is None, (f"{p.name} exited ({p.returncode}) before {pattern!r}:\n"
+                                  f"{Procs.out(p)}\n{Procs.err(p)}")
+        return None
+    return wait_for(seen, timeout, what or f"{pattern!r} from {p.name}")
+
+
+def start_example(procs, policy, log, prog, *args, trace=255):
+    """An example server under attls; returns the process once it listens."""
+    p = procs.start(attls_run(policy, log, EXAMPLES / prog, *args, trace=trace), name=prog)
+    wait_output(p, r"^listening on ")
+    return p
+
+
+# ---- a TLS peer in this process ---------------------------------------------------
+
+class Peer:
+    """One end of a TCP connection that speaks clear text and TLS in turn,
+    with ssl.MemoryBIO: every byte sent or received is the test's decision.
+    start_tls / stop_tls drive a handshake or a close_notify exchange to the
+    end; the *_bytes methods give the raw records so a test can put clear
+    text right behind them in one segment."""
+
+    def __init__(self, sock, ctx, server_side, hostname=None, timeout=15):
+        self.sock = sock
+        self.sock.setblocking(True)
+        self.ctx = ctx
+        self.server_side = server_side
+        self.hostname = hostname
+        self.timeout = timeout
+        self.tls = None
+        self.inbuf = b""         # clear bytes received, not yet taken
+
+    # -- raw socket ------------------------------------------------------------------
+    def _recv_some(self, deadline):
+        left = deadline - time.monotonic()
+        assert left > 0, "peer: timed out waiting for data"
+        r, _, _ = select.select([self.sock], [], [], left)
+        assert r, "peer: timed out waiting for data"
+        return self.sock.recv(65536)
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    # -- clear text -----------------------------------------------------------------
+    def recv_clear(self, n):
+        """Exactly n clear bytes (never more from the socket than n)."""
+        deadline = time.monotonic() + self.timeout
+        while len(self.inbuf) < n:
+            left = deadline - time.monotonic()
+            assert left > 0, f"peer: timed out, have {self.inbuf!r}"
+            r, _, _ = select.select([self.sock], [], [], left)
+            assert r, f"peer: timed out, have {self.inbuf!r}"
+            b = self.sock.recv(n - len(self.inbuf))
+            assert b, f"peer: end of stream, have {self.inbuf!r}"
+            self.inbuf += b
+        data, self.inbuf = self.inbuf[:n], self.inbuf[n:]
+        return data
+
+    def expect_clear(self, data):
+        got = self.recv_clear(len(data))
+        assert got == data, f"clear text: got {got!r}, want {data!r}"
+
+    # -- TLS --------------------------------------------------------------------------
+    def _flush(self):
+        out = self.outgoing.read()
+        if out:
+            self.sock.sendall(out)
+
+    def _pump_once(self, deadline):
+        self._flush()
+        data = self._recv_some(deadline)
+        if data:
+            self.incoming.write(data)
+        else:
+            self.incoming.write_eof()
+        return data
+
+    def tls_begin(self):
+        """Create the TLS object; the first flight is in hello_bytes()."""
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = self.ctx.wrap_bio(self.incoming, self.outgoing, server_side=self.server_side,
+                                     server_hostname=self.hostname)
+        if self.inbuf:                 # clear bytes already read are TLS after all
+            self.incoming.write(self.inbuf)
+            self.inbuf = b""
+
+    def hello_bytes(self):
+        """The client's first flight (a ClientHello), not sent."""
+        try:
+            self.tls.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        return self.outgoing.read()
+
+    def handshake(self):
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                assert self._pump_once(deadline), "peer: end of stream during the handshake"
+        self._flush()
+
+    def start_tls(self):
+        self.tls_begin()
+        self.handshake()
+
+    def send(self, data):
+        self.tls.write(data)
+        self._flush()
+
+    def recv(self, n):
+        """Exactly n bytes of TLS application data."""
+        deadline = time.monotonic() + self.timeout
+        buf = b""
+        while len(buf) < n:
+            try:
+                buf += self.tls.read(n - len(buf))
+            except ssl.SSLWantReadError:
+                assert self._pump_once(deadline), f"peer: end of stream, have {len(buf)}"
+        return buf
+
+    def expect(self, data):
+        got = self.recv(len(data))
+        assert got == data, f"TLS data: got {got[:200]!r}, want {data[:200]!r}"
+
+    def close_notify_bytes(self):
+        """Our close_notify, not sent."""
+        try:
+            self.tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        return self.outgoing.read()
+
+    def finish_stop(self):
+        """Having sent ours, read the other close_notify; what follows it in
+        the same reads is clear text (kept in inbuf)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self.tls.unwrap()
+                break
+            except ssl.SSLWantReadError:
+                assert self._pump_once(deadline), "peer: end of stream during close_notify"
+        self._flush()
+        self.inbuf = self.incoming.read() if self.incoming.pending else b""
+        self.tls = None
+
+    def stop_tls(self):
+        self.send_raw(self.close_notify_bytes())
+        self.finish_stop()
+
+    def close(self):
+        self.sock.close()
+
+
+def tls_ctx_client(certs):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(str(certs.ca))
+    return ctx
+
+
+def tls_ctx_server(certs):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(certs.path("server.crt")), str(certs.path("server.key")))
+    return ctx
+
+
+# ---- the driver: a program under attls that does what the test says -----------------
+
+class Driver:
+    """build/tests/progs/ttls_driver under attls: one command per line on its
+    stdin, one answer line on its stdout (see ttls_driver.c)."""
+
+    def __init__(self, procs, policy, log, *args, trace=255):
+        self.p = procs.start(attls_run(policy, log, TEST_PROGS / "ttls_driver", *args,
+                                       trace=trace),
+                             name=f"driver{len(procs.procs)}", stdin=subprocess.PIPE)
+        self.seen = 0
+
+    def send(self, cmd):
+        """Send a command without waiting for its answer."""
+        self.p.stdin.write(cmd.encode() + b"\n")
+        self.p.stdin.flush()
+
+    def answer(self, timeout=20):
+        def line():
+            lines = out_lines(self.p)
+            if len(lines) > self.seen and Procs.out(self.p).endswith("\n"):
+                return lines[self.seen]
+            assert self.p.poll() is None, (f"driver exited ({self.p.returncode}):\n"
+                                           f"{Procs.out(self.p)}\n{Procs.err(self.p)}")
+            return None
+        got = wait_for(line, timeout, "an answer from ttls_driver")
+        self.seen += 1
+        return got
+
+    def do(self, cmd, timeout=20):
+        self.send(cmd)
+        return self.answer(timeout)
+
+    def ok(self, cmd, timeout=20):
+        got = self.do(cmd, timeout)
+        assert got.startswith("ok"), f"{cmd}: {got}\n{Procs.err(self.p)}"
+        return got
+
+
+def listen_local():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    return s, s.getsockname()[1]
+
+
+def run_client(argv, timeout=60, **kw):
+    """A client to completion; CompletedProcess with text output."""
+    return subprocess.run([str(a) for a in argv], capture_output=True, timeout=timeout,
+                          text=True, **kw)
+
+
+__all__ = [n for n in dir() if not n.startswith("_")] + ["need"]
