@@ -8,6 +8,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -265,6 +266,62 @@ def listen_local():
     s.bind(("127.0.0.1", 0))
     s.listen(8)
     return s, s.getsockname()[1]
+
+
+class TapProxy:
+    """A TCP relay in this process, for one connection to 127.0.0.1:target,
+    that keeps a copy of what each side sent: the test sees what went over
+    the wire in clear text."""
+
+    def __init__(self, target):
+        self.target = target
+        self.lsock, self.port = listen_local()
+        self.up = bytearray()         # client -> server
+        self.down = bytearray()       # server -> client
+        self.socks = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        self.lsock.settimeout(30)
+        try:
+            c, _ = self.lsock.accept()
+            s = socket.create_connection(("127.0.0.1", self.target), timeout=30)
+        except OSError:
+            return
+        self.socks += [c, s]
+        try:
+            self._relay({c: (s, self.up), s: (c, self.down)})
+        except (OSError, ValueError):
+            pass               # closed under us by close()
+
+    def _relay(self, ways):
+        while ways:
+            r, _, _ = select.select(list(ways), [], [], 30)
+            if not r:
+                break
+            for x in r:
+                other, buf = ways[x]
+                try:
+                    data = x.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    try:
+                        other.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    del ways[x]
+                    continue
+                buf.extend(data)
+                other.sendall(data)
+
+    def close(self):
+        """After the client is done: the relay has seen both sides finish."""
+        self.thread.join(15)
+        self.lsock.close()
+        for x in self.socks:
+            x.close()
 
 
 def run_client(argv, timeout=60, **kw):
