@@ -80,7 +80,7 @@ static int read_request(int fd, char *request, size_t len)
 static void respond(int fd, unsigned id, const char *request)
 {
 	struct TTLS_IOCTL ioc;
-	char body[512], cipher[8];
+	char body[5120], cipher[8];
 	int n;
 	memset(&ioc, 0, sizeof ioc);
 	ioc.TTLSi_Ver = TTLS_VERSION1;
@@ -107,7 +107,7 @@ static void connection(int fd)
 {
 	unsigned id = atomic_fetch_add(&next_id, 1);
 	struct TTLS_IOCTL ioc;
-	char desc[128], request[1024];
+	char desc[128], request[4096];
 	printf("conn %u: accepted\n", id);
 	int rc = start_tls_or_clear(fd, &ioc);
 	if (rc < 0)
