@@ -6,3 +6,14 @@ $(BUILD)/tests/progs/%: tests/integration/progs/%.c
 	$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(OPT) -Wno-missing-prototypes -o $@ $<
 
 ALL_TARGETS += $(addprefix $(BUILD)/tests/progs/,$(PROGS))
+
+# SIOCTTLSCTL test programs: they print with the examples' names for the
+# ioctl's values (examples/util).
+IOCTL_PROGS := $(addprefix $(BUILD)/tests/progs/,ttls_driver)
+
+$(IOCTL_PROGS): $(BUILD)/tests/progs/%: tests/integration/progs/%.c $(OBJ)/examples/util.o
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Iexamples $(BASE_CFLAGS) $(OPT) -std=c11 -Wno-missing-prototypes \
+	    -o $@ $^ -lpthread
+
+ALL_TARGETS += $(IOCTL_PROGS)
