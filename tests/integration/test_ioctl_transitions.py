@@ -138,6 +138,29 @@ def test_program_writes_just_before_stopping_tls(session, role):
     s.clear_both_ways("after")
 
 
+def pattern(n):
+    """What ttls_driver's pattern command writes (pattern_byte)."""
+    return bytes((i * 7 + (i >> 9) + (i >> 17)) & 0xFF for i in range(n))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_burst_written_just_before_stop_goes_under_tls(session, role):
+    """The program writes a burst larger than the shim moves in one step and
+    stops TLS at once: every byte of it is TLS data before the close_notify,
+    none comes after it in clear text."""
+    s = session(role)
+    s.start_tls()
+    size = 2_000_000
+    s.d.send(f"pattern {size}")
+    s.d.send("stop")
+    s.peer.expect(pattern(size))
+    assert s.d.answer() == f"ok sent {size}"
+    s.peer.stop_tls()
+    assert s.d.answer() == "ok not secure"
+    assert s.peer.inbuf == b""
+    s.clear_both_ways("after")
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("who_first", ["peer", "program"])
 def test_clear_text_right_behind_the_peers_close_notify(session, role, who_first):

@@ -9,7 +9,7 @@ ALL_TARGETS += $(addprefix $(BUILD)/tests/progs/,$(PROGS))
 
 # SIOCTTLSCTL test programs: they print with the examples' names for the
 # ioctl's values (examples/util).
-IOCTL_PROGS := $(addprefix $(BUILD)/tests/progs/,ttls_driver)
+IOCTL_PROGS := $(addprefix $(BUILD)/tests/progs/,ttls_driver ttls_errors)
 
 $(IOCTL_PROGS): $(BUILD)/tests/progs/%: tests/integration/progs/%.c $(OBJ)/examples/util.o
 	@mkdir -p $(@D)

@@ -10,6 +10,8 @@
  *   send TEXT        write TEXT (C escapes \r \n \\ \xHH)
  *   expect TEXT      read exactly as many bytes, compare
  *   echo N           read exactly N bytes, write them back
+ *   pattern N        write N bytes of pattern_byte(i) in writes of 256 KiB, as
+ *                    fast as the socket takes them
  *   avail N          wait until at least N unread bytes wait in the socket
  *   eof              read, expecting end of file
  *   nonblock on|off  O_NONBLOCK on the socket
@@ -155,6 +157,29 @@ static void cmd_echo(size_t n)
 	printf("ok echoed %zu\n", done);
 }
 
+/* Never repeating within 16 MiB, so a misplaced block shows. */
+static char pattern_byte(size_t i)
+{
+	return (char)((i * 7 + (i >> 9) + (i >> 17)) & 0xff);
+}
+
+static void cmd_pattern(size_t n)
+{
+	static char buf[256 * 1024];
+	size_t done = 0;
+	while (done < n) {
+		size_t k = n - done < sizeof buf ? n - done : sizeof buf;
+		for (size_t i = 0; i < k; i++)
+			buf[i] = pattern_byte(done + i);
+		if (write_exact(buf, k) < 0) {
+			printf("err after %zu bytes: %s\n", done, strerror(errno));
+			return;
+		}
+		done += k;
+	}
+	printf("ok sent %zu\n", done);
+}
+
 static void cmd_avail(int n)
 {
 	int have = 0;
@@ -205,6 +230,8 @@ static bool command(char *line)
 		cmd_expect(arg);
 	} else if (!strcmp(line, "echo")) {
 		cmd_echo(strtoul(arg, NULL, 10));
+	} else if (!strcmp(line, "pattern")) {
+		cmd_pattern(strtoul(arg, NULL, 10));
 	} else if (!strcmp(line, "avail")) {
 		cmd_avail(atoi(arg));
 	} else if (!strcmp(line, "eof")) {
