@@ -2,6 +2,7 @@
 the example programs and policies, the C test programs, and a TLS peer in
 this process built on Python's ssl module with memory BIOs, so a test
 decides byte by byte what goes on the wire and when."""
+import os
 import re
 import select
 import shutil
@@ -12,7 +13,10 @@ import threading
 import time
 from pathlib import Path
 
-from shim_helpers import REPO, Procs, attls_run, need, wait_for
+import pytest
+
+from shim_helpers import (REPO, Procs, attls_run, free_port, need, rule, wait_for,
+                          write_policy)
 
 EXAMPLES = REPO / "build" / "examples"
 TEST_PROGS = REPO / "build" / "tests" / "progs"
@@ -83,6 +87,7 @@ class Peer:
         self.hostname = hostname
         self.timeout = timeout
         self.tls = None
+        self.session = None
         self.inbuf = b""         # clear bytes received, not yet taken
 
     # -- raw socket ------------------------------------------------------------------
@@ -130,11 +135,12 @@ class Peer:
             self.incoming.write_eof()
         return data
 
-    def tls_begin(self):
-        """Create the TLS object; the first flight is in hello_bytes()."""
+    def tls_begin(self, session=None):
+        """Create the TLS object (a client offers session to resume); the
+        first flight is in hello_bytes()."""
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = self.ctx.wrap_bio(self.incoming, self.outgoing, server_side=self.server_side,
-                                     server_hostname=self.hostname)
+                                     server_hostname=self.hostname, session=session)
         if self.inbuf:                 # clear bytes already read are TLS after all
             self.incoming.write(self.inbuf)
             self.inbuf = b""
@@ -157,8 +163,8 @@ class Peer:
                 assert self._pump_once(deadline), "peer: end of stream during the handshake"
         self._flush()
 
-    def start_tls(self):
-        self.tls_begin()
+    def start_tls(self, session=None):
+        self.tls_begin(session)
         self.handshake()
 
     def send(self, data):
@@ -200,6 +206,7 @@ class Peer:
                 assert self._pump_once(deadline), "peer: end of stream during close_notify"
         self._flush()
         self.inbuf = self.incoming.read() if self.incoming.pending else b""
+        self.session = self.tls.session      # to resume with
         self.tls = None
 
     def stop_tls(self):
@@ -210,15 +217,25 @@ class Peer:
         self.sock.close()
 
 
-def tls_ctx_client(certs):
+def tls_ctx_client(certs, tls12=False):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(str(certs.ca))
+    if tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     return ctx
 
 
-def tls_ctx_server(certs):
+# OpenSSL 3's SSL_OP_ALLOW_CLIENT_RENEGOTIATION (Python has no name for it):
+# a TLS 1.2 server that lets the client renegotiate (RESET_CIPHER, client role).
+OP_ALLOW_CLIENT_RENEGOTIATION = 1 << 8
+
+
+def tls_ctx_server(certs, tls12=False):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(str(certs.path("server.crt")), str(certs.path("server.key")))
+    if tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.options |= OP_ALLOW_CLIENT_RENEGOTIATION
     return ctx
 
 
@@ -259,6 +276,85 @@ class Driver:
         got = self.do(cmd, timeout)
         assert got.startswith("ok"), f"{cmd}: {got}\n{Procs.err(self.p)}"
         return got
+
+
+class Session:
+    """ttls_driver under an application-controlled rule (role: the program's
+    HandshakeRole; adv: more TTLSEnvironmentAdvancedParms) and a Peer,
+    connected, in clear text. tls12: the peer allows TLS 1.2 at most."""
+
+    def __init__(self, procs, work, certs, role, adv=None, tls12=False):
+        self.role = role
+        self.version = "TLSv1.2" if tls12 else "TLSv1.3"
+        n = len(procs.procs)
+        self.log = work / f"attls{n}.log"
+        policy = work / f"policy{n}.conf"
+        adv = dict(adv or {}, ApplicationControlled="On")
+        if role == "server":
+            port = free_port()
+            write_policy(policy, rule("ctl", "Inbound", certs.path("server.pem"), "Server",
+                                      lport=port, adv=adv, trace=255))
+            self.d = Driver(procs, policy, self.log, "listen", port)
+            assert self.d.answer() == f"ok listening {port}"
+            sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+            assert self.d.answer() == "ok accepted"
+            self.peer = Peer(sock, tls_ctx_client(certs, tls12), server_side=False,
+                             hostname="localhost")
+        else:
+            lsock, port = listen_local()
+            write_policy(policy, rule("ctl", "Outbound", certs.path("ca.pem"), "Client",
+                                      rport=port, adv=adv, host_ref="localhost", trace=255))
+            self.d = Driver(procs, policy, self.log, "connect", port)
+            lsock.settimeout(15)
+            sock, _ = lsock.accept()
+            lsock.close()
+            assert self.d.answer() == "ok connected"
+            self.peer = Peer(sock, tls_ctx_server(certs, tls12), server_side=True)
+
+    def start_tls(self, session=None):
+        """The program's INIT and the peer's handshake, at the same time."""
+        self.d.send("init")
+        self.peer.start_tls(session)
+        secure = self.d.answer()
+        assert secure.startswith(f"ok secure, {self.role}, {self.version}"), secure
+
+    def stop_tls(self):
+        """The program's STOP first, then the peer's close_notify."""
+        self.d.send("stop")
+        self.peer.stop_tls()
+        assert self.d.answer() == "ok not secure"
+
+    def clear_both_ways(self, tag):
+        self.d.ok(f"send program {tag}\\r\\n")
+        self.peer.expect_clear(f"program {tag}\r\n".encode())
+        self.peer.send_raw(f"peer {tag}\r\n".encode())
+        assert self.d.do(f"expect peer {tag}\\r\\n") == "ok"
+
+    def tls_both_ways(self, size):
+        """size random bytes from the peer, echoed back by the program."""
+        data = os.urandom(size)
+        self.d.send(f"echo {size}")
+        self.peer.send(data)
+        self.peer.expect(data)
+        assert self.d.answer() == f"ok echoed {size}"
+
+    def close(self):
+        self.d.send("quit")
+        self.peer.close()
+
+
+@pytest.fixture
+def session(procs, work, certs):
+    """Session(role, **kw) factory; sessions end with the test."""
+    made = []
+
+    def make(role, **kw):
+        s = Session(procs, work, certs, role, **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.close()
 
 
 def listen_local():

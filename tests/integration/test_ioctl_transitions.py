@@ -5,88 +5,13 @@ decides what is on the wire, in which order, in which segment. Every case
 runs with the program as TLS server and as TLS client."""
 import os
 import re
-import socket
 
 import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
-from ioctl_helpers import (Driver, Peer, listen_local, tls_ctx_client, tls_ctx_server,
-                           wait_output)
+from ioctl_helpers import session  # noqa: F401 (fixture)
 
 ROLES = ["server", "client"]
-
-
-class Session:
-    """A driver and a peer, connected, in clear text."""
-
-    def __init__(self, procs, work, certs, role):
-        self.role = role
-        self.log = work / "attls.log"
-        policy = work / "policy.conf"
-        adv = {"ApplicationControlled": "On"}
-        if role == "server":
-            port = free_port()
-            write_policy(policy, rule("ctl", "Inbound", certs.path("server.pem"), "Server",
-                                      lport=port, adv=adv, trace=255))
-            self.d = Driver(procs, policy, self.log, "listen", port)
-            assert self.d.answer() == f"ok listening {port}"
-            sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-            assert self.d.answer() == "ok accepted"
-            self.peer = Peer(sock, tls_ctx_client(certs), server_side=False, hostname="localhost")
-        else:
-            lsock, port = listen_local()
-            write_policy(policy, rule("ctl", "Outbound", certs.path("ca.pem"), "Client",
-                                      rport=port, adv=adv, host_ref="localhost", trace=255))
-            self.d = Driver(procs, policy, self.log, "connect", port)
-            lsock.settimeout(15)
-            sock, _ = lsock.accept()
-            lsock.close()
-            assert self.d.answer() == "ok connected"
-            self.peer = Peer(sock, tls_ctx_server(certs), server_side=True)
-
-    def start_tls(self):
-        """The program's INIT and the peer's handshake, at the same time."""
-        self.d.send("init")
-        self.peer.start_tls()
-        secure = self.d.answer()
-        assert secure.startswith(f"ok secure, {self.role}, TLSv1.3"), secure
-
-    def stop_tls(self):
-        """The program's STOP first, then the peer's close_notify."""
-        self.d.send("stop")
-        self.peer.stop_tls()
-        assert self.d.answer() == "ok not secure"
-
-    def clear_both_ways(self, tag):
-        self.d.ok(f"send program {tag}\\r\\n")
-        self.peer.expect_clear(f"program {tag}\r\n".encode())
-        self.peer.send_raw(f"peer {tag}\r\n".encode())
-        assert self.d.do(f"expect peer {tag}\\r\\n") == "ok"
-
-    def tls_both_ways(self, size):
-        """size random bytes from the peer, echoed back by the program."""
-        data = os.urandom(size)
-        self.d.send(f"echo {size}")
-        self.peer.send(data)
-        self.peer.expect(data)
-        assert self.d.answer() == f"ok echoed {size}"
-
-    def close(self):
-        self.d.send("quit")
-        self.peer.close()
-
-
-@pytest.fixture
-def session(procs, work, certs):
-    made = []
-
-    def make(role):
-        s = Session(procs, work, certs, role)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
 
 
 def test_clienthello_already_in_flight_when_tls_starts(session):

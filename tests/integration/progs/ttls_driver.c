@@ -16,6 +16,7 @@
  *   eof              read, expecting end of file
  *   nonblock on|off  O_NONBLOCK on the socket
  *   writable         wait until the socket polls writable
+ *   pollout          whether it polls writable now ("ok writable" / "ok not writable")
  *   init | init_hst | stop | query | reset_session | reset_cipher |
  *   reset_write_cipher | send_ticket
  *                    SIOCTTLSCTL with that request (init_hst: INIT_CONNECTION |
@@ -240,6 +241,9 @@ static bool command(char *line)
 		cmd_nonblock(arg);
 	} else if (!strcmp(line, "writable")) {
 		printf(wait_for(POLLOUT) ? "ok writable\n" : "err not writable\n");
+	} else if (!strcmp(line, "pollout")) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		printf(poll(&p, 1, 0) == 1 ? "ok writable\n" : "ok not writable\n");
 	} else if (!strcmp(line, "shut")) {
 		printf(shutdown(fd, SHUT_WR) == 0 ? "ok\n" : "err shutdown\n");
 	} else if (!strcmp(line, "quit")) {

@@ -1,0 +1,183 @@
+"""What each SIOCTTLSCTL request does on a live connection (spec 1.3, 1.8):
+non-blocking INIT and STOP, ALLOW_HSTIMEOUT's three outcomes, RESET_CIPHER
+(TLS 1.3 KeyUpdate, TLS 1.2 secure renegotiation), RESET_WRITE_CIPHER,
+SEND_SESSION_TICKET, RESET_SESSION, and EPIPE once the peer has ended TCP.
+The program is ttls_driver under attls, the peer Python's ssl module; after
+every request data must still flow both ways, byte-exact."""
+import re
+import socket
+
+import pytest
+
+from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
+from ioctl_helpers import session  # noqa: F401 (fixture)
+
+ROLES = ["server", "client"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_nonblocking_init_and_stop(session, role):
+    """EINPROGRESS, then the socket polls writable, then QUERY_ONLY gives the
+    outcome (spec 1.8). Writable means done: not before."""
+    s = session(role)
+    assert s.d.do("nonblock on") == "ok"
+    assert s.d.do("init") == "err EINPROGRESS JrOK handshake in progress"
+    assert s.d.do("pollout") == "ok not writable"
+    s.peer.start_tls()
+    assert s.d.do("writable") == "ok writable"
+    assert s.d.do("query").startswith(f"ok secure, {role}, TLSv1.3")
+    s.tls_both_ways(40_000)
+    assert s.d.do("stop").startswith("err EINPROGRESS JrOK")
+    assert s.d.do("pollout") == "ok not writable"
+    s.peer.stop_tls()
+    assert s.d.do("writable") == "ok writable"
+    assert s.d.do("query") == "ok not secure"
+    s.clear_both_ways("after")
+
+
+HST = {"HandshakeTimeout": 1}
+
+
+def test_allow_hstimeout_clienthello_starts_tls(session):
+    s = session("server", adv=HST)
+    s.peer.tls_begin()
+    hello = s.peer.hello_bytes()
+    s.peer.send_raw(hello)
+    assert s.d.do(f"avail {len(hello)}").startswith("ok avail")
+    s.d.send("init_hst")
+    s.peer.handshake()
+    assert s.d.answer().startswith("ok secure, server, TLSv1.3")
+    s.tls_both_ways(20_000)
+
+
+def test_allow_hstimeout_clear_bytes_stay_the_programs(session):
+    s = session("server", adv=HST)
+    s.peer.send_raw(b"EHLO plain\r\n")
+    assert s.d.do("init_hst") == "ok not secure"
+    assert s.d.do("expect EHLO plain\\r\\n") == "ok"
+    s.clear_both_ways("clear")
+
+
+def test_allow_hstimeout_silence_leaves_clear_text_then_starttls(session):
+    """Nothing for HandshakeTimeout: clear text, the TCP connection kept. The
+    same connection can still start TLS later with a plain INIT."""
+    s = session("server", adv=HST)
+    assert s.d.do("init_hst", timeout=30) == "ok not secure"
+    s.clear_both_ways("greeting")
+    s.peer.send_raw(b"STARTTLS\r\n")
+    assert s.d.do("expect STARTTLS\\r\\n") == "ok"
+    s.start_tls()
+    s.tls_both_ways(20_000)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("request_", ["reset_cipher", "reset_write_cipher"])
+def test_tls13_key_update(session, role, request_):
+    s = session(role)
+    s.start_tls()
+    s.tls_both_ways(20_000)
+    assert s.d.do(request_).startswith(f"ok secure, {role}, TLSv1.3")
+    s.tls_both_ways(200_000)
+    want = "key update sent" + (", peer asked too" if request_ == "reset_cipher" else "\n")
+    assert want in log_text(s.log)
+    s.stop_tls()
+    s.clear_both_ways("after")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_tls12_reset_cipher_renegotiates(session, role):
+    """RFC 5746 secure renegotiation: the client end renegotiates; the server
+    end sends a HelloRequest and the peer renegotiates when it reads."""
+    s = session(role, tls12=True)
+    s.start_tls()
+    before = s.peer.tls.get_channel_binding("tls-unique")
+    if role == "server":
+        assert s.d.do("reset_cipher").startswith("ok secure, server, TLSv1.2")
+        s.tls_both_ways(50_000)
+    else:
+        s.d.send("reset_cipher")
+        s.d.send("send renegotiated\\r\\n")
+        s.peer.expect(b"renegotiated\r\n")     # the peer renegotiates while reading
+        assert s.d.answer().startswith("ok secure, client, TLSv1.2")
+        assert s.d.answer() == "ok sent 14"
+        s.tls_both_ways(50_000)
+    # A new handshake: the first Finished message, hence tls-unique, changed.
+    assert s.peer.tls.get_channel_binding("tls-unique") != before
+    assert re.search(r"renegotiated: TLS1\.2", log_text(s.log)), log_text(s.log)
+    s.stop_tls()
+    s.clear_both_ways("after")
+
+
+def test_tls12_has_no_write_cipher_reset_nor_ticket_request(session):
+    s = session("server", tls12=True)
+    s.start_tls()
+    assert s.d.do("reset_write_cipher").startswith("err EPROTO")
+    assert s.d.do("send_ticket").startswith("err EPROTO")
+    s.tls_both_ways(10_000)
+
+
+def test_send_session_ticket(session):
+    """A TLS 1.3 server sends one more NewSessionTicket when asked; the peer
+    can resume with it. A client end has no tickets to send."""
+    s = session("server")
+    s.start_tls()
+    s.tls_both_ways(1000)
+    first = s.peer.tls.session
+    assert s.d.do("send_ticket").startswith("ok secure, server, TLSv1.3")
+    s.tls_both_ways(1000)                      # the peer reads the ticket on the way
+    assert s.peer.tls.session.id != first.id
+    assert "session ticket sent" in log_text(s.log)
+    s.stop_tls()
+    s.start_tls(session=s.peer.session)
+    assert s.peer.tls.session_reused
+    c = session("client")
+    c.start_tls()
+    assert c.d.do("send_ticket").startswith("err EPROTO")
+    c.tls_both_ways(1000)
+
+
+def test_reset_session_makes_the_next_handshake_full(session):
+    """The client end resumes its TLS session on the next INIT; after
+    RESET_SESSION it does not."""
+    s = session("client")
+    s.start_tls()
+    s.tls_both_ways(1000)
+    s.stop_tls()
+    s.start_tls()
+    assert s.peer.tls.session_reused
+    assert s.d.do("reset_session").startswith("ok secure, client")
+    s.tls_both_ways(1000)
+    s.stop_tls()
+    s.start_tls()
+    assert not s.peer.tls.session_reused
+    s.tls_both_ways(1000)
+
+
+def test_reset_session_on_a_server_end(session):
+    """On a server end RESET_SESSION forgets the session: a client offering it
+    gets a full handshake."""
+    s = session("server")
+    s.start_tls()
+    s.tls_both_ways(1000)
+    s.stop_tls()
+    s.start_tls(session=s.peer.session)
+    assert s.peer.tls.session_reused
+    assert s.d.do("reset_session").startswith("ok secure, server")
+    s.tls_both_ways(1000)
+    s.stop_tls()
+    s.start_tls(session=s.peer.session)
+    assert not s.peer.tls.session_reused
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_epipe_after_the_peer_ends_tcp(session, role):
+    """The peer ends TCP (FIN, no close_notify): the program reads end of
+    file, and requests that need the connection answer EPIPE (spec 1.7)."""
+    s = session(role)
+    s.start_tls()
+    s.tls_both_ways(1000)
+    s.peer.sock.shutdown(socket.SHUT_WR)
+    assert s.d.do("eof") == "ok eof"
+    assert s.d.do("stop").startswith("err EPIPE")
+    assert s.d.do("reset_cipher").startswith("err EPIPE")
+    assert s.d.do("query").startswith("ok")
