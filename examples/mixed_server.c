@@ -41,9 +41,10 @@ static atomic_uint next_id = 1;
 
 /* TTLS_INIT_CONNECTION | TTLS_ALLOW_HSTIMEOUT on a blocking socket: returns 1
  * with TLS up, or with the connection in clear text when the client did not
- * start a handshake (the answer in ioc says which); 0 when there is no AT-TLS
- * for this connection (ENOTTY: no attls; EOPNOTSUPP: no rule), so the server
- * carries on in clear text; -1 when a handshake began and failed (AT-TLS
+ * start a handshake (the answer in ioc says which); 0 when the program does
+ * not control TLS here (ENOTTY: no attls; EOPNOTSUPP: no rule, clear text;
+ * EACCES: a rule with ApplicationControlled Off, AT-TLS did the handshake),
+ * so the server carries on; -1 when a handshake began and failed (AT-TLS
  * reset the connection). */
 static int start_tls_or_clear(int fd, struct TTLS_IOCTL *ioc)
 {
@@ -53,7 +54,7 @@ static int start_tls_or_clear(int fd, struct TTLS_IOCTL *ioc)
 	if (ioctl(fd, SIOCTTLSCTL, ioc) == 0)
 		return 1;
 	ttls_perror("SIOCTTLSCTL TTLS_INIT_CONNECTION|TTLS_ALLOW_HSTIMEOUT");
-	return errno == ENOTTY || errno == EOPNOTSUPP ? 0 : -1;
+	return errno == ENOTTY || errno == EOPNOTSUPP || errno == EACCES ? 0 : -1;
 }
 
 static bool readable(int fd, int timeout_ms)

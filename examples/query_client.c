@@ -185,9 +185,9 @@ static int take_answers(struct entry *e, size_t n, const char *buf)
 	return 0;
 }
 
-/* A version 2 TTLS_QUERY_ONLY. On ENOBUFS every entry that did not fit gets
- * the room AT-TLS asked for, and the query is made again in a buffer of
- * TTLSHdr_BytesNeeded bytes. */
+/* A version 2 TTLS_QUERY_ONLY. On ENOBUFS every answer gets the room AT-TLS
+ * says it needs (TTLSQ_Length), which adds up to TTLSHdr_BytesNeeded, and the
+ * query is made again. */
 static int query_v2(int fd, struct entry *e, size_t n)
 {
 	for (int tries = 0; tries < 3; tries++) {
@@ -212,7 +212,8 @@ static int query_v2(int fd, struct entry *e, size_t n)
 		const struct TTLSHeader *h = (const struct TTLSHeader *)buf;
 		const struct TTLSQuadruplet *q = (const struct TTLSQuadruplet *)(h + 1);
 		for (size_t i = 0; i < n; i++)
-			if (q[i].TTLSQ_Rcode == TTLSQ_RC_BUFFER_TOO_SMALL)
+			if (!e[i].in && (q[i].TTLSQ_Rcode == TTLSQ_RC_BUFFER_TOO_SMALL ||
+					 q[i].TTLSQ_Rcode == TTLSQ_RC_OK))
 				e[i].room = q[i].TTLSQ_Length;
 		printf("enobufs: buffer %zu bytes, needed %u (TTLSHdr_BytesNeeded, %s), "
 		       "retrying with %zu\n", len, h->TTLSHdr_BytesNeeded,
@@ -305,6 +306,8 @@ static int report(int fd, const struct options *o)
 static int converse(int fd, const struct options *o)
 {
 	char line[4096];
+	if (o->nlines == 0)
+		return 0;
 	for (int i = 0; i < o->nlines; i++)
 		if (reply(fd, "%s", o->lines[i]) < 0)
 			return -1;
