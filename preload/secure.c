@@ -25,6 +25,20 @@ static bool really_blocked(struct conn *c)
 
 /* ---- handshake ------------------------------------------------------------------ */
 
+/* One turn of gnutls_handshake, retried past warning alerts, interrupted
+ * calls, and AGAIN that did not come from the kernel. */
+static int drive_handshake(struct conn *c)
+{
+	int rc;
+	int tries = 0;
+	do {
+		c->rd_eagain = c->wr_eagain = false;
+		rc = gnutls_handshake(c->ses);
+	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
+		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	return rc;
+}
+
 void secure_start(struct conn *c)
 {
 	char err[512];
@@ -74,14 +88,7 @@ static void handshake_done(struct conn *c)
 
 void secure_step_handshake(struct conn *c)
 {
-	int rc;
-	int tries = 0;
-	do {
-		c->rd_eagain = c->wr_eagain = false;
-		rc = gnutls_handshake(c->ses);
-		/* warning alerts, interrupted calls, and AGAIN without EAGAIN */
-	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
-		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	int rc = drive_handshake(c);
 	if (rc == 0) {
 		handshake_done(c);
 		return;
@@ -299,13 +306,7 @@ static bool app_to_net(struct conn *c)
 
 static void step_rehandshake(struct conn *c)
 {
-	int rc;
-	int tries = 0;
-	do {
-		c->rd_eagain = c->wr_eagain = false;
-		rc = gnutls_handshake(c->ses);
-	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
-		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	int rc = drive_handshake(c);
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
 		if (!really_blocked(c))
 			eng_again(c);
