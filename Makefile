@@ -73,6 +73,7 @@ INSTALL_LIBS :=
 include common/module.mk
 include policy/module.mk
 include ctl/module.mk
+include iked/module.mk
 include tests/unit/module.mk
 include tests/fuzz/module.mk
 
