@@ -2,7 +2,10 @@
 # Every rule of both lives here; iked's own unit tests and fuzz targets get
 # explicit link rules below because they need the daemon's objects too.
 
-IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c
+IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c iked/sacache.c \
+                 iked/proposal.c iked/match.c iked/cert.c iked/natt.c iked/sa.c iked/ikev1.c \
+                 iked/phase1.c iked/quick.c iked/info.c iked/lifecycle.c iked/daemon.c \
+                 iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c
 IKED_MAIN_SRCS := iked/main.c
 IPSEC_SRCS := ctl/ipsec.c
 
@@ -22,7 +25,7 @@ $(BUILD)/bin/ipsec: $(call objs,$(OBJ),$(IPSEC_SRCS)) $(OBJ)/libcore.a
 IKED_UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/tests/unit/%,\
                     $(wildcard tests/unit/test_ike_*.c tests/unit/test_isakmp*.c))
 $(IKED_UNIT_BINS): $(SAN)/tests/unit/%: $(SAN)/tests/unit/%.o $(SAN)/tests/unit/support.o \
-                   $(SAN)/tests/unit/ike_testutil.o \
+                   $(SAN)/tests/unit/ike_testutil.o $(SAN)/tests/unit/ike_harness.o \
                    $(call objs,$(SAN),$(IKED_LIB_SRCS)) $(SAN)/libcore.a
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(CHECK_LIBS) $(IKED_LIBS) -lpthread
