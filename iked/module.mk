@@ -5,7 +5,8 @@
 IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c iked/sacache.c \
                  iked/proposal.c iked/match.c iked/cert.c iked/natt.c iked/sa.c iked/ikev1.c \
                  iked/phase1.c iked/quick.c iked/info.c iked/lifecycle.c iked/daemon.c \
-                 iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c
+                 iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c iked/net.c \
+                 iked/control.c iked/display.c
 IKED_MAIN_SRCS := iked/main.c
 IPSEC_SRCS := ctl/ipsec.c
 
