@@ -197,7 +197,13 @@ static void delete_input(struct p1sa *p1, const struct delete_payload *d)
 			if (x == p1)
 				return;                  /* nothing after this may touch p1 */
 		} else if (d->proto == PROTO_IPSEC_ESP && d->spi_size == 4) {
+			/* the sender names its inbound SPI, our outbound; a peer that
+			 * failed to install an SA may name the other one */
 			struct p2sa *p2 = p2_find_spi_out(ike, &p1->remote.ip, get32(spi));
+			if (!p2 && (p2 = p2_find_spi_in(ike, get32(spi))) &&
+			    (p2->state != P2_ESTABLISHED ||
+			     memcmp(&p2->yt->peer, &p1->remote.ip, sizeof p1->remote.ip) != 0))
+				p2 = NULL;
 			if (p2)
 				p2_delete(p2, false, "deleted by the peer");
 		}
