@@ -93,6 +93,10 @@ void packet_digest(const uint8_t *pkt, size_t len, uint8_t out[20]);
 bool mid_seen(struct p1sa *p1, uint32_t msgid);
 void mid_remember(struct p1sa *p1, uint32_t msgid);
 uint32_t msgid_new(struct p1sa *p1);
+/* The message being processed proved to come from the peer: follow a NAT
+ * mapping change to its source port (RFC 3947 section 6 allows this only
+ * after authentication) and count it as a sign of life for DPD. */
+void p1_message_verified(struct p1sa *p1);
 
 /* ---- phase1.c ----------------------------------------------------------------- */
 

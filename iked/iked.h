@@ -123,6 +123,8 @@ struct p1sa {
 	bool peer_cert_ok;
 
 	/* messages */
+	struct ikeaddr rx_from, rx_to;    /* where the message being processed came from */
+	bool rx_natt;
 	struct xmit xmit;
 	uint8_t last_in[20];              /* hash of the last message received */
 	bool have_last_in;

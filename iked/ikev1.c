@@ -219,6 +219,21 @@ void mid_remember(struct p1sa *p1, uint32_t msgid)
 	p1->ndone_mids++;
 }
 
+void p1_message_verified(struct p1sa *p1)
+{
+	p1->last_heard_ms = iked_now(p1->ike);
+	if (!p1->rx_natt || !p1->peer_natt)
+		return;
+	if (p1->natt_port && p1->remote.port == p1->rx_from.port)
+		return;
+	if (p1->natt_port)
+		log_info("K%u: the peer's NAT-T port changed from %u to %u", p1->kt ? p1->kt->id : 0,
+			 p1->remote.port, p1->rx_from.port);
+	p1->remote.port = p1->rx_from.port;
+	p1->local.port = p1->rx_to.port;
+	p1->natt_port = true;
+}
+
 uint32_t msgid_new(struct p1sa *p1)
 {
 	for (int tries = 0; tries < 64; tries++) {
@@ -314,9 +329,8 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 	m.raw = pkt;
 	m.raw_len = len;
 	if (!(h->flags & ISAKMP_FLAG_ENC)) {
-		int rc = payloads_decode(h->np, pkt + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, false, &m,
-					 &why);
-		if (rc) {
+		if (payloads_decode(h->np, pkt + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, false, &m,
+				    &why)) {
 			drop(ike, from, why);
 			return;
 		}
@@ -325,9 +339,12 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 		memcpy(saved_last, p1->last_in, 20);
 		memcpy(p1->last_in, digest, 20);
 		p1->have_last_in = true;
-		if (p1_input(p1, &m, false) == IN_IGNORED) {
+		int rc = p1_input(p1, &m, false);
+		if (rc == IN_IGNORED) {
 			memcpy(p1->last_in, saved_last, 20);
 			p1->have_last_in = saved_have;
+		} else if (rc == IN_OK) {
+			p1->last_heard_ms = iked_now(ike);
 		}
 		return;
 	}
@@ -352,10 +369,13 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 	memcpy(p1->last_in, digest, 20);
 	p1->have_last_in = true;
 	memcpy(p1->iv, iv_next, 16);
-	if (p1_input(p1, &m, true) == IN_IGNORED) {
+	int rc = p1_input(p1, &m, true);
+	if (rc == IN_IGNORED) {
 		memcpy(p1->iv, saved_iv, 16);
 		memcpy(p1->last_in, saved_last, 20);
 		p1->have_last_in = saved_have;
+	} else if (rc == IN_OK) {
+		p1_message_verified(p1);
 	}
 }
 
@@ -446,14 +466,9 @@ void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ik
 		drop(ike, from, "message for an ISAKMP SA from another address");
 		return;
 	}
-	/* A NAT may change the peer's port at any time; follow it on the NAT-T
-	 * port (RFC 3947 section 6). */
-	if (natt && p1->peer_natt && (p1->remote.port != from->port || !p1->natt_port)) {
-		p1->remote.port = from->port;
-		p1->local.port = to->port;
-		p1->natt_port = true;
-	}
-	p1->last_heard_ms = iked_now(ike);
+	p1->rx_from = *from;
+	p1->rx_to = *to;
+	p1->rx_natt = natt;
 	p1->bytes += len;
 	uint8_t digest[20];
 	packet_digest(pkt, len, digest);

@@ -219,6 +219,7 @@ void info_input(struct p1sa *p1, const struct msg *m, uint32_t msgid, bool encry
 			return;
 		}
 		mid_remember(p1, msgid);
+		p1_message_verified(p1);
 	}
 	/* Deletes last: one may end the SA this message came under. */
 	for (size_t i = 0; i < m->npl; i++) {

@@ -55,8 +55,12 @@ static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bo
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	int on = 1;
+	int on = 1, rcvbuf = 2 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	/* room for bursts (many peers at once, or a flood): above rmem_max
+	 * needs CAP_NET_ADMIN, which iked has as root */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	if (af == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);

@@ -804,6 +804,7 @@ static int mm_r_got_auth(struct p1sa *p1, const struct msg *m, bool encrypted)
 	int n = check_auth(p1, m, msg_find(m, PL_ID));
 	if (n)
 		return fail_with(p1, (uint16_t)n, "the initiator did not authenticate");
+	p1_message_verified(p1);          /* answer where the authenticated message came from */
 	if (our_identity(p1))
 		return fail_with(p1, 0, "no local identity");
 	struct msgb body;
@@ -927,6 +928,7 @@ static int am_r_got_auth(struct p1sa *p1, const struct msg *m)
 		n = N_INVALID_ID_INFORMATION;
 	if (n)
 		return fail_with(p1, (uint16_t)n, "the initiator did not authenticate");
+	p1_message_verified(p1);
 	if (p1->peer_natt && natd_check(p1, m))
 		log_nat(p1);
 	xmit_clear(p1->ike, &p1->xmit);

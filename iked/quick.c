@@ -272,6 +272,7 @@ static void qm_i_got_reply(struct p1sa *p1, struct p2sa *p2, const struct msg *m
 		log_warn("%s: HASH(2) of the Quick Mode answer does not verify", t);
 		return;
 	}
+	p1_message_verified(p1);
 	const struct payload *sap = msg_find(m, PL_SA), *np = msg_find(m, PL_NONCE);
 	struct sa_payload sa;
 	const char *why;
@@ -389,6 +390,7 @@ static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
 		log_warn("Quick Mode from %s: HASH(1) does not verify", peer);
 		return;
 	}
+	p1_message_verified(p1);
 	mid_remember(p1, msgid);
 	const struct payload *sap = msg_find(m, PL_SA), *np = msg_find(m, PL_NONCE);
 	const struct payload *ke = msg_find(m, PL_KE);
@@ -504,6 +506,7 @@ static void qm_r_got_final(struct p1sa *p1, struct p2sa *p2, const struct msg *m
 		log_warn("Y%u: HASH(3) does not verify", p2->yt->id);
 		return;
 	}
+	p1_message_verified(p1);
 	xmit_clear(p1->ike, &p2->xmit);
 	p2_established(p2);
 }

@@ -211,6 +211,13 @@ class Charon:
         return self.swanctl("--initiate", "--ike", ike, "--child", child, "--timeout", "30",
                             check=False, timeout=timeout)
 
+    def install_pki(self, cert, key, ca):
+        """Put a certificate, its key and a CA where swanctl looks for them
+        (beside the swanctl.conf it loads); returns the names to configure."""
+        for src, sub in ((cert, "x509"), (key, "private"), (ca, "x509ca")):
+            shutil.copy(src, os.path.join(self.dir, "swanctl", sub, os.path.basename(src)))
+        return os.path.basename(cert), os.path.basename(ca)
+
     def list_sas(self):
         """Parsed `swanctl --list-sas --raw`: [ {ike fields..., children: [..]} ]."""
         r = self.swanctl("--list-sas", "--raw", check=False)
@@ -397,7 +404,7 @@ def iked_policy(workdir, ke_offers=None, data_offers=None, pfs=("InitiateWithPfs
     rse = ["  RemoteSecurityEndpoint", "  {", "    Identity %s" % remote_id,
            "    Location %s" % B_ADDR]
     if ca_label:
-        rse.append("    CaLabel %s" % ca_label)
+        rse.append("    CaLabel \"%s\"" % ca_label)
     rse.append("  }")
     text = """IkeConfig
 {
@@ -498,7 +505,7 @@ def charon_conf(proposals="aes128-sha256-modp2048", esp="aes128-sha256-modp2048"
     file = %s
   }
 }
-""" % privkey
+""" % os.path.basename(privkey)
     return """connections {
   t {
     version = 1
@@ -545,19 +552,19 @@ def make_certs(workdir):
             f.write(text)
         return p(name)
 
-    run(["certtool", "--generate-privkey", "--key-type", "rsa", "--bits", "2048",
+    run(["certtool", "--no-text", "--generate-privkey", "--key-type", "rsa", "--bits", "2048",
          "--outfile", p("ca.key")])
     tmpl("ca.tmpl", 'cn = "attls test CA"\norganization = "attls"\ncountry = US\nca\n'
          'cert_signing_key\nexpiration_days = 30\n')
-    run(["certtool", "--generate-self-signed", "--load-privkey", p("ca.key"), "--template",
+    run(["certtool", "--no-text", "--generate-self-signed", "--load-privkey", p("ca.key"), "--template",
          p("ca.tmpl"), "--outfile", p("ca.pem")])
     for who, addr, cn in (("a", A_ADDR, "iked.example"), ("b", B_ADDR, "charon.example")):
-        run(["certtool", "--generate-privkey", "--key-type", "rsa", "--bits", "2048",
+        run(["certtool", "--no-text", "--generate-privkey", "--key-type", "rsa", "--bits", "2048",
              "--outfile", p(who + ".key")])
         tmpl(who + ".tmpl", 'cn = "%s"\norganization = "attls"\ncountry = US\n'
              'dns_name = "%s"\nip_address = "%s"\nsigning_key\nencryption_key\n'
              'expiration_days = 30\n' % (cn, cn, addr))
-        run(["certtool", "--generate-certificate", "--load-privkey", p(who + ".key"),
+        run(["certtool", "--no-text", "--generate-certificate", "--load-privkey", p(who + ".key"),
              "--load-ca-certificate", p("ca.pem"), "--load-ca-privkey", p("ca.key"),
              "--template", p(who + ".tmpl"), "--outfile", p(who + ".pem")])
     with open(p("a-bundle.pem"), "w") as out:

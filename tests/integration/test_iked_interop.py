@@ -4,6 +4,7 @@ signatures, both directions, NAT-T, key agreement, Delete, DPD, and a flood
 of malformed packets."""
 import os
 import random
+import shutil
 import socket
 import subprocess
 
@@ -124,3 +125,221 @@ def test_both_sides_derive_the_same_keys(topo, charon, iked, workdir, initiator)
     ike, child = charon_child(charon)
     assert keys[("Y1.1", "ESP_IN_SPI")] == child["spi-out"]
     assert keys[("Y1.1", "ESP_OUT_SPI")] == child["spi-in"]
+
+
+@pytest.mark.parametrize("initiator", ["iked", "charon"])
+def test_aggressive_mode_psk_fqdn_identities(topo, charon, iked, workdir, initiator):
+    charon.start()
+    charon.load(charon_conf(aggressive="yes", local_id="charon.example", remote_id="iked.example"))
+    iked.start(iked_policy(workdir, mode="Aggressive", local_id="Fqdn iked.example",
+                           remote_id="Fqdn charon.example"))
+    if initiator == "iked":
+        activate(iked)
+    else:
+        r = charon.initiate()
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert wait_until(lambda: iked.active_dyn(), timeout=10)
+    ike, child = expect_charon_child(charon)
+    assert ike["local-id"] == "charon.example" and ike["remote-id"] == "iked.example"
+    k = iked.done_ike()[0]
+    assert k["ExchangeMode:"] == "Aggressive"
+    assert k["LocalIDType:"] == "ID_FQDN" and k["LocalID:"] == "iked.example"
+    assert k["RemoteIDType:"] == "ID_FQDN" and k["RemoteID:"] == "charon.example"
+    keys = iked.keys()
+    assert keys[("K1.1", "SKEYID")] in hexdump_values(charon, "SKEYID")
+
+
+def test_aggressive_mode_wrong_identity_is_refused(topo, charon, iked, workdir):
+    """No KeyExchangeRule for the identity charon shows: no proposal chosen."""
+    charon.start()
+    charon.load(charon_conf(aggressive="yes", local_id="stranger.example",
+                            remote_id="iked.example"))
+    iked.start(iked_policy(workdir, mode="Aggressive", local_id="Fqdn iked.example",
+                           remote_id="Fqdn charon.example"))
+    r = charon.initiate()
+    assert r.returncode != 0
+    assert "EZD1021I no proposal chosen for Aggressive Mode" in iked.log()
+    assert "no KeyExchangeRule for identity stranger.example" in iked.log()
+    assert iked.done_ike() == []
+
+
+@pytest.mark.parametrize("initiator", ["iked", "charon"])
+def test_rsa_signatures_with_certificates(topo, charon, iked, workdir, initiator):
+    pki = make_certs(workdir)
+    charon.start()
+    cert, ca = charon.install_pki(pki["b_cert"], pki["b_key"], pki["ca"])
+    charon.load(charon_conf(auth="pubkey", local_id="C=US, O=attls, CN=charon.example",
+                            remote_id="C=US, O=attls, CN=iked.example", certs=cert,
+                            cacert=ca, privkey=pki["b_key"],
+                            proposals="aes256-sha384-modp3072", esp="aes256gcm16-modp3072"))
+    offers = [ke_offer("rsa", enc=256, hash_="SHA2_384", group=15, auth="RsaSignature")]
+    doffers = [data_offer("gcm", enc="AES_GCM_16 KeyLength 256", auth=None)]
+    iked.start(iked_policy(workdir, ke_offers=offers, data_offers=doffers, psk=None,
+                           keyring=pki["a_bundle"], ca_label="attls test CA",
+                           local_id="X500dn CN=iked.example,O=attls,C=US",
+                           remote_id="X500dn CN=charon.example,O=attls,C=US",
+                           pfs=("InitiateWithPfs Group15", "AcceptablePfs Group15")))
+    if initiator == "iked":
+        activate(iked)
+    else:
+        r = charon.initiate()
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert wait_until(lambda: iked.active_dyn(), timeout=10)
+    ike, child = expect_charon_child(charon)
+    assert ike["encr-keysize"] == "256" and ike["dh-group"] == "MODP_3072"
+    assert child["encr-alg"] == "AES_GCM_16" and child["encr-keysize"] == "256"
+    k = iked.done_ike()[0]
+    assert k["LocalAuthenticationMethod:"] == "RsaSignature"
+    assert k["RemoteIDType:"] == "ID_DER_ASN1_DN"
+    assert "CN=charon.example" in k["RemoteID:"]
+    keys = iked.keys()
+    assert keys[("K1.1", "SKEYID")] in hexdump_values(charon, "SKEYID")
+    # GCM: 32 bytes of key and 4 of salt in each direction
+    assert len(keys[("Y1.1", "ESP_IN_ENC")]) == 72
+
+
+def test_rsa_untrusted_certificate_is_refused(topo, charon, iked, workdir):
+    """iked trusts only the CA its CaLabel names; charon's CA is another one."""
+    pki = make_certs(workdir)
+    other = make_certs(os.path.join(workdir, "other"))
+    charon.start()
+    cert, _ = charon.install_pki(other["b_cert"], other["b_key"], other["ca"])
+    shutil.copy(pki["ca"], os.path.join(charon.dir, "swanctl", "x509ca", "trusted-ca.pem"))
+    charon.load(charon_conf(auth="pubkey", local_id="C=US, O=attls, CN=charon.example",
+                            remote_id="C=US, O=attls, CN=iked.example", certs=cert,
+                            cacert="trusted-ca.pem", privkey=other["b_key"]))
+    offers = [ke_offer("rsa", auth="RsaSignature")]
+    iked.start(iked_policy(workdir, ke_offers=offers, psk=None, keyring=pki["a_bundle"],
+                           local_id="X500dn CN=iked.example,O=attls,C=US",
+                           remote_id="X500dn CN=charon.example,O=attls,C=US"))
+    r = charon.initiate()
+    assert r.returncode != 0
+    assert wait_until(lambda: "not trusted" in iked.log(), timeout=10)
+    assert iked.done_ike() == []
+
+
+def test_delete_from_iked_reaches_charon(topo, charon, iked, workdir):
+    charon.start()
+    charon.load(charon_conf())
+    iked.start(iked_policy(workdir))
+    activate(iked)
+    expect_charon_child(charon)
+    iked.ipsec("-y", "deactivate", "-a", "Y1")
+    assert wait_until(lambda: charon_child(charon) is None, timeout=10)
+    assert "received DELETE for ESP CHILD_SA" in charon.log()
+    iked.ipsec("-k", "deactivate", "-a", "K1")
+    assert wait_until(lambda: charon.list_sas() == [], timeout=10)
+    assert "received DELETE for IKE_SA" in charon.log()
+    assert iked.tunnels("-k") == [] and iked.tunnels("-y") == []
+
+
+def test_delete_from_charon_reaches_iked(topo, charon, iked, workdir):
+    charon.start()
+    charon.load(charon_conf())
+    iked.start(iked_policy(workdir))
+    activate(iked)
+    expect_charon_child(charon)
+    charon.swanctl("--terminate", "--child", "c")
+    assert iked.wait_log("dynamic tunnel Y1 generation 1 deleted: deleted by the peer")
+    assert iked.tunnels("-y") == []
+    charon.swanctl("--terminate", "--ike", "t")
+    assert iked.wait_log("IKE tunnel K1 generation 1 deleted: deleted by the peer")
+    assert iked.tunnels("-k") == []
+
+
+def test_dpd_notices_a_killed_peer(topo, charon, iked, workdir):
+    charon.start()
+    charon.load(charon_conf())
+    iked.start(iked_policy(workdir, liveness=2, retries=2, init_wait=1, max_wait=1))
+    activate(iked)
+    expect_charon_child(charon)
+    # while charon lives, probes are answered
+    assert iked.wait_log("R-U-THERE", timeout=1) or True
+    assert wait_until(lambda: "R-U-THERE" in charon.log() or
+                      "DPD" in charon.log() or "received DPD" in charon.log(), timeout=10)
+    assert iked.active_dyn()
+    charon.kill()
+    assert iked.wait_log("dead peer detection", timeout=30)
+    assert wait_until(lambda: iked.tunnels("-k") == [] and iked.tunnels("-y") == [], timeout=10)
+    assert "deleted: dead peer detection" in iked.log()
+
+
+def malformed_packets(rng, icky, rcky):
+    """Garbage of many shapes: random bytes, wrong versions, lying lengths,
+    first messages with broken payload chains, and messages carrying the
+    cookies of the live ISAKMP SA (encrypted Quick Mode and Informational
+    garbage, phase 1 replays) that must not disturb it."""
+    rb = lambda n: bytes(rng.getrandbits(8) for _ in range(n))
+    out = []
+    for n in range(600):
+        kind = n % 8
+        if kind == 0:
+            out.append(rb(rng.randrange(0, 40)))
+            continue
+        ic, rc, msgid = rb(8), rb(8), bytes(4)
+        ver, exch, flags = 0x10, rng.choice([2, 4, 5, 32]), 0
+        body = rb(rng.randrange(0, 300))
+        if kind == 1:
+            ver = rng.choice([0x20, 0x11, 0x00])
+        elif kind == 3:
+            # a first message: zero responder cookie, a payload chain that
+            # starts well and then lies
+            rc, exch = bytes(8), rng.choice([2, 4])
+            sa = bytes([rng.choice([0, 4, 10]), 0]) + (rng.randrange(8, 400)).to_bytes(2, "big")
+            body = sa + bytes([0, 0, 0, 1, 0, 0, 0, 1]) + rb(rng.randrange(0, 200))
+        elif kind in (4, 5):
+            # the live SA's cookies, encrypted Quick Mode / Informational garbage
+            ic, rc, exch, flags, msgid = icky, rcky, 32 if kind == 4 else 5, 1, rb(4)
+            body = rb(16 * rng.randrange(1, 20))
+        elif kind == 6:
+            # the live SA's cookies, a phase 1 message after phase 1 ended
+            ic, rc, exch = icky, rcky, 2
+        elif kind == 7:
+            flags = rng.choice([0x08, 0x80, 0xff])
+        np = rng.choice([1, 2, 4, 5, 8, 11, 12, 13, 20, 200]) if kind != 3 else 1
+        length = 28 + len(body)
+        if kind == 2:
+            length = rng.randrange(0, 100000)
+        hdr = ic + rc + bytes([np, ver, exch, flags]) + msgid + length.to_bytes(4, "big")
+        out.append(hdr + body)
+    return out
+
+
+def test_malformed_flood_leaves_iked_and_its_sas_intact(topo, charon, iked, workdir):
+    charon.start()
+    charon.load(charon_conf())
+    iked.start(iked_policy(workdir))
+    y = activate(iked)
+    expect_charon_child(charon)
+    k = iked.done_ike()[0]
+    icky = bytes.fromhex(k["InitiatorCookie:"][2:])
+    rcky = bytes.fromhex(k["ResponderCookie:"][2:])
+    rng = random.Random(20240605)
+    pkts = malformed_packets(rng, icky, rcky)
+    # send from the peer's namespace, to both ports
+    script = ("import socket,sys\n"
+              "data=open(sys.argv[1],'rb').read().split(b'\\n--sep--\\n')\n"
+              "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+              "for i,p in enumerate(data):\n"
+              "    port=4500 if i%2 else 500\n"
+              "    q=(bytes(4)+p) if port==4500 else p\n"
+              "    s.sendto(q,(sys.argv[2],port))\n")
+    blob = os.path.join(workdir, "flood.bin")
+    with open(blob, "wb") as f:
+        f.write(b"\n--sep--\n".join(pkts))
+    for _ in range(3):
+        subprocess.run(["ip", "netns", "exec", topo.b, "/usr/bin/python3", "-c", script, blob,
+                        A_ADDR],
+                       check=True, timeout=60)
+    assert iked.alive()
+    # every one was looked at and dropped (3 rounds of 600; a first message
+    # may be refused with a notification instead of being dropped)
+    assert wait_until(lambda: iked.log().count("dropped a message") >= 3 * 580, timeout=10)
+    after = iked.active_dyn()
+    assert len(after) == 1
+    assert after[0]["EncryptInboundSpi:"] == y["EncryptInboundSpi:"]
+    assert iked.done_ike()
+    # and the SAs still work: a refresh over the same phase 1 succeeds
+    iked.ipsec("-y", "refresh", "-a", "Y1")
+    assert iked.wait_log("Dynamic tunnel Y1 refreshed: generation 2")
+    assert wait_until(lambda: charon_child(charon) is not None, timeout=10)
