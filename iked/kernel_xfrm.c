@@ -178,16 +178,15 @@ size_t xfrm_encode_newsa(const struct kernel_sa *sa, uint32_t seq, uint8_t *buf,
 	struct nlbuf b = { buf, 0, cap, false };
 	if (sa->enc_key_len > 96 || sa->auth_key_len > 96)
 		return 0;
-	nl_begin(&b, XFRM_MSG_NEWSA, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
+	nl_begin(&b, XFRM_MSG_NEWSA, NLM_F_REQUEST | NLM_F_ACK, seq);
 	struct xfrm_usersa_info *u = nl_put(&b, sizeof *u);
 	if (!u)
 		return 0;
-	/* Tunnel-mode SAs carry no selector (the policy does the matching);
+	/* Tunnel-mode SAs carry no selector (the policies do the matching; the
+	 * kernel takes the family from the SA, as for iproute2's "state add");
 	 * transport-mode SAs are limited to their traffic. */
 	if (sa->mode == ENCAP_TRANSPORT)
 		fill_selector(&u->sel, &sa->sel);
-	else
-		u->sel.family = sel_family(&sa->sel);
 	xaddr(&u->id.daddr, &sa->dst);
 	u->id.spi = htonl(sa->spi);
 	u->id.proto = IPPROTO_ESP;
@@ -255,7 +254,7 @@ size_t xfrm_encode_policy(const struct kernel_policy *p, bool add, uint32_t seq,
 		id->dir = kdir(p->dir);
 		return nl_end(&b);
 	}
-	nl_begin(&b, XFRM_MSG_NEWPOLICY, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
+	nl_begin(&b, XFRM_MSG_NEWPOLICY, NLM_F_REQUEST | NLM_F_ACK, seq);
 	struct xfrm_userpolicy_info *u = nl_put(&b, sizeof *u);
 	if (!u)
 		return 0;
