@@ -121,6 +121,7 @@ struct p1sa {
 	char peer_id_str[160];
 	char local_id_str[160];
 	bool peer_cert_ok;
+	bool warned_garbled;              /* said once that a message did not decrypt */
 
 	/* messages */
 	struct ikeaddr rx_from, rx_to;    /* where the message being processed came from */

@@ -356,8 +356,17 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 		return;
 	}
 	if (payloads_decode(h->np, plain, plen, true, &m, &why)) {
-		/* garbage after decryption: a forgery or a key mismatch */
+		/* garbage after decryption: a forgery, or keys that differ - with
+		 * pre-shared keys the usual cause is a different key, so say so
+		 * (once) where an operator will look */
 		drop(ike, from, why);
+		if (!p1->warned_garbled) {
+			char a[IP_STRLEN];
+			ip_addr_format(&from->ip, a, sizeof a);
+			log_warn("K%u: an encrypted phase 1 message from %s does not decrypt to a valid "
+				 "message (a different pre-shared key?)", p1->kt ? p1->kt->id : 0, a);
+			p1->warned_garbled = true;
+		}
 		return;
 	}
 	/* The IV moves on to the last ciphertext block; a message that does not

@@ -136,39 +136,45 @@ static void dpd_answer(struct p1sa *p1, const struct notify_payload *n)
 		return;
 	}
 	uint32_t seq = get32(n->data);
+	log_debug("K%u: DPD R-U-THERE-ACK %u received", kid(p1), seq);
 	if (p1->dpd_outstanding && seq <= p1->dpd_seq) {
 		p1->dpd_outstanding = false;
 		p1->dpd_missed = 0;
 	}
 }
 
-static void notify_input(struct p1sa *p1, const struct notify_payload *n, bool protected)
+/* Returns IN_GONE when the notification ended (and freed) p1. */
+static int notify_input(struct p1sa *p1, const struct notify_payload *n, bool protected)
 {
 	char peer[IP_STRLEN];
 	ip_addr_format(&p1->remote.ip, peer, sizeof peer);
 	if (protected && (n->type == N_DPD_R_U_THERE || n->type == N_DPD_R_U_THERE_ACK)) {
 		dpd_answer(p1, n);
-		return;
+		return IN_OK;
 	}
 	if (protected && n->type == N_INITIAL_CONTACT) {
 		log_info("K%u: INITIAL-CONTACT from %s", kid(p1), peer);
 		peer_gone(p1->ike, &p1->remote.ip, p1, "the peer sent INITIAL-CONTACT");
-		return;
+		return IN_OK;
 	}
 	if (n->type >= 1 && n->type < 16384) {
 		/* an error: which negotiation does it end? */
 		if (p1->state != P1_ESTABLISHED) {
 			log_warn("K%u: %s from %s: phase 1 refused by the peer", kid(p1),
 				 notify_name(n->type), peer);
-			if (p1->role == IKE_INITIATOR) {
+			/* an unprotected refusal can be forged: believe it only while
+			 * waiting for the first answer; a protected one ends the exchange */
+			bool first = p1->state == P1_MM_I_SA || p1->state == P1_AM_I_SA;
+			if (protected || (p1->role == IKE_INITIATOR && first)) {
 				char why[80];
 				snprintf(why, sizeof why, "the peer answered %s", notify_name(n->type));
 				p1_failed(p1, why);
+				return IN_GONE;
 			}
-			return;
+			return IN_OK;
 		}
 		if (!protected)
-			return;
+			return IN_OK;
 		struct p2sa *p2 = n->proto == PROTO_IPSEC_ESP ? negotiation_for(p1, n) : NULL;
 		if (p2) {
 			char why[80];
@@ -176,12 +182,13 @@ static void notify_input(struct p1sa *p1, const struct notify_payload *n, bool p
 			log_warn("Y%u: Quick Mode refused by %s: %s", p2->yt->id, peer,
 				 notify_name(n->type));
 			p2_failed(p2, why);
-			return;
+			return IN_OK;
 		}
 		log_warn("K%u: %s from %s", kid(p1), notify_name(n->type), peer);
-		return;
+		return IN_OK;
 	}
 	log_info("K%u: notification %s (%u) from %s", kid(p1), notify_name(n->type), n->type, peer);
+	return IN_OK;
 }
 
 static void delete_input(struct p1sa *p1, const struct delete_payload *d)
@@ -226,15 +233,9 @@ void info_input(struct p1sa *p1, const struct msg *m, uint32_t msgid, bool encry
 		const struct payload *p = &m->pl[i];
 		struct notify_payload n;
 		const char *why;
-		if (p->type == PL_N && !notify_decode(p->body, p->body_len, &n, &why)) {
-			notify_input(p1, &n, encrypted);
-			/* a phase 1 failure frees the SA */
-			if (!encrypted && p1->state != P1_ESTABLISHED && p1->role == IKE_INITIATOR &&
-			    n.type >= 1 && n.type < 16384)
-				return;
-			if (encrypted && p1->state == P1_DELETED)
-				return;
-		}
+		if (p->type == PL_N && !notify_decode(p->body, p->body_len, &n, &why) &&
+		    notify_input(p1, &n, encrypted) == IN_GONE)
+			return;
 	}
 	if (!encrypted)
 		return;
@@ -292,6 +293,7 @@ void dpd_timeout(void *arg)
 	if (!p1->dpd_outstanding)
 		p1->dpd_sent_ms = now;
 	p1->dpd_outstanding = true;
+	log_debug("K%u: DPD R-U-THERE %u sent", kid(p1), p1->dpd_seq);
 	notify_send(p1, N_DPD_R_U_THERE, PROTO_ISAKMP, NULL, 0, seq, 4);
 	timer_at(&ike->timers, &p1->t_dpd, now + xmit_backoff(ike, p1->dpd_missed));
 	p1->dpd_missed++;

@@ -309,7 +309,8 @@ void p2_established(struct p2sa *p2)
 	p2->state = P2_ESTABLISHED;
 	p2->established_ms = iked_now(ike);
 	p2->established_wall = time(NULL);
-	p2_detach(p2);
+	/* it stays on its phase 1 SA's list: a retransmitted message 2 (our
+	 * message 3 was lost) must still find it and get message 3 again */
 	timer_cancel(&ike->timers, &p2->t_neg);
 	p2->generation = ++yt->generation;
 	yt->cur = p2;

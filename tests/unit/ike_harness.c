@@ -44,7 +44,7 @@ void h_init(struct harness *h)
 	log_set_file(log_path);
 }
 
-int h_add(struct harness *h, const char *addr, const char *text)
+static struct iked *make_daemon(struct harness *h, const char *text)
 {
 	struct diags d;
 	diags_init(&d);
@@ -57,12 +57,27 @@ int h_add(struct harness *h, const char *addr, const char *text)
 	struct kernel *k = kernel_open(1 /* BACKEND_LOG */, err, sizeof err);
 	ck_assert_ptr_nonnull(k);
 	struct net_ops net = { h_send, h };
+	struct iked *ike = iked_new(pol, k, &net);
+	ike->clock_ms = h_clock;
+	ike->clock_ctx = h;
+	ike->log_keys = true;
+	return ike;
+}
+
+void h_restart(struct harness *h, int i, const char *text)
+{
+	struct kernel *k = h->nodes[i].ike->kernel;
+	iked_free(h->nodes[i].ike);
+	kernel_close(k);
+	h->nodes[i].ike = make_daemon(h, text);
+	h->nodes[i].down = false;
+}
+
+int h_add(struct harness *h, const char *addr, const char *text)
+{
 	int i = (int)h->nnodes++;
 	struct h_node *n = &h->nodes[i];
-	n->ike = iked_new(pol, k, &net);
-	n->ike->clock_ms = h_clock;
-	n->ike->clock_ctx = h;
-	n->ike->log_keys = true;
+	n->ike = make_daemon(h, text);
 	ck_assert_int_eq(ip_addr_parse(addr, &n->addr), 0);
 	return i;
 }
@@ -105,9 +120,13 @@ static void deliver(struct harness *h, struct h_packet *p)
 		if (p->len < 4 || memcmp(p->data, marker, 4) != 0)
 			return;                          /* ESP: nothing for IKE */
 		ike_input(ike, p->data + 4, p->len - 4, &p->from, &p->to, true);
+		if (h->duplicate)
+			ike_input(ike, p->data + 4, p->len - 4, &p->from, &p->to, true);
 		return;
 	}
 	ike_input(ike, p->data, p->len, &p->from, &p->to, false);
+	if (h->duplicate)
+		ike_input(ike, p->data, p->len, &p->from, &p->to, false);
 }
 
 static void deliver_all(struct harness *h)

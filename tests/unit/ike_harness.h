@@ -37,6 +37,7 @@ struct harness {
 	/* a filter may drop (return false) or look at packets in flight */
 	bool (*filter)(struct harness *h, const struct h_packet *p, void *ctx);
 	void *filter_ctx;
+	bool duplicate;                    /* deliver every packet twice */
 	size_t delivered, dropped;
 	struct h_packet last;              /* the last packet delivered */
 };
@@ -50,6 +51,8 @@ void h_free(struct harness *h);
 void h_run(struct harness *h, uint64_t max_ms);
 /* Advance the clock by ms, running timers and deliveries on the way. */
 void h_advance(struct harness *h, uint64_t ms);
+/* Replace node i by a fresh daemon with the same address (a reboot). */
+void h_restart(struct harness *h, int i, const char *policy_text);
 /* Inject raw bytes as if sent from 'from' to node i on port. */
 void h_inject(struct harness *h, int i, const char *from, uint16_t port, const uint8_t *p,
 	      size_t len);
