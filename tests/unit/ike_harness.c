@@ -103,6 +103,22 @@ static int node_of(struct harness *h, const struct ip_addr *a)
 	return -1;
 }
 
+/* IKE_HARNESS_SEEDS=DIR keeps every delivered message (fuzzing seeds). */
+static void keep_seed(const uint8_t *p, size_t len)
+{
+	const char *dir = getenv("IKE_HARNESS_SEEDS");
+	static unsigned n;
+	if (!dir)
+		return;
+	char path[512];
+	snprintf(path, sizeof path, "%s/h-%d-%04u", dir, (int)getpid(), n++);
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(p, 1, len, f);
+		fclose(f);
+	}
+}
+
 static void deliver(struct harness *h, struct h_packet *p)
 {
 	int i = node_of(h, &p->to.ip);
@@ -119,11 +135,13 @@ static void deliver(struct harness *h, struct h_packet *p)
 		static const uint8_t marker[4];
 		if (p->len < 4 || memcmp(p->data, marker, 4) != 0)
 			return;                          /* ESP: nothing for IKE */
+		keep_seed(p->data + 4, p->len - 4);
 		ike_input(ike, p->data + 4, p->len - 4, &p->from, &p->to, true);
 		if (h->duplicate)
 			ike_input(ike, p->data + 4, p->len - 4, &p->from, &p->to, true);
 		return;
 	}
+	keep_seed(p->data, p->len);
 	ike_input(ike, p->data, p->len, &p->from, &p->to, false);
 	if (h->duplicate)
 		ike_input(ike, p->data, p->len, &p->from, &p->to, false);
