@@ -28,6 +28,11 @@ static int h_send(void *ctx, const struct ikeaddr *from, const struct ikeaddr *t
 	struct h_packet *p = &h->queue[h->nq++];
 	p->from = *from;
 	p->to = *to;
+	if (h->nat_node >= 0 &&
+	    memcmp(&from->ip, &h->nodes[h->nat_node].addr, sizeof from->ip) == 0) {
+		p->from.ip = h->nat_public;
+		p->from.port = (uint16_t)(from->port + h->nat_port_base);
+	}
 	memcpy(p->data, pkt, len);
 	p->len = len;
 	return 0;
@@ -37,6 +42,7 @@ void h_init(struct harness *h)
 {
 	memset(h, 0, sizeof *h);
 	h->now = 1000000;
+	h->nat_node = -1;
 	snprintf(log_path, sizeof log_path, "/tmp/ike-harness-%d.log", (int)getpid());
 	unlink(log_path);
 	log_init("iked", 0);
@@ -121,6 +127,14 @@ static void keep_seed(const uint8_t *p, size_t len)
 
 static void deliver(struct harness *h, struct h_packet *p)
 {
+	if (h->nat_node >= 0 && memcmp(&p->to.ip, &h->nat_public, sizeof p->to.ip) == 0) {
+		if (p->to.port < h->nat_port_base) {
+			h->dropped++;                    /* no mapping: the NAT drops it */
+			return;
+		}
+		p->to.ip = h->nodes[h->nat_node].addr;
+		p->to.port = (uint16_t)(p->to.port - h->nat_port_base);
+	}
 	int i = node_of(h, &p->to.ip);
 	if (i < 0 || h->nodes[i].down || (h->filter && !h->filter(h, p, h->filter_ctx))) {
 		h->dropped++;
@@ -130,8 +144,10 @@ static void deliver(struct harness *h, struct h_packet *p)
 	h->delivered++;
 	h->last = *p;
 	if (p->to.port == ike->ip->ike.nat_port) {
-		if (p->len == 1 && p->data[0] == NATT_KEEPALIVE_BYTE)
+		if (p->len == 1 && p->data[0] == NATT_KEEPALIVE_BYTE) {
+			h->keepalives++;
 			return;
+		}
 		static const uint8_t marker[4];
 		if (p->len < 4 || memcmp(p->data, marker, 4) != 0)
 			return;                          /* ESP: nothing for IKE */

@@ -38,6 +38,12 @@ struct harness {
 	bool (*filter)(struct harness *h, const struct h_packet *p, void *ctx);
 	void *filter_ctx;
 	bool duplicate;                    /* deliver every packet twice */
+	/* a NAT in front of node nat_node: its packets leave from nat_public
+	 * with port + nat_port_base; packets to nat_public go back */
+	int nat_node;                      /* -1: no NAT */
+	struct ip_addr nat_public;
+	uint16_t nat_port_base;
+	size_t keepalives;                 /* NAT-T keepalives delivered */
 	size_t delivered, dropped;
 	struct h_packet last;              /* the last packet delivered */
 };

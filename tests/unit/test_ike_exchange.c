@@ -20,6 +20,7 @@ struct side {
 	const char *pfs;             /* PFS lines of the IpDynVpnAction */
 	const char *lid, *rid;       /* identity values ("IpAddr a", "Fqdn x"); default IpAddr */
 	const char *kepolicy;        /* more KeyExchangePolicy lines */
+	const char *peer_loc;        /* the peer's address as seen here (behind a NAT) */
 };
 
 static const char *offers_text =
@@ -59,6 +60,7 @@ static const char *policy(const struct side *s, char *buf, size_t len)
 		snprintf(lid, sizeof lid, "IpAddr %s", s->me);
 	if (!s->rid)
 		snprintf(rid, sizeof rid, "IpAddr %s", s->peer);
+	const char *loc = s->peer_loc ? s->peer_loc : s->peer;
 	snprintf(buf, len,
 		 "IkeConfig {\n ListenAddr %s\n KernelBackend log\n IkeRetries 3\n IkeInitWait 1\n"
 		 " IkeMaxWait 4\n}\n"
@@ -72,9 +74,9 @@ static const char *policy(const struct side *s, char *buf, size_t len)
 		 " RemoteSecurityEndpoint {\n  Identity %s\n  Location %s\n }\n"
 		 " KeyExchangeActionRef ka\n SharedKey Ascii sharedsecret123\n}\n"
 		 "KeyExchangeAction ka {\n HowToInitiate %s\n%s}\n%s",
-		 s->me, s->mynet, s->peernet, s->peer,
+		 s->me, s->mynet, s->peernet, loc,
 		 s->pfs ? s->pfs : " InitiateWithPfs Group14\n AcceptablePfs Group14\n", dao,
-		 s->kepolicy ? s->kepolicy : "", lid, s->me, rid, s->peer,
+		 s->kepolicy ? s->kepolicy : "", lid, s->me, rid, loc,
 		 s->mode ? s->mode : "Main", keo, offers_text);
 	return buf;
 }
@@ -588,6 +590,92 @@ START_TEST(gcm_and_transport)
 }
 END_TEST
 
+START_TEST(nat_in_front_of_the_initiator)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	b.peer_loc = "198.18.7.7";           /* A's public address, beyond its NAT */
+	a.kepolicy = b.kepolicy = " NatKeepAliveInterval 20\n";
+	setup2(&h, &a, &b);
+	h.nat_node = 0;
+	ck_assert_int_eq(ip_addr_parse("198.18.7.7", &h.nat_public), 0);
+	h.nat_port_base = 20000;
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	expect_same_keys(&h);
+	struct p1sa *pa = LIST_FIRST(&h.nodes[0].ike->p1_all), *pb = LIST_FIRST(&h.nodes[1].ike->p1_all);
+	ck_assert(pa->nat_local && !pa->nat_remote);
+	ck_assert(pb->nat_remote && !pb->nat_local);
+	ck_assert(pa->natt_port && pb->natt_port);
+	ck_assert_uint_eq(pb->remote.port, 24500);       /* floated, through the NAT */
+	ck_assert(LIST_FIRST(&h.nodes[0].ike->p2_all)->agreed.udp);
+	CHECK_LOG("K1: NAT detected in front of this host");
+	CHECK_LOG("udp-encap 4500->24500");
+	/* the host behind the NAT keeps its mapping alive */
+	h_advance(&h, 61 * 1000);
+	ck_assert_uint_ge(h.keepalives, 3);
+	/* the NAT forgets and maps anew: the next authenticated message moves
+	 * the peer's port, and the answers follow it */
+	h.nat_port_base = 30000;
+	char err[100];
+	ck_assert_int_eq(ytunnel_refresh(h.nodes[0].ike, h_ytunnel(&h, 0, 1), true, err, sizeof err), 0);
+	h_run(&h, 30000);
+	CHECK_LOG("K1: the peer's NAT-T port changed from 24500 to 34500");
+	CHECK_LOG("Dynamic tunnel Y1 refreshed: generation 2");
+	ck_assert_uint_eq(pb->remote.port, 34500);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(ipv6_endpoints_and_selectors)
+{
+	struct harness h;
+	struct side a = { .me = "2001:2::1", .peer = "2001:2::2", .mynet = "2001:2:0:1::/64",
+			  .peernet = "2001:2:0:2::/64" };
+	struct side b = { .me = "2001:2::2", .peer = "2001:2::1", .mynet = "2001:2:0:2::/64",
+			  .peernet = "2001:2:0:1::/64" };
+	char pa[8192], pb[8192];
+	h_init(&h);
+	ck_assert_int_eq(h_add(&h, "2001:2::1", policy(&a, pa, sizeof pa)), 0);
+	ck_assert_int_eq(h_add(&h, "2001:2::2", policy(&b, pb, sizeof pb)), 1);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	expect_same_keys(&h);
+	CHECK_LOG("2001:2:0:1::/64 <-> 2001:2:0:2::/64 via 2001:2::2");
+	CHECK_LOG("[2001:2::1] <-> 2001:2::2[2001:2::2]");
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(user_fqdn_and_key_id_identities)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.lid = b.rid = "UserAtFqdn ike@a.example";
+	a.rid = b.lid = "KeyID Hex 0a0b0c0d0e0f";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	struct p1sa *pb = LIST_FIRST(&h.nodes[1].ike->p1_all), *pa = LIST_FIRST(&h.nodes[0].ike->p1_all);
+	ck_assert_str_eq(pb->peer_id_str, "ike@a.example");
+	ck_assert_str_eq(pa->peer_id_str, "0a0b0c0d0e0f");
+	h_free(&h);
+	/* a wildcard remote identity */
+	a = side_a();
+	b = side_b();
+	a.lid = "UserAtFqdn ike@a.example";
+	b.rid = "UserAtFqdn *@a.example";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	h_free(&h);
+}
+END_TEST
+
 /* One test case per test, so CK_RUN_CASE=name runs just one. */
 #define ADD(s, name)                                   \
 	do {                                           \
@@ -617,5 +705,8 @@ int main(void)
 	ADD(s, replays_are_ignored);
 	ADD(s, initial_contact_after_a_reboot);
 	ADD(s, gcm_and_transport);
+	ADD(s, nat_in_front_of_the_initiator);
+	ADD(s, ipv6_endpoints_and_selectors);
+	ADD(s, user_fqdn_and_key_id_identities);
 	return run_suite(s);
 }
