@@ -138,7 +138,9 @@ class Charon:
         self.vici = "unix://" + os.path.join(self.dir, "charon.vici")
         self.logfile = os.path.join(self.dir, "charon.log")
 
-    def start(self, extra=""):
+    def start(self, extra="", quiet=False):
+        """quiet: no level-4 dumps (benchmarks), only a summary log."""
+        levels = "1" if quiet else "4"
         conf = os.path.join(self.dir, "strongswan.conf")
         with open(conf, "w") as f:
             f.write("""charon {
@@ -152,9 +154,9 @@ class Charon:
     main {
       path = %s
       default = 1
-      ike = 4
-      chd = 4
-      cfg = 2
+      ike = %s
+      chd = %s
+      cfg = %s
       knl = 1
       flush_line = yes
     }
@@ -173,7 +175,7 @@ class Charon:
     }
   }
 }
-""" % (self.PLUGINS, extra, self.logfile, self.vici))
+""" % (self.PLUGINS, extra, self.logfile, levels, levels, "1" if quiet else "2", self.vici))
         cmd = ["ip", "netns", "exec", self.ns, "sh", "-c",
                "mount --bind %s /run && exec env STRONGSWAN_CONF=%s %s"
                % (os.path.join(self.dir, "run"), conf, CHARON)]
