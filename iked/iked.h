@@ -175,6 +175,7 @@ struct p2sa {
 	size_t noffered;
 	struct p2_attrs agreed;
 	bool from_cache;
+	bool no_cache;                    /* offer the policy's order, ignoring the SA cache */
 	uint8_t ni[NONCE_MAX], nr[NONCE_MAX];
 	size_t ni_len, nr_len;
 	struct dh *dh;

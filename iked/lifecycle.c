@@ -403,8 +403,8 @@ void p2_delete(struct p2sa *p2, bool tell_peer, const char *why)
 
 /* Start a Quick Mode for yt: under the established phase 1 SA with its peer,
  * or after one that is being negotiated, or after a new one. */
-static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, char *err,
-			    size_t errlen)
+static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, bool use_cache,
+			    char *err, size_t errlen)
 {
 	bool negotiating;
 	struct p1sa *p1 = p1_find_peer(ike, &yt->local_ep, &yt->peer, &negotiating);
@@ -414,6 +414,7 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 		return -1;
 	}
 	p2->refresh = refresh;
+	p2->no_cache = !use_cache;
 	if (p1 && p1->state == P1_ESTABLISHED) {
 		p2_attach(p2, p1);
 		return qm_initiate(p2) ? (snprintf(err, errlen, "Quick Mode not started"), -1) : 0;
@@ -448,14 +449,13 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 int ytunnel_refresh(struct iked *ike, struct ytunnel *yt, bool use_cache, char *err,
 		    size_t errlen)
 {
-	(void)use_cache;
 	struct p2sa *p2;
 	LIST_FOREACH(p2, &yt->sas, in_tunnel)
 		if (p2->state == P2_I_SENT || p2->state == P2_WAIT_P1 || p2->state == P2_R_SENT) {
 			snprintf(err, errlen, "a negotiation for Y%u is already running", yt->id);
 			return -1;
 		}
-	return start_quick_mode(ike, yt, yt->generation > 0, err, errlen);
+	return start_quick_mode(ike, yt, yt->generation > 0, use_cache, err, errlen);
 }
 
 void p2_refresh_timeout(void *arg)

@@ -58,6 +58,8 @@ static size_t initiator_offers(struct iked *ike, const struct ike_rule *r, int e
 	const struct ike_action *a = r->action;
 	size_t n = 0;
 	*from_cache = false;
+	if (ce && ike->ip->fips && ce->p1.group == 1)
+		ce = NULL;                       /* agreed before FIPS 140 mode was switched on */
 	if (ce) {
 		for (size_t k = 0; k < a->noffers && !*from_cache; k++) {
 			struct p1_attrs o;

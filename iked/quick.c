@@ -38,6 +38,8 @@ static size_t initiator_offers(const struct ipsec_dynvpn *vpn, const struct saca
 			       bool udp, bool fips, struct p2_attrs *out, bool *from_cache)
 {
 	size_t n = 0;
+	if (ce && fips && ce->p2.pfs_group == 1)
+		ce = NULL;                       /* agreed before FIPS 140 mode was switched on */
 	int pfs = ce ? ce->p2.pfs_group : vpn->initiate_pfs;
 	*from_cache = false;
 	if (ce) {
@@ -55,8 +57,6 @@ static size_t initiator_offers(const struct ipsec_dynvpn *vpn, const struct saca
 		if (!*from_cache)
 			pfs = vpn->initiate_pfs;
 	}
-	if (fips && pfs == 1)
-		pfs = 0;
 	for (size_t k = 0; k < vpn->noffers && n < MAX_OFFERS; k++) {
 		struct p2_attrs o;
 		p2_attrs_from_offer(vpn->offers[k], (int)k, pfs, udp, &o);
@@ -152,7 +152,7 @@ int qm_initiate(struct p2sa *p2)
 	}
 	char key[SACACHE_KEY_LEN], t[24];
 	cache_key_y(key, sizeof key, yt->rule, &yt->lsel, &yt->rsel, &yt->peer);
-	const struct sacache_entry *ce = p2->refresh || yt->generation
+	const struct sacache_entry *ce = !p2->no_cache && (p2->refresh || yt->generation)
 						 ? sacache_get(&ike->cache, key) : NULL;
 	p2->noffered = initiator_offers(vpn, ce, nat_detected(p1), ike->ip->fips, p2->offered,
 					&p2->from_cache);

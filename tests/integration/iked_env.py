@@ -370,7 +370,8 @@ class Iked:
 
 # ---- policy texts ---------------------------------------------------------------
 
-def ke_offer(name, enc=128, hash_="SHA2_256", group=14, auth="PresharedKey", life=None):
+def ke_offer(name, enc=128, hash_="SHA2_256", group=14, auth="PresharedKey", life=None,
+             acc_min=2):
     lines = ["KeyExchangeOffer %s" % name, "{",
              "  HowToEncrypt AES_CBC KeyLength %d" % enc,
              "  HowToAuthMsgs %s" % hash_,
@@ -378,19 +379,19 @@ def ke_offer(name, enc=128, hash_="SHA2_256", group=14, auth="PresharedKey", lif
              "  DHGroup Group%d" % group]
     if life:
         lines.append("  RefreshLifetimeProposed %d" % life)
-    lines += ["  RefreshLifetimeAccepted 2 1440", "}"]
+    lines += ["  RefreshLifetimeAccepted %d 1440" % acc_min, "}"]
     return "\n".join(lines) + "\n"
 
 
 def data_offer(name, enc="AES_CBC KeyLength 128", auth="ESP HMAC_SHA2_256_128", encap="Tunnel",
-               life=None):
+               life=None, acc_min=2):
     lines = ["IpDataOffer %s" % name, "{", "  HowToEncap %s" % encap,
              "  HowToEncrypt %s" % enc]
     if auth:
         lines.append("  HowToAuth %s" % auth)
     if life:
         lines.append("  RefreshLifetimeProposed %d" % life)
-    lines += ["  RefreshLifetimeAccepted 2 480", "}"]
+    lines += ["  RefreshLifetimeAccepted %d 480" % acc_min, "}"]
     return "\n".join(lines) + "\n"
 
 

@@ -341,3 +341,28 @@ def test_malformed_flood_leaves_iked_and_its_sas_intact(topo, charon, iked, work
     iked.ipsec("-y", "refresh", "-a", "Y1")
     assert iked.wait_log("Dynamic tunnel Y1 refreshed: generation 2")
     assert wait_until(lambda: charon_child(charon) is not None, timeout=10)
+
+
+def test_charon_refreshes_and_iked_follows(topo, charon, iked, workdir):
+    """charon rekeys the CHILD_SA and reauthenticates the IKE_SA on its own
+    schedule; iked (responder) counts the new generations of the same K and Y
+    tunnels and drops the old ones when charon deletes them."""
+    charon.start()
+    # lifetimes of at least a minute (iked's smallest RefreshLifetimeAccepted),
+    # rekeying long before
+    charon.load(charon_conf(child_extra="        rand_time = 0\n        life_time = 70s\n",
+                            rekey_time="6s",
+                            ike_extra="    rekey_time = 12s\n    reauth_time = 0\n"
+                                      "    rand_time = 0\n    over_time = 60s\n"))
+    iked.start(iked_policy(workdir, ke_offers=[ke_offer("o1", acc_min=1)],
+                           data_offers=[data_offer("d1", acc_min=1)]))
+    assert charon.initiate().returncode == 0
+    assert iked.wait_log("Dynamic tunnel Y1 refreshed: generation 2", timeout=20)
+    assert iked.wait_log("dynamic tunnel Y1 generation 1 deleted", timeout=20)
+    assert iked.wait_log("IKE tunnel K1 refreshed: generation 2", timeout=30)
+    assert iked.wait_log("IKE tunnel K1 generation 1 deleted", timeout=20)
+    assert len(iked.done_ike()) == 1 and len(iked.active_dyn()) == 1
+    assert wait_until(lambda: charon_child(charon) is not None, timeout=10)
+    ike, child = charon_child(charon)
+    y = iked.active_dyn()[0]
+    assert y["EncryptInboundSpi:"].lower() == "0x" + child["spi-out"]
