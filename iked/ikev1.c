@@ -310,7 +310,9 @@ static void first_message(struct iked *ike, const struct isakmp_hdr *h, const ui
 	p1_respond(ike, h, &m, pkt, len, to, from, natt);
 }
 
-static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const uint8_t *pkt,
+/* Returns what became of the message: IN_OK, IN_IGNORED (dropped or not
+ * verified: the SA is as before) or IN_GONE. */
+static int phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const uint8_t *pkt,
 			   size_t len, const struct ikeaddr *from, const uint8_t digest[20])
 {
 	struct iked *ike = p1->ike;
@@ -318,11 +320,11 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 	if (p1->have_last_in && memcmp(digest, p1->last_in, 20) == 0) {
 		/* the peer did not get our answer: send it again, change nothing */
 		xmit_resend(p1, &p1->xmit);
-		return;
+		return IN_IGNORED;
 	}
 	if (p1->state == P1_ESTABLISHED || p1->state == P1_DELETED) {
 		drop(ike, from, "phase 1 message for a finished exchange");
-		return;
+		return IN_IGNORED;
 	}
 	struct msg m;
 	m.hdr = *h;
@@ -332,7 +334,7 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 		if (payloads_decode(h->np, pkt + ISAKMP_HDR_LEN, len - ISAKMP_HDR_LEN, false, &m,
 				    &why)) {
 			drop(ike, from, why);
-			return;
+			return IN_IGNORED;
 		}
 		bool saved_have = p1->have_last_in;
 		uint8_t saved_last[20];
@@ -346,14 +348,14 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 		} else if (rc == IN_OK) {
 			p1->last_heard_ms = iked_now(ike);
 		}
-		return;
+		return rc;
 	}
 	static uint8_t plain[ISAKMP_MAX_MSG];
 	size_t plen;
 	uint8_t iv_next[16];
 	if (decrypt_body(p1, pkt, len, p1->iv, plain, &plen, iv_next)) {
 		drop(ike, from, "encrypted phase 1 message cannot be decrypted");
-		return;
+		return IN_IGNORED;
 	}
 	if (payloads_decode(h->np, plain, plen, true, &m, &why)) {
 		/* garbage after decryption: a forgery, or keys that differ - with
@@ -367,7 +369,7 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 				 "message (a different pre-shared key?)", p1->kt ? p1->kt->id : 0, a);
 			p1->warned_garbled = true;
 		}
-		return;
+		return IN_IGNORED;
 	}
 	/* The IV moves on to the last ciphertext block; a message that does not
 	 * verify must leave the SA as it was, so a forgery cannot desynchronise it. */
@@ -386,6 +388,7 @@ static void phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 	} else if (rc == IN_OK) {
 		p1_message_verified(p1);
 	}
+	return rc;
 }
 
 static void phase2_message(struct p1sa *p1, const struct isakmp_hdr *h, const uint8_t *pkt,
@@ -457,10 +460,13 @@ void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ik
 		return;
 	}
 	struct p1sa *p1 = p1_find(ike, h.icookie, h.rcookie);
+	bool tentative_rcky = false;
 	if (!p1 && (p1 = p1_find_initiating(ike, h.icookie, from))) {
-		/* the responder's first answer names its cookie */
+		/* the responder's first answer names its cookie; it is kept only if
+		 * that answer is taken, so a forged one cannot lock the real one out */
 		if (h.exch == p1->exch && h.msgid == 0 && !(h.flags & ISAKMP_FLAG_ENC)) {
 			memcpy(p1->rcky, h.rcookie, 8);
+			tentative_rcky = true;
 		} else if (h.exch == EXCH_INFO && !(h.flags & ISAKMP_FLAG_ENC)) {
 			/* e.g. NO-PROPOSAL-CHOSEN for our first message */
 		} else {
@@ -499,7 +505,9 @@ void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ik
 			drop(ike, from, "phase 1 message of another exchange type");
 			return;
 		}
-		phase1_message(p1, &h, pkt, len, from, digest);
+		int rc = phase1_message(p1, &h, pkt, len, from, digest);
+		if (tentative_rcky && rc == IN_IGNORED)
+			memset(p1->rcky, 0, 8);
 		return;
 	}
 	phase2_message(p1, &h, pkt, len, from, digest);

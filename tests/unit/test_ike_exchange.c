@@ -676,6 +676,39 @@ START_TEST(user_fqdn_and_key_id_identities)
 }
 END_TEST
 
+static bool forged_sent;
+static bool forge_mm2_first(struct harness *h, const struct h_packet *p, void *ctx)
+{
+	(void)ctx;
+	if (forged_sent || exch_of(p) != EXCH_MAIN || p->data[8] == 0)
+		return true;
+	/* the responder's first answer: let a forgery with another responder
+	 * cookie and a mangled SA payload arrive first */
+	struct h_packet f = *p;
+	f.data[8] ^= 0xff;
+	f.data[f.len - 1] ^= 0xff;
+	f.data[ISAKMP_HDR_LEN + 4 + 8 + 8 + 5] = 99;      /* transform id */
+	forged_sent = true;
+	h_inject(h, 0, B_ADDR, 500, f.data, f.len);
+	return true;
+}
+
+START_TEST(forged_first_answer_does_not_lock_out_the_real_one)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	forged_sent = false;
+	h.filter = forge_mm2_first;
+	activate(&h, 0);
+	h_run(&h, 30000);
+	ck_assert(forged_sent);
+	expect_up(&h);
+	expect_same_keys(&h);
+	h_free(&h);
+}
+END_TEST
+
 /* One test case per test, so CK_RUN_CASE=name runs just one. */
 #define ADD(s, name)                                   \
 	do {                                           \
@@ -708,5 +741,6 @@ int main(void)
 	ADD(s, nat_in_front_of_the_initiator);
 	ADD(s, ipv6_endpoints_and_selectors);
 	ADD(s, user_fqdn_and_key_id_identities);
+	ADD(s, forged_first_answer_does_not_lock_out_the_real_one);
 	return run_suite(s);
 }
