@@ -152,8 +152,9 @@ int qm_initiate(struct p2sa *p2)
 	}
 	char key[SACACHE_KEY_LEN], t[24];
 	cache_key_y(key, sizeof key, yt->rule, &yt->lsel, &yt->rsel, &yt->peer);
-	const struct sacache_entry *ce = !p2->no_cache && (p2->refresh || yt->generation)
-						 ? sacache_get(&ike->cache, key) : NULL;
+	/* a refresh, and also a renegotiation of a tunnel that was down, offers
+	 * what was agreed for it before */
+	const struct sacache_entry *ce = p2->no_cache ? NULL : sacache_get(&ike->cache, key);
 	p2->noffered = initiator_offers(vpn, ce, nat_detected(p1), ike->ip->fips, p2->offered,
 					&p2->from_cache);
 	p2->generation = yt->generation + 1;

@@ -35,7 +35,10 @@ static const char *offers_text =
 	"IpDataOffer d2 {\n HowToEncap Tunnel\n HowToEncrypt AES_GCM_16 KeyLength 256\n"
 	" RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n}\n"
 	"IpDataOffer d3 {\n HowToEncap Transport\n HowToEncrypt AES_CBC KeyLength 256\n"
-	" HowToAuth ESP HMAC_SHA1\n RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n}\n";
+	" HowToAuth ESP HMAC_SHA1\n RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n}\n"
+	/* d1's algorithms, accepting at most 30 minutes */
+	"IpDataOffer d4 {\n HowToEncap Tunnel\n HowToEncrypt AES_CBC KeyLength 128\n"
+	" HowToAuth ESP HMAC_SHA2_256_128\n RefreshLifetimeProposed 20\n RefreshLifetimeAccepted 10 30\n}\n";
 
 static void refs(char *out, size_t len, const char *kw, const char *names)
 {
@@ -709,6 +712,44 @@ START_TEST(forged_first_answer_does_not_lock_out_the_real_one)
 }
 END_TEST
 
+START_TEST(responder_lifetime_shortens_the_sa)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	b.data_offers = "d4";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	CHECK_LOG("Y1: RESPONDER-LIFETIME: lifetime 1800s");
+	ck_assert_uint_eq(LIST_FIRST(&h.nodes[0].ike->p2_all)->agreed.life_secs, 1800);
+	ck_assert_uint_eq(LIST_FIRST(&h.nodes[1].ike->p2_all)->agreed.life_secs, 1800);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(renegotiation_after_a_tunnel_went_down_uses_the_cache)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = "d2 d1";
+	b.data_offers = "d1";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	CHECK_LOG("Y1.1: negotiation offering IpDataOffer d2 first with PFS Group14 (no SA cache entry)");
+	ytunnel_deactivate(h.nodes[0].ike, h_ytunnel(&h, 0, 1), "test");
+	h_run(&h, 1000);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	CHECK_LOG("Y2.1: negotiation offering IpDataOffer d1 first with PFS Group14 (SA cache: "
+		  "agreed at generation 1)");
+	ck_assert_uint_eq(h_count_p2(&h, 0, true), 1);
+	h_free(&h);
+}
+END_TEST
+
 /* One test case per test, so CK_RUN_CASE=name runs just one. */
 #define ADD(s, name)                                   \
 	do {                                           \
@@ -742,5 +783,7 @@ int main(void)
 	ADD(s, ipv6_endpoints_and_selectors);
 	ADD(s, user_fqdn_and_key_id_identities);
 	ADD(s, forged_first_answer_does_not_lock_out_the_real_one);
+	ADD(s, responder_lifetime_shortens_the_sa);
+	ADD(s, renegotiation_after_a_tunnel_went_down_uses_the_cache);
 	return run_suite(s);
 }
