@@ -121,9 +121,9 @@ struct p1sa *p1_find_initiating(struct iked *ike, const uint8_t *icky,
 	struct p1sa *p1;
 	LIST_FOREACH(p1, &ike->p1_by_cookie[bucket(icky)], by_cookie)
 		if (p1->role == IKE_INITIATOR && memcmp(p1->icky, icky, 8) == 0 &&
-		    cookie_zero(p1->rcky))
+		    cookie_zero(p1->rcky) &&
+		    memcmp(&p1->remote.ip, &remote->ip, sizeof remote->ip) == 0)
 			return p1;
-	(void)remote;
 	return NULL;
 }
 
