@@ -41,3 +41,10 @@ $(IKED_FUZZ_BINS): $(FUZZ)/tests/fuzz/%: $(FUZZ)/tests/fuzz/%.o \
 
 ALL_TARGETS += $(BUILD)/bin/iked $(BUILD)/bin/ipsec
 INSTALL_BINS += $(BUILD)/bin/iked $(BUILD)/bin/ipsec
+
+# Longer runs than make check affords: the fuzz target for ten minutes and a
+# five-minute refresh soak against charon (root, network namespaces).
+.PHONY: soak-iked
+soak-iked: all $(IKED_FUZZ_BINS)
+	@scripts/run-fuzz 600 $(IKED_FUZZ_BINS)
+	$(PYTEST) -q -s tests/integration/soak_iked.py
