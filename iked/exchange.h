@@ -79,6 +79,9 @@ bool xmit_retry(struct p1sa *p1, struct xmit *x);
 void xmit_resend(struct p1sa *p1, struct xmit *x);
 /* Backoff of the n-th retransmission (ms). */
 uint64_t xmit_backoff(struct iked *ike, unsigned tries);
+/* How long a peer may take for all its retransmissions of one message (ms):
+ * a bound for waiting on a peer that does not retransmit by our clock. */
+uint64_t xmit_patience(struct iked *ike);
 /* Protected phase 2 and informational bodies start with a HASH payload,
  * filled when the body is complete: HASH(1) = prf(SKEYID_a, M-ID | rest),
  * HASH(2) the same with Ni_b after the M-ID (ni non-NULL). */

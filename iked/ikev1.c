@@ -61,6 +61,11 @@ uint64_t xmit_backoff(struct iked *ike, unsigned tries)
 	return s * 1000;
 }
 
+uint64_t xmit_patience(struct iked *ike)
+{
+	return (uint64_t)(ike->ip->ike.retries + 1) * xmit_backoff(ike, ike->ip->ike.retries) + 1000;
+}
+
 static int xmit_store(struct iked *ike, struct xmit *x, const uint8_t *pkt, size_t len,
 		      bool waiting)
 {

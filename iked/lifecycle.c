@@ -421,8 +421,7 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 	}
 	p2->state = P2_WAIT_P1;
 	/* bounded wait for phase 1 */
-	timer_at(&ike->timers, &p2->t_neg, iked_now(ike) +
-		 (uint64_t)(ike->ip->ike.retries + 2) * xmit_backoff(ike, 30));
+	timer_at(&ike->timers, &p2->t_neg, iked_now(ike) + 2 * xmit_patience(ike));
 	if (p1)
 		return 0;                        /* starts when that phase 1 is up */
 	const struct ike_rule *r = match_ke_rule(ike->ip, &yt->local_ep, &yt->peer, NULL);

@@ -731,8 +731,7 @@ static struct p1sa *responder_sa(struct iked *ike, const struct isakmp_hdr *h,
 		p1->kt->cur = p1;
 	/* a responder does not retransmit Main Mode messages: give up when the
 	 * initiator has had time for all of its retransmissions */
-	uint64_t limit = (uint64_t)(ike->ip->ike.retries + 1) * xmit_backoff(ike, 30) + 1000;
-	timer_at(&ike->timers, &p1->t_reap, iked_now(ike) + limit);
+	timer_at(&ike->timers, &p1->t_reap, iked_now(ike) + xmit_patience(ike));
 	return p1;
 }
 
