@@ -189,6 +189,7 @@ struct p2sa {
 	uint32_t spi_in, spi_out;
 	uint8_t key_in[96], key_out[96];  /* encryption key (+salt) then integrity key */
 	bool installed;
+	bool replaced;                    /* a newer generation took over; deleted soon */
 
 	struct xmit xmit;
 	uint8_t last_in[20];

@@ -17,6 +17,12 @@
 #include "policy/policy.h"
 #include "policy/schema.h"
 
+/* How long a replaced generation lives on: the peer may still be finishing
+ * the exchange that replaced it (charon handles the last Quick Mode message
+ * and a Delete on different threads, and a Delete that overtakes the message
+ * finds nothing to delete), and packets already on their way still decrypt. */
+#define REPLACED_GRACE_MS 5000
+
 /* Refresh at a fraction of the lifetime, the initiator of the SA first so
  * the two sides rarely refresh at once; a little jitter spreads many SAs. */
 static uint64_t refresh_delay_ms(uint32_t life_secs, int role)
@@ -124,7 +130,7 @@ void p1_established(struct p1sa *p1)
 		prev->replaced = true;
 		timer_cancel(&ike->timers, &prev->t_refresh);
 		timer_cancel(&ike->timers, &prev->t_dpd);
-		timer_at(&ike->timers, &prev->t_expire, iked_now(ike) + 2000);
+		timer_at(&ike->timers, &prev->t_expire, iked_now(ike) + REPLACED_GRACE_MS);
 	}
 	start_waiting_quick_modes(ike, p1);
 }
@@ -341,8 +347,11 @@ void p2_established(struct p2sa *p2)
 		timer_at(&ike->timers, &p2->t_refresh,
 			 p2->established_ms + refresh_delay_ms(a->life_secs, p2->role));
 	}
-	if (prev)
-		p2_delete(prev, true, "replaced by a newer generation");
+	if (prev) {
+		prev->replaced = true;
+		timer_cancel(&ike->timers, &prev->t_refresh);
+		timer_at(&ike->timers, &prev->t_expire, iked_now(ike) + REPLACED_GRACE_MS);
+	}
 }
 
 void p2_failed(struct p2sa *p2, const char *why)
@@ -481,6 +490,10 @@ void p2_refresh_timeout(void *arg)
 void p2_expire_timeout(void *arg)
 {
 	struct p2sa *p2 = arg;
+	if (p2->replaced) {
+		p2_delete(p2, true, "replaced by a newer generation");
+		return;
+	}
 	log_info("EZD0813I dynamic tunnel Y%u generation %u expired", p2->yt->id, p2->generation);
 	p2_delete(p2, true, "lifetime expired");
 }
