@@ -387,7 +387,13 @@ void p2_delete(struct p2sa *p2, bool tell_peer, const char *why)
 		p2_failed(p2, why);
 		return;
 	}
-	struct p1sa *p1 = p2->p1 && p2->p1->state == P1_ESTABLISHED ? p2->p1 : p1_for_peer(ike, yt);
+	/* The Delete goes under the newest ISAKMP SA with the peer, not the one
+	 * the SA was negotiated under: a peer that refreshed phase 1 (charon's
+	 * reauthentication) has moved its SAs to the new one and looks a Delete
+	 * up there. */
+	struct p1sa *p1 = p1_for_peer(ike, yt);
+	if (!p1 && p2->p1 && p2->p1->state == P1_ESTABLISHED)
+		p1 = p2->p1;
 	if (tell_peer && p1)
 		delete_send_p2(p1, p2);
 	kernel_remove_p2(ike, p2);
