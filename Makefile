@@ -74,6 +74,7 @@ include common/module.mk
 include policy/module.mk
 include preload/module.mk
 include ctl/module.mk
+include iked/module.mk
 include examples/module.mk
 include tests/integration/progs/module.mk
 include tests/unit/module.mk

@@ -79,28 +79,42 @@ static int collect_stmt_addrs(struct compiler *c, struct arena *a, const struct 
 }
 
 /* The address set of a rule side from whichever of the four forms is used. */
-static int rule_addrs(struct compiler *c, struct arena *a, const struct pstmt *rule,
-		      const char *side, struct ip_set *out, const char **text)
+/* The parameter that states one side's condition, whichever of its
+ * alternative forms is written (validation allows at most one); *form is its
+ * index in suffix, *text "Keyword value" for explanations. */
+static const struct pparam *condition_form(struct arena *a, const struct pstmt *rule,
+					   const char *side, const char *const *suffix, int n,
+					   int *form, const char **text)
 {
-	static const char *const suffix[] = { "Addr", "AddrRef", "AddrSetRef", "AddrGroupRef" };
-	struct range_buf b = { 0 };
 	*text = NULL;
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < n; k++) {
 		char kw[40];
 		snprintf(kw, sizeof kw, "%s%s", side, suffix[k]);
 		const struct pparam *p = pstmt_param(rule, kw);
 		if (!p)
 			continue;
+		*form = k;
 		*text = arena_printf(a, "%s %s", p->ps->name, p->text);
-		if (!*text)
+		return p;
+	}
+	return NULL;
+}
+
+static int rule_addrs(struct compiler *c, struct arena *a, const struct pstmt *rule,
+		      const char *side, struct ip_set *out, const char **text)
+{
+	static const char *const suffix[] = { "Addr", "AddrRef", "AddrSetRef", "AddrGroupRef" };
+	struct range_buf b = { 0 };
+	int form = 0;
+	const struct pparam *p = condition_form(a, rule, side, suffix, 4, &form, text);
+	if (p && !*text)
+		return -1;
+	if (p && form == 0) {
+		check_mapped(c, p, &p->v.range);
+		if (range_push(a, &b, &p->v.range))
 			return -1;
-		if (k == 0) {
-			check_mapped(c, p, &p->v.range);
-			if (range_push(a, &b, &p->v.range))
-				return -1;
-		} else if (collect_stmt_addrs(c, a, p->v.ref.target, &b)) {
-			return -1;
-		}
+	} else if (p && collect_stmt_addrs(c, a, p->v.ref.target, &b)) {
+		return -1;
 	}
 	out->n = b.any ? 0 : b.n;
 	out->r = b.v;
@@ -144,23 +158,16 @@ static int rule_ports(struct arena *a, const struct pstmt *rule, const char *sid
 	struct port_range *v = NULL;
 	size_t n = 0, cap = 0;
 	bool any = false;
-	*text = NULL;
-	for (int k = 0; k < 3; k++) {
-		char kw[40];
-		snprintf(kw, sizeof kw, "%s%s", side, suffix[k]);
-		const struct pparam *p = pstmt_param(rule, kw);
-		if (!p)
-			continue;
-		*text = arena_printf(a, "%s %s", p->ps->name, p->text);
-		if (!*text)
+	int form = 0;
+	const struct pparam *p = condition_form(a, rule, side, suffix, 3, &form, text);
+	if (p && !*text)
+		return -1;
+	if (p && form == 0) {
+		struct pstmt fake = { .params = (struct pparam *)p, .nparams = 1 };
+		if (collect_stmt_ports(a, &fake, &v, &n, &cap, &any))
 			return -1;
-		if (k == 0) {
-			struct pstmt fake = { .params = (struct pparam *)p, .nparams = 1 };
-			if (collect_stmt_ports(a, &fake, &v, &n, &cap, &any))
-				return -1;
-		} else if (collect_stmt_ports(a, p->v.ref.target, &v, &n, &cap, &any)) {
-			return -1;
-		}
+	} else if (p && collect_stmt_ports(a, p->v.ref.target, &v, &n, &cap, &any)) {
+		return -1;
 	}
 	out->n = any ? 0 : n;
 	out->r = v;

@@ -61,6 +61,8 @@ struct ipsec_filter_rule {                /* IpFilterRule, in IpFilterPolicy ord
 	int action;                       /* FILTER_* */
 	const struct ipsec_dynvpn *vpn;   /* FILTER_IPSEC only */
 	const char *localstart;           /* IpLocalStartAction name or NULL */
+	bool has_gateway;                 /* RemoteSecurityEndpointAddr given */
+	struct ip_addr gateway;           /* the IKE peer for tunnels started locally */
 };
 
 struct ike_identity {

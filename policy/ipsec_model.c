@@ -208,6 +208,12 @@ static struct ipsec_filter_rule *filter_rule(struct arena *a, struct pstmt *s)
 		return NULL;
 	const struct pparam *ls = pstmt_param(s, "IpLocalStartActionRef");
 	r->localstart = ls ? ls->v.ref.name : NULL;
+	const struct pparam *gw = pstmt_param(s, "RemoteSecurityEndpointAddr");
+	if (gw) {
+		r->has_gateway = true;
+		r->gateway.family = gw->v.range.family;
+		memcpy(r->gateway.b, gw->v.range.lo, 16);
+	}
 	s->model = r;
 	return r;
 }

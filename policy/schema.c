@@ -292,6 +292,9 @@ static const struct param_schema p_filterrule[] = {
 	REF("IpGenericFilterActionRef", "IpGenericFilterAction", NULL, RQ, "Permit, Deny or IpSec"),
 	REF("IpDynVpnActionRef", "IpDynVpnAction", NULL, 0, "how to protect (IpSec only)"),
 	REF("IpLocalStartActionRef", "IpLocalStartAction", NULL, 0, "how tunnels are started"),
+	{ .name = "RemoteSecurityEndpointAddr", .kind = VK_HOST, .flags = PF_ATTLS,
+	  .doc = "IKE peer (security gateway) for tunnels iked starts from this rule; "
+		 "default: the remote data endpoint when it is one address" },
 	NOPE("IpManVpnActionRef", VK_REF, "manual tunnels are not supported"),
 	NOPE("IpTimeConditionRef", VK_REF, "time conditions are not supported"),
 	NOPE("IpServiceGroupRef", VK_REF, "IpServiceGroup is not supported"),

@@ -76,6 +76,9 @@ struct conn {
 	bool frozen;                      /* clear: nothing more for the program (INIT coming) */
 	bool no_resume_store;             /* RESET_SESSION: do not keep this session */
 	bool net_blocked;                 /* TLS output waits for the socket to drain */
+	uint8_t *rbuf;                    /* read-ahead from the socket (not with exact reads) */
+	size_t rbuf_len, rbuf_off;
+	bool uncork_pending;              /* corked records wait for the socket */
 	bool rd_eagain, wr_eagain;        /* the transport's reads / writes met EAGAIN
 					     (cleared by the engine before a GnuTLS call) */
 	bool app_eof;                     /* the program shut its sending side */

@@ -25,6 +25,20 @@ static bool really_blocked(struct conn *c)
 
 /* ---- handshake ------------------------------------------------------------------ */
 
+/* One turn of gnutls_handshake, retried past warning alerts, interrupted
+ * calls, and AGAIN that did not come from the kernel. */
+static int drive_handshake(struct conn *c)
+{
+	int rc;
+	int tries = 0;
+	do {
+		c->rd_eagain = c->wr_eagain = false;
+		rc = gnutls_handshake(c->ses);
+	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
+		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	return rc;
+}
+
 void secure_start(struct conn *c)
 {
 	char err[512];
@@ -74,14 +88,7 @@ static void handshake_done(struct conn *c)
 
 void secure_step_handshake(struct conn *c)
 {
-	int rc;
-	int tries = 0;
-	do {
-		c->rd_eagain = c->wr_eagain = false;
-		rc = gnutls_handshake(c->ses);
-		/* warning alerts, interrupted calls, and AGAIN without EAGAIN */
-	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
-		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	int rc = drive_handshake(c);
 	if (rc == 0) {
 		handshake_done(c);
 		return;
@@ -210,7 +217,8 @@ static bool flush_net(struct conn *c, bool *progress)
 	if (!c->net_blocked)
 		return true;
 	ssize_t rc = c->bye_pending ? gnutls_bye(c->ses, GNUTLS_SHUT_WR)
-				    : gnutls_record_send(c->ses, NULL, 0);
+		   : c->uncork_pending ? gnutls_record_uncork(c->ses, 0)
+				       : gnutls_record_send(c->ses, NULL, 0);
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED)
 		return false;
 	c->net_blocked = false;
@@ -221,21 +229,22 @@ static bool flush_net(struct conn *c, bool *progress)
 	}
 	if (c->bye_pending)
 		bye_done(c);
-	else
+	else if (!c->uncork_pending)
 		atomic_fetch_add_explicit(&c->bytes_out, (uint64_t)rc, memory_order_relaxed);
+	c->uncork_pending = false;
 	return true;
 }
 
 /* Encrypt what the program has written, until the pair is empty or the socket
- * full. Returns true on progress; *eof when the program finished sending. */
+ * full. One read takes up to SCRATCH bytes; they become several records,
+ * corked so that one sendmsg carries them. Returns true on progress; *eof
+ * when the program finished sending. */
 static bool encrypt_from_app(struct conn *c, bool *eof)
 {
 	bool progress = false;
-	size_t max = gnutls_record_get_max_size(c->ses);
-	if (max > SCRATCH)
-		max = SCRATCH;
+	size_t rec = gnutls_record_get_max_size(c->ses);
 	for (int i = 0; i < BATCH; i++) {
-		ssize_t n = read(c->eng, eng_scratch, max);
+		ssize_t n = read(c->eng, eng_scratch, SCRATCH);
 		if (n < 0 && errno == EAGAIN) {
 			if (!eng_exiting())
 				return progress;
@@ -246,17 +255,30 @@ static bool encrypt_from_app(struct conn *c, bool *eof)
 			return true;
 		}
 		progress = true;
-		ssize_t rc = gnutls_record_send(c->ses, eng_scratch, (size_t)n);
+		gnutls_record_cork(c->ses);
+		for (size_t off = 0; off < (size_t)n;) {
+			size_t chunk = (size_t)n - off < rec ? (size_t)n - off : rec;
+			ssize_t rc = gnutls_record_send(c->ses, eng_scratch + off, chunk);
+			if (rc <= 0) {
+				eng_fail(c, ECONNRESET, "encrypting for the peer failed: %s",
+					 gnutls_strerror((int)rc));
+				return true;
+			}
+			off += (size_t)rc;
+		}
+		atomic_fetch_add_explicit(&c->bytes_out, (uint64_t)n, memory_order_relaxed);
+		c->wr_eagain = false;
+		int rc = gnutls_record_uncork(c->ses, 0);
 		if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
-			/* GnuTLS holds the encrypted record; flush it when writable. */
+			/* The records wait in GnuTLS; flush them when writable. */
 			c->net_blocked = true;
+			c->uncork_pending = true;
 			return true;
 		}
 		if (rc < 0) {
-			eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
+			eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror(rc));
 			return true;
 		}
-		atomic_fetch_add_explicit(&c->bytes_out, (uint64_t)rc, memory_order_relaxed);
 	}
 	eng_again(c);
 	return progress;
@@ -284,13 +306,7 @@ static bool app_to_net(struct conn *c)
 
 static void step_rehandshake(struct conn *c)
 {
-	int rc;
-	int tries = 0;
-	do {
-		c->rd_eagain = c->wr_eagain = false;
-		rc = gnutls_handshake(c->ses);
-	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
-		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
+	int rc = drive_handshake(c);
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
 		if (!really_blocked(c))
 			eng_again(c);

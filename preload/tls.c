@@ -259,6 +259,33 @@ void tls_exact_consumed(struct conn *c, const uint8_t *data, size_t n)
 	}
 }
 
+#define READ_AHEAD 32768
+
+/* GnuTLS reads a record's header, then its body: two system calls per record.
+ * On a connection that never goes back to clear text one recv can fetch
+ * several records ahead. */
+static ssize_t read_ahead(struct conn *c, void *buf, size_t want)
+{
+	if (c->rbuf_off == c->rbuf_len) {
+		if (!c->rbuf && !(c->rbuf = malloc(READ_AHEAD)))
+			return recv(c->tcp, buf, want, MSG_DONTWAIT);
+		ssize_t n = recv(c->tcp, c->rbuf, READ_AHEAD, MSG_DONTWAIT);
+		if (n <= 0) {
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				c->rd_eagain = true;
+			return n;
+		}
+		c->rbuf_len = (size_t)n;
+		c->rbuf_off = 0;
+	}
+	size_t k = c->rbuf_len - c->rbuf_off;
+	if (k > want)
+		k = want;
+	memcpy(buf, c->rbuf + c->rbuf_off, k);
+	c->rbuf_off += k;
+	return (ssize_t)k;
+}
+
 ssize_t tls_transport_read(struct conn *c, void *buf, size_t len)
 {
 	size_t want = c->exact_reads ? tls_exact_limit(c, len) : len;
@@ -277,10 +304,12 @@ ssize_t tls_transport_read(struct conn *c, void *buf, size_t len)
 			tls_exact_consumed(c, buf, k);
 		return (ssize_t)k;
 	}
+	if (!c->exact_reads)
+		return read_ahead(c, buf, want);
 	ssize_t n = recv(c->tcp, buf, want, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->rd_eagain = true;
-	if (n > 0 && c->exact_reads)
+	if (n > 0)
 		tls_exact_consumed(c, buf, (size_t)n);
 	return n;
 }
@@ -636,6 +665,10 @@ void tls_failure_reason(struct conn *c, int rc, char *buf, size_t len)
 
 void tls_session_end(struct conn *c)
 {
+	free(c->rbuf);
+	c->rbuf = NULL;
+	c->rbuf_len = c->rbuf_off = 0;
+	c->uncork_pending = false;
 	if (!c->ses)
 		return;
 	if (c->role == ROLE_CLIENT && c->s->tickets_client && c->proto[0] && !c->no_resume_store)

@@ -1,0 +1,88 @@
+/* iked/daemon — the daemon object without its sockets: policy, clock,
+ * timers, SA database, SA cache, kernel backend. The event loop (main.c)
+ * and the in-process unit tests both drive it through ike_input() and
+ * iked_tick(). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "iked/cert.h"
+#include "iked/exchange.h"
+#include "iked/kernel.h"
+#include "policy/policy.h"
+
+static uint64_t monotonic_ms(void *ctx)
+{
+	(void)ctx;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct iked *iked_new(struct policy *pol, struct kernel *kernel, const struct net_ops *net)
+{
+	struct iked *ike = calloc(1, sizeof *ike);
+	if (!ike)
+		return NULL;
+	ike->pol = pol;
+	ike->ip = policy_ipsec(pol);
+	ike->kernel = kernel;
+	if (net)
+		ike->net = *net;
+	ike->clock_ms = monotonic_ms;
+	timers_init(&ike->timers);
+	sacache_init(&ike->cache);
+	ike->limits.half_open_total = 1024;
+	ike->limits.half_open_per_peer = 64;
+	for (size_t i = 0; i < P1_HASH_BUCKETS; i++)
+		LIST_INIT(&ike->p1_by_cookie[i]);
+	LIST_INIT(&ike->p1_all);
+	LIST_INIT(&ike->p2_all);
+	LIST_INIT(&ike->ktunnels);
+	LIST_INIT(&ike->ytunnels);
+	return ike;
+}
+
+void iked_set_policy(struct iked *ike, struct policy *pol)
+{
+	struct policy *old = ike->pol;
+	ike->pol = pol;
+	ike->ip = policy_ipsec(pol);
+	policy_unref(old);
+}
+
+uint64_t iked_now(struct iked *ike)
+{
+	return ike->clock_ms(ike->clock_ctx);
+}
+
+void iked_tick(struct iked *ike)
+{
+	timers_run(&ike->timers, iked_now(ike));
+}
+
+void iked_free(struct iked *ike)
+{
+	if (!ike)
+		return;
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&ike->p2_all))) {
+		kernel_remove_p2(ike, p2);
+		p2_free(p2);
+	}
+	struct ytunnel *yt;
+	while ((yt = LIST_FIRST(&ike->ytunnels)))
+		ytunnel_free(ike, yt);
+	struct p1sa *p1;
+	while ((p1 = LIST_FIRST(&ike->p1_all)))
+		p1_free(p1);
+	struct ktunnel *kt;
+	while ((kt = LIST_FIRST(&ike->ktunnels)))
+		ktunnel_free(ike, kt);
+	sacache_free(&ike->cache);
+	timers_free(&ike->timers);
+	if (ike->pol)
+		policy_unref(ike->pol);
+	free(ike);
+}

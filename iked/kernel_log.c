@@ -1,0 +1,88 @@
+/* iked/kernel_log — a backend that installs nothing and logs what it would
+ * install: for hosts without XFRM ESP, and for tests that check what iked
+ * hands to the data path. Keys are never logged here (see --log-keys). */
+#include "iked/kernel.h"
+
+#include <inttypes.h>
+
+#include "common/log.h"
+#include "iked/proposal.h"
+#include "policy/schema.h"
+
+static void sel_format(const struct kernel_sel *s, char *buf, size_t len)
+{
+	char a[IP_RANGE_STRLEN], b[IP_RANGE_STRLEN];
+	ip_range_format(&s->src, a, sizeof a);
+	ip_range_format(&s->dst, b, sizeof b);
+	snprintf(buf, len, "%s -> %s proto %u ports %u -> %u", a, b, s->proto, s->sport, s->dport);
+}
+
+static int l_add_sa(struct kernel *k, const struct kernel_sa *sa)
+{
+	char src[IP_STRLEN], dst[IP_STRLEN], sel[2 * IP_RANGE_STRLEN + 64], encap[64] = "";
+	ip_addr_format(&sa->src, src, sizeof src);
+	ip_addr_format(&sa->dst, dst, sizeof dst);
+	sel_format(&sa->sel, sel, sizeof sel);
+	if (sa->udp_encap)
+		snprintf(encap, sizeof encap, " udp-encap %u->%u", sa->encap_sport, sa->encap_dport);
+	log_info("kernel(log): add SA %s spi 0x%08x %s -> %s ESP %s%s %s-%zu %s reqid %u "
+		 "lifetime %" PRIu64 "/%" PRIu64 "s selector %s",
+		 sa->label ? sa->label : "", sa->spi, src, dst,
+		 sa->mode == ENCAP_TRANSPORT ? "transport" : "tunnel", encap, enc_name(sa->enc_alg),
+		 sa->enc_alg == ENC_AES_GCM_16 ? (sa->enc_key_len - 4) * 8 : sa->enc_key_len * 8,
+		 authalg_name(sa->auth_alg), sa->reqid, sa->soft_secs, sa->hard_secs, sel);
+	k->installed_sas++;
+	return 0;
+}
+
+static int l_del_sa(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
+		    uint32_t spi, const char *label)
+{
+	char s[IP_STRLEN], d[IP_STRLEN];
+	ip_addr_format(src, s, sizeof s);
+	ip_addr_format(dst, d, sizeof d);
+	log_info("kernel(log): delete SA %s spi 0x%08x %s -> %s", label ? label : "", spi, s, d);
+	if (k->installed_sas)
+		k->installed_sas--;
+	return 0;
+}
+
+static const char *dir_name(int dir)
+{
+	return dir == KDIR_IN ? "in" : dir == KDIR_OUT ? "out" : "fwd";
+}
+
+static int l_add_policy(struct kernel *k, const struct kernel_policy *p)
+{
+	char sel[2 * IP_RANGE_STRLEN + 64];
+	sel_format(&p->sel, sel, sizeof sel);
+	log_info("kernel(log): add policy %s %s %s reqid %u", p->label ? p->label : "",
+		 dir_name(p->dir), sel, p->reqid);
+	k->installed_policies++;
+	return 0;
+}
+
+static int l_del_policy(struct kernel *k, const struct kernel_policy *p)
+{
+	char sel[2 * IP_RANGE_STRLEN + 64];
+	sel_format(&p->sel, sel, sizeof sel);
+	log_info("kernel(log): delete policy %s %s %s", p->label ? p->label : "", dir_name(p->dir),
+		 sel);
+	if (k->installed_policies)
+		k->installed_policies--;
+	return 0;
+}
+
+static void l_close(struct kernel *k)
+{
+	(void)k;
+}
+
+const struct kernel_ops kernel_log_ops = {
+	.name = "log",
+	.add_sa = l_add_sa,
+	.del_sa = l_del_sa,
+	.add_policy = l_add_policy,
+	.del_policy = l_del_policy,
+	.close = l_close,
+};

@@ -1,0 +1,385 @@
+/* iked/kernel_xfrm — Linux XFRM over netlink: SAs and policies. */
+#include "iked/kernel.h"
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/udp.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "policy/schema.h"
+
+#ifndef UDP_ENCAP_ESPINUDP
+#define UDP_ENCAP_ESPINUDP 2
+#endif
+
+/* ---- encoding ------------------------------------------------------------ */
+
+struct nlbuf {
+	uint8_t *p;
+	size_t len, cap;
+	bool err;
+};
+
+static void *nl_put(struct nlbuf *b, size_t n)
+{
+	size_t padded = NLMSG_ALIGN(n);
+	if (b->err || padded > b->cap - b->len) {
+		b->err = true;
+		return NULL;
+	}
+	void *q = b->p + b->len;
+	memset(q, 0, padded);
+	b->len += padded;
+	return q;
+}
+
+static void nl_attr(struct nlbuf *b, uint16_t type, const void *data, size_t n)
+{
+	struct nlattr *a = nl_put(b, NLA_HDRLEN + n);
+	if (!a)
+		return;
+	a->nla_type = type;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + n);
+	memcpy((uint8_t *)a + NLA_HDRLEN, data, n);
+}
+
+static struct nlmsghdr *nl_begin(struct nlbuf *b, uint16_t type, uint16_t flags, uint32_t seq)
+{
+	struct nlmsghdr *h = nl_put(b, NLMSG_HDRLEN);
+	if (h) {
+		h->nlmsg_type = type;
+		h->nlmsg_flags = flags;
+		h->nlmsg_seq = seq;
+		h->nlmsg_pid = 0;
+	}
+	return h;
+}
+
+static size_t nl_end(struct nlbuf *b)
+{
+	if (b->err)
+		return 0;
+	((struct nlmsghdr *)b->p)->nlmsg_len = (uint32_t)b->len;
+	return b->len;
+}
+
+static void xaddr(xfrm_address_t *x, const struct ip_addr *a)
+{
+	memset(x, 0, sizeof *x);
+	memcpy(x, a->b, a->family == AF_INET6 ? 16 : 4);
+}
+
+/* The longest prefix covering a range (the kernel selector has prefixes only). */
+static uint8_t covering_prefix(const struct ip_range *r, xfrm_address_t *base)
+{
+	size_t bytes = r->family == AF_INET6 ? 16 : 4;
+	unsigned bits = (unsigned)bytes * 8, p = 0;
+	memset(base, 0, sizeof *base);
+	if (r->kind == IPR_ALL || r->family == AF_UNSPEC)
+		return 0;
+	while (p < bits) {
+		unsigned byte = p / 8, bit = 7 - p % 8;
+		if (((r->lo[byte] >> bit) & 1) != ((r->hi[byte] >> bit) & 1))
+			break;
+		p++;
+	}
+	memcpy(base, r->lo, bytes);
+	for (unsigned i = p; i < bits; i++)
+		((uint8_t *)base)[i / 8] &= (uint8_t)~(1u << (7 - i % 8));
+	return (uint8_t)p;
+}
+
+static uint16_t sel_family(const struct kernel_sel *s)
+{
+	if (s->src.family == AF_INET6 || s->dst.family == AF_INET6)
+		return AF_INET6;
+	return AF_INET;
+}
+
+static void fill_selector(struct xfrm_selector *x, const struct kernel_sel *s)
+{
+	memset(x, 0, sizeof *x);
+	x->family = sel_family(s);
+	x->prefixlen_s = covering_prefix(&s->src, &x->saddr);
+	x->prefixlen_d = covering_prefix(&s->dst, &x->daddr);
+	x->proto = s->proto;
+	if (s->sport) {
+		x->sport = htons(s->sport);
+		x->sport_mask = 0xffff;
+	}
+	if (s->dport) {
+		x->dport = htons(s->dport);
+		x->dport_mask = 0xffff;
+	}
+}
+
+static void fill_lifetime(struct xfrm_lifetime_cfg *l, uint64_t soft_bytes, uint64_t hard_bytes,
+			  uint64_t soft_secs, uint64_t hard_secs)
+{
+	l->soft_byte_limit = soft_bytes ? soft_bytes : XFRM_INF;
+	l->hard_byte_limit = hard_bytes ? hard_bytes : XFRM_INF;
+	l->soft_packet_limit = XFRM_INF;
+	l->hard_packet_limit = XFRM_INF;
+	l->soft_add_expires_seconds = soft_secs;
+	l->hard_add_expires_seconds = hard_secs;
+}
+
+static const char *auth_kernel_name(int alg)
+{
+	switch (alg) {
+	case AUTHALG_HMAC_SHA1: return "hmac(sha1)";
+	case AUTHALG_HMAC_SHA2_256_128: return "hmac(sha256)";
+	case AUTHALG_HMAC_SHA2_384_192: return "hmac(sha384)";
+	case AUTHALG_HMAC_SHA2_512_256: return "hmac(sha512)";
+	default: return NULL;
+	}
+}
+
+static void attr_algo(struct nlbuf *b, const char *name, const uint8_t *key, size_t keylen)
+{
+	uint8_t tmp[sizeof(struct xfrm_algo) + 96] = { 0 };
+	struct xfrm_algo *a = (struct xfrm_algo *)tmp;
+	snprintf(a->alg_name, sizeof a->alg_name, "%s", name);
+	a->alg_key_len = (unsigned)(keylen * 8);
+	memcpy(a->alg_key, key, keylen);
+	nl_attr(b, XFRMA_ALG_CRYPT, tmp, sizeof *a + keylen);
+}
+
+static void attr_algo_auth(struct nlbuf *b, const char *name, const uint8_t *key, size_t keylen,
+			   unsigned trunc_bits)
+{
+	uint8_t tmp[sizeof(struct xfrm_algo_auth) + 96] = { 0 };
+	struct xfrm_algo_auth *a = (struct xfrm_algo_auth *)tmp;
+	snprintf(a->alg_name, sizeof a->alg_name, "%s", name);
+	a->alg_key_len = (unsigned)(keylen * 8);
+	a->alg_trunc_len = trunc_bits;
+	memcpy(a->alg_key, key, keylen);
+	nl_attr(b, XFRMA_ALG_AUTH_TRUNC, tmp, sizeof *a + keylen);
+}
+
+static void attr_algo_aead(struct nlbuf *b, const uint8_t *key, size_t keylen, unsigned icv_bits)
+{
+	uint8_t tmp[sizeof(struct xfrm_algo_aead) + 96] = { 0 };
+	struct xfrm_algo_aead *a = (struct xfrm_algo_aead *)tmp;
+	snprintf(a->alg_name, sizeof a->alg_name, "rfc4106(gcm(aes))");
+	a->alg_key_len = (unsigned)(keylen * 8);
+	a->alg_icv_len = icv_bits;
+	memcpy(a->alg_key, key, keylen);
+	nl_attr(b, XFRMA_ALG_AEAD, tmp, sizeof *a + keylen);
+}
+
+size_t xfrm_encode_newsa(const struct kernel_sa *sa, uint32_t seq, uint8_t *buf, size_t cap)
+{
+	struct nlbuf b = { buf, 0, cap, false };
+	if (sa->enc_key_len > 96 || sa->auth_key_len > 96)
+		return 0;
+	nl_begin(&b, XFRM_MSG_NEWSA, NLM_F_REQUEST | NLM_F_ACK, seq);
+	struct xfrm_usersa_info *u = nl_put(&b, sizeof *u);
+	if (!u)
+		return 0;
+	/* Tunnel-mode SAs carry no selector (the policies do the matching; the
+	 * kernel takes the family from the SA, as for iproute2's "state add");
+	 * transport-mode SAs are limited to their traffic. */
+	if (sa->mode == ENCAP_TRANSPORT)
+		fill_selector(&u->sel, &sa->sel);
+	xaddr(&u->id.daddr, &sa->dst);
+	u->id.spi = htonl(sa->spi);
+	u->id.proto = IPPROTO_ESP;
+	xaddr(&u->saddr, &sa->src);
+	fill_lifetime(&u->lft, sa->soft_bytes, sa->hard_bytes, sa->soft_secs, sa->hard_secs);
+	u->reqid = sa->reqid;
+	u->family = sa->dst.family;
+	u->mode = sa->mode == ENCAP_TRANSPORT ? XFRM_MODE_TRANSPORT : XFRM_MODE_TUNNEL;
+	u->replay_window = sa->inbound ? 32 : 0;
+	if (sa->enc_alg == ENC_AES_GCM_16) {
+		attr_algo_aead(&b, sa->enc_key, sa->enc_key_len, sa->icv_bits);
+	} else {
+		const char *an = auth_kernel_name(sa->auth_alg);
+		if (!an)
+			return 0;
+		attr_algo(&b, "cbc(aes)", sa->enc_key, sa->enc_key_len);
+		attr_algo_auth(&b, an, sa->auth_key, sa->auth_key_len, sa->icv_bits);
+	}
+	if (sa->udp_encap) {
+		struct xfrm_encap_tmpl e;
+		memset(&e, 0, sizeof e);
+		e.encap_type = UDP_ENCAP_ESPINUDP;
+		e.encap_sport = htons(sa->encap_sport);
+		e.encap_dport = htons(sa->encap_dport);
+		if (sa->have_oa)
+			xaddr(&e.encap_oa, &sa->encap_oa);
+		nl_attr(&b, XFRMA_ENCAP, &e, sizeof e);
+	}
+	return nl_end(&b);
+}
+
+size_t xfrm_encode_delsa(const struct ip_addr *src, const struct ip_addr *dst, uint32_t spi,
+			 uint32_t seq, uint8_t *buf, size_t cap)
+{
+	struct nlbuf b = { buf, 0, cap, false };
+	nl_begin(&b, XFRM_MSG_DELSA, NLM_F_REQUEST | NLM_F_ACK, seq);
+	struct xfrm_usersa_id *id = nl_put(&b, sizeof *id);
+	if (!id)
+		return 0;
+	xaddr(&id->daddr, dst);
+	id->spi = htonl(spi);
+	id->family = dst->family;
+	id->proto = IPPROTO_ESP;
+	xfrm_address_t s;
+	xaddr(&s, src);
+	nl_attr(&b, XFRMA_SRCADDR, &s, sizeof s);
+	return nl_end(&b);
+}
+
+static uint8_t kdir(int dir)
+{
+	return dir == KDIR_IN ? XFRM_POLICY_IN : dir == KDIR_OUT ? XFRM_POLICY_OUT : XFRM_POLICY_FWD;
+}
+
+size_t xfrm_encode_policy(const struct kernel_policy *p, bool add, uint32_t seq, uint8_t *buf,
+			  size_t cap)
+{
+	struct nlbuf b = { buf, 0, cap, false };
+	if (!add) {
+		nl_begin(&b, XFRM_MSG_DELPOLICY, NLM_F_REQUEST | NLM_F_ACK, seq);
+		struct xfrm_userpolicy_id *id = nl_put(&b, sizeof *id);
+		if (!id)
+			return 0;
+		fill_selector(&id->sel, &p->sel);
+		id->dir = kdir(p->dir);
+		return nl_end(&b);
+	}
+	nl_begin(&b, XFRM_MSG_NEWPOLICY, NLM_F_REQUEST | NLM_F_ACK, seq);
+	struct xfrm_userpolicy_info *u = nl_put(&b, sizeof *u);
+	if (!u)
+		return 0;
+	fill_selector(&u->sel, &p->sel);
+	fill_lifetime(&u->lft, 0, 0, 0, 0);
+	u->priority = p->priority;
+	u->dir = kdir(p->dir);
+	u->action = XFRM_POLICY_ALLOW;
+	u->share = XFRM_SHARE_ANY;
+	struct xfrm_user_tmpl t;
+	memset(&t, 0, sizeof t);
+	xaddr(&t.id.daddr, &p->tdst);
+	t.id.proto = IPPROTO_ESP;
+	t.family = p->tdst.family;
+	xaddr(&t.saddr, &p->tsrc);
+	t.reqid = p->reqid;
+	t.mode = p->mode == ENCAP_TRANSPORT ? XFRM_MODE_TRANSPORT : XFRM_MODE_TUNNEL;
+	t.aalgos = t.ealgos = t.calgos = ~0u;
+	nl_attr(&b, XFRMA_TMPL, &t, sizeof t);
+	return nl_end(&b);
+}
+
+/* ---- the socket ------------------------------------------------------------ */
+
+/* Send one request and read its acknowledgement. */
+static int xfrm_request(struct kernel *k, uint8_t *msg, size_t len)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	if (sendto(k->fd, msg, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		snprintf(k->err, sizeof k->err, "netlink send: %s", strerror(errno));
+		return -1;
+	}
+	uint32_t seq = ((struct nlmsghdr *)msg)->nlmsg_seq;
+	uint8_t rx[4096];
+	for (int tries = 0; tries < 16; tries++) {
+		ssize_t n = recv(k->fd, rx, sizeof rx, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(k->err, sizeof k->err, "netlink receive: %s", strerror(errno));
+			return -1;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)rx; NLMSG_OK(h, (size_t)n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+				continue;
+			const struct nlmsgerr *e = NLMSG_DATA(h);
+			if (e->error == 0)
+				return 0;
+			snprintf(k->err, sizeof k->err, "%s", strerror(-e->error));
+			return -1;
+		}
+	}
+	snprintf(k->err, sizeof k->err, "no netlink acknowledgement");
+	return -1;
+}
+
+static int x_add_sa(struct kernel *k, const struct kernel_sa *sa)
+{
+	uint8_t msg[1024];
+	size_t n = xfrm_encode_newsa(sa, ++k->seq, msg, sizeof msg);
+	if (!n) {
+		snprintf(k->err, sizeof k->err, "SA cannot be encoded");
+		return -1;
+	}
+	return xfrm_request(k, msg, n);
+}
+
+static int x_del_sa(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
+		    uint32_t spi, const char *label)
+{
+	uint8_t msg[256];
+	size_t n = xfrm_encode_delsa(src, dst, spi, ++k->seq, msg, sizeof msg);
+	return n ? xfrm_request(k, msg, n) : -1;
+}
+
+static int x_policy(struct kernel *k, const struct kernel_policy *p, bool add)
+{
+	uint8_t msg[512];
+	size_t n = xfrm_encode_policy(p, add, ++k->seq, msg, sizeof msg);
+	return n ? xfrm_request(k, msg, n) : -1;
+}
+
+static int x_add_policy(struct kernel *k, const struct kernel_policy *p)
+{
+	return x_policy(k, p, true);
+}
+
+static int x_del_policy(struct kernel *k, const struct kernel_policy *p)
+{
+	return x_policy(k, p, false);
+}
+
+static void x_close(struct kernel *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	k->fd = -1;
+}
+
+int kernel_xfrm_open(struct kernel *k, char *err, size_t errlen)
+{
+	k->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_XFRM);
+	if (k->fd < 0) {
+		snprintf(err, errlen, "netlink XFRM socket: %s", strerror(errno));
+		return -1;
+	}
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	if (bind(k->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		snprintf(err, errlen, "netlink XFRM bind: %s", strerror(errno));
+		x_close(k);
+		return -1;
+	}
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	return 0;
+}
+
+const struct kernel_ops kernel_xfrm_ops = {
+	.name = "xfrm",
+	.add_sa = x_add_sa,
+	.del_sa = x_del_sa,
+	.add_policy = x_add_policy,
+	.del_policy = x_del_policy,
+	.close = x_close,
+};

@@ -1,0 +1,50 @@
+# iked/: the IKE daemon, and the ipsec command (ctl/ipsec.c) that talks to it.
+# Every rule of both lives here; iked's own unit tests and fuzz targets get
+# explicit link rules below because they need the daemon's objects too.
+
+IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c iked/sacache.c \
+                 iked/proposal.c iked/match.c iked/cert.c iked/natt.c iked/sa.c iked/ikev1.c \
+                 iked/phase1.c iked/quick.c iked/info.c iked/lifecycle.c iked/daemon.c \
+                 iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c iked/net.c \
+                 iked/control.c iked/display.c
+IKED_MAIN_SRCS := iked/main.c
+IPSEC_SRCS := ctl/ipsec.c
+
+IKED_LIBS := $(shell $(PKG_CONFIG) --libs hogweed nettle gnutls 2>/dev/null) -lgmp
+EXTRA_CFLAGS_iked := $(GNUTLS_CFLAGS)
+
+$(BUILD)/bin/iked: $(call objs,$(OBJ),$(IKED_MAIN_SRCS) $(IKED_LIB_SRCS)) $(OBJ)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS) -lpthread
+
+$(BUILD)/bin/ipsec: $(call objs,$(OBJ),$(IPSEC_SRCS)) $(OBJ)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ -lpthread
+
+# Unit tests of iked (tests/unit/test_ike_*.c, test_isakmp*.c) link the
+# sanitizer build of the daemon's modules.
+IKED_UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/tests/unit/%,\
+                    $(wildcard tests/unit/test_ike_*.c tests/unit/test_isakmp*.c))
+$(IKED_UNIT_BINS): $(SAN)/tests/unit/%: $(SAN)/tests/unit/%.o $(SAN)/tests/unit/support.o \
+                   $(SAN)/tests/unit/ike_testutil.o $(SAN)/tests/unit/ike_harness.o \
+                   $(call objs,$(SAN),$(IKED_LIB_SRCS)) $(SAN)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(CHECK_LIBS) $(IKED_LIBS) -lpthread
+
+# Fuzz targets of iked (tests/fuzz/fuzz_isakmp*.c).
+IKED_FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ)/tests/fuzz/%,\
+                    $(wildcard tests/fuzz/fuzz_isakmp*.c))
+$(IKED_FUZZ_BINS): $(FUZZ)/tests/fuzz/%: $(FUZZ)/tests/fuzz/%.o \
+                   $(call objs,$(FUZZ),$(IKED_LIB_SRCS)) $(FUZZ)/libcore.a
+	@mkdir -p $(@D)
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(IKED_LIBS) -lpthread
+
+ALL_TARGETS += $(BUILD)/bin/iked $(BUILD)/bin/ipsec
+INSTALL_BINS += $(BUILD)/bin/iked $(BUILD)/bin/ipsec
+
+# Longer runs than make check affords: the fuzz target for ten minutes and a
+# five-minute refresh soak against charon (root, network namespaces).
+.PHONY: soak-iked
+soak-iked: all $(IKED_FUZZ_BINS)
+	@scripts/run-fuzz 600 $(IKED_FUZZ_BINS)
+	$(PYTEST) -q -s tests/integration/soak_iked.py

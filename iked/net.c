@@ -1,0 +1,242 @@
+/* iked/net — UDP sockets for IKE and NAT-T. */
+#include "iked/net.h"
+
+#include <errno.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "iked/isakmp.h"
+
+#ifndef UDP_ENCAP
+#define UDP_ENCAP 100
+#endif
+#ifndef UDP_ENCAP_ESPINUDP
+#define UDP_ENCAP_ESPINUDP 2
+#endif
+
+static socklen_t to_sockaddr(const struct ikeaddr *a, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	if (a->ip.family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		memcpy(&s6->sin6_addr, a->ip.b, 16);
+		s6->sin6_port = htons(a->port);
+		return sizeof *s6;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	memcpy(&s4->sin_addr, a->ip.b, 4);
+	s4->sin_port = htons(a->port);
+	return sizeof *s4;
+}
+
+static bool is_wildcard(const struct ip_addr *a)
+{
+	static const uint8_t zero[16];
+	return memcmp(a->b, zero, a->family == AF_INET6 ? 16 : 4) == 0;
+}
+
+static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bool natt,
+		    bool udp_encap, char *err, size_t errlen)
+{
+	if (n->n == NET_MAX_SOCKETS) {
+		snprintf(err, errlen, "too many listen addresses");
+		return -1;
+	}
+	int af = addr->family == AF_INET6 ? AF_INET6 : AF_INET;
+	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	int on = 1, rcvbuf = 2 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	/* room for bursts (many peers at once, or a flood): above rmem_max
+	 * needs CAP_NET_ADMIN, which iked has as root */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	if (af == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+	}
+	struct net_socket *s = &n->s[n->n];
+	s->local.ip = *addr;
+	s->local.port = port;
+	s->natt = natt;
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(&s->local, &ss);
+	char a[IP_STRLEN];
+	ip_addr_format(addr, a, sizeof a);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		snprintf(err, errlen, "bind %s port %u: %s", a, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (natt && udp_encap) {
+		int type = UDP_ENCAP_ESPINUDP;
+		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof type) < 0)
+			log_warn("UDP_ENCAP on %s port %u: %s (ESP in UDP will not reach the kernel)", a,
+				 port, strerror(errno));
+	}
+	s->fd = fd;
+	n->n++;
+	return 0;
+}
+
+int net_open(struct net *n, const struct ike_config *cfg, bool udp_encap, char *err,
+	     size_t errlen)
+{
+	memset(n, 0, sizeof *n);
+	struct ip_addr any = { .family = AF_INET };
+	size_t nl = cfg->nlisten ? cfg->nlisten : 1;
+	for (size_t i = 0; i < nl; i++) {
+		const struct ip_addr *a = cfg->nlisten ? &cfg->listen[i] : &any;
+		if (open_one(n, a, cfg->ike_port, false, false, err, errlen) ||
+		    open_one(n, a, cfg->nat_port, true, udp_encap, err, errlen)) {
+			net_close(n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void net_close(struct net *n)
+{
+	for (size_t i = 0; i < n->n; i++)
+		if (n->s[i].fd >= 0)
+			close(n->s[i].fd);
+	n->n = 0;
+}
+
+static struct net_socket *socket_for(struct net *n, const struct ikeaddr *from)
+{
+	struct net_socket *wild = NULL;
+	for (size_t i = 0; i < n->n; i++) {
+		struct net_socket *s = &n->s[i];
+		if (s->local.port != from->port || s->local.ip.family != from->ip.family)
+			continue;
+		if (memcmp(s->local.ip.b, from->ip.b, 16) == 0)
+			return s;
+		if (is_wildcard(&s->local.ip))
+			wild = s;
+	}
+	return wild;
+}
+
+int net_send(void *ctx, const struct ikeaddr *from, const struct ikeaddr *to,
+	     const uint8_t *pkt, size_t len)
+{
+	struct net *n = ctx;
+	struct net_socket *s = socket_for(n, from);
+	if (!s) {
+		log_debug("no socket for source port %u", from->port);
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(to, &ss);
+	struct iovec iov = { (void *)pkt, len };
+	struct msghdr mh = { .msg_name = &ss, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1 };
+	/* a wildcard socket needs the source address set per packet */
+	uint8_t cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	memset(cbuf, 0, sizeof cbuf);
+	if (is_wildcard(&s->local.ip) && !is_wildcard(&from->ip)) {
+		mh.msg_control = cbuf;
+		struct cmsghdr *c = (struct cmsghdr *)cbuf;
+		if (from->ip.family == AF_INET6) {
+			mh.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
+			struct in6_pktinfo pi = { 0 };
+			memcpy(&pi.ipi6_addr, from->ip.b, 16);
+			memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		} else {
+			mh.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+			struct in_pktinfo pi = { 0 };
+			memcpy(&pi.ipi_spec_dst, from->ip.b, 4);
+			memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		}
+	}
+	for (int tries = 0; tries < 3; tries++) {
+		if (sendmsg(s->fd, &mh, 0) >= 0)
+			return 0;
+		if (errno != EINTR)
+			break;
+	}
+	log_debug("sendmsg: %s", strerror(errno));
+	return -1;
+}
+
+/* The destination address of a datagram (for wildcard sockets). */
+static void packet_destination(struct msghdr *mh, struct net_socket *s, struct ikeaddr *to)
+{
+	to->ip = s->local.ip;
+	to->port = s->local.port;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			memset(&to->ip, 0, sizeof to->ip);
+			to->ip.family = AF_INET;
+			memcpy(to->ip.b, &pi.ipi_addr, 4);
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			memset(&to->ip, 0, sizeof to->ip);
+			to->ip.family = AF_INET6;
+			memcpy(to->ip.b, &pi.ipi6_addr, 16);
+		}
+	}
+}
+
+void net_receive(struct iked *ike, struct net_socket *s)
+{
+	static uint8_t buf[ISAKMP_MAX_MSG + 64];
+	/* bounded per wakeup so a flood on one socket cannot starve the rest */
+	for (int k = 0; k < 256; k++) {
+		struct sockaddr_storage ss;
+		uint8_t cbuf[256];
+		struct iovec iov = { buf, sizeof buf };
+		struct msghdr mh = { .msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov,
+				     .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof cbuf };
+		ssize_t r = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				log_debug("recvmsg: %s", strerror(errno));
+			return;
+		}
+		if (mh.msg_flags & MSG_TRUNC) {
+			ike->rx_dropped++;
+			continue;
+		}
+		struct ikeaddr from, to;
+		if (ip_addr_from_sockaddr((struct sockaddr *)&ss, &from.ip, &from.port))
+			continue;
+		packet_destination(&mh, s, &to);
+		size_t len = (size_t)r;
+		if (!s->natt) {
+			ike_input(ike, buf, len, &from, &to, false);
+			continue;
+		}
+		if (len == 1 && buf[0] == NATT_KEEPALIVE_BYTE)
+			continue;
+		static const uint8_t marker[NON_ESP_MARKER_LEN];
+		if (len < NON_ESP_MARKER_LEN || memcmp(buf, marker, NON_ESP_MARKER_LEN) != 0) {
+			ike->rx_dropped++;            /* ESP in UDP: the kernel's, not ours */
+			continue;
+		}
+		ike_input(ike, buf + NON_ESP_MARKER_LEN, len - NON_ESP_MARKER_LEN, &from, &to, true);
+	}
+}

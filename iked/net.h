@@ -1,0 +1,38 @@
+/*
+ * iked/net — iked's UDP sockets: the IKE port and the NAT-T port on every
+ * ListenAddr. Receiving strips the non-ESP marker on the NAT-T port and
+ * ignores keepalives; sending picks the socket of the source address and
+ * port an SA uses. With the xfrm backend the NAT-T sockets carry the
+ * UDP_ENCAP option so the kernel takes ESP-in-UDP for itself.
+ */
+#ifndef ATTLS_IKED_NET_H
+#define ATTLS_IKED_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "iked/iked.h"
+
+#define NET_MAX_SOCKETS 32
+
+struct net_socket {
+	int fd;
+	struct ikeaddr local;             /* bound address (may be the wildcard) */
+	bool natt;                        /* the NAT-T port */
+};
+
+struct net {
+	struct net_socket s[NET_MAX_SOCKETS];
+	size_t n;
+};
+
+int net_open(struct net *n, const struct ike_config *cfg, bool udp_encap, char *err,
+	     size_t errlen);
+void net_close(struct net *n);
+/* The net_ops send function (ctx is the struct net). */
+int net_send(void *ctx, const struct ikeaddr *from, const struct ikeaddr *to,
+	     const uint8_t *pkt, size_t len);
+/* Read what is waiting on one socket (bounded) and hand it to iked. */
+void net_receive(struct iked *ike, struct net_socket *s);
+
+#endif

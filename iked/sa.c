@@ -1,0 +1,393 @@
+/* iked/sa — the SA database: phase 1 SAs by cookie, phase 2 SAs by message
+ * ID and SPI, and the K/Y tunnels they belong to. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/strutil.h"
+#include "iked/crypto.h"
+#include "iked/dh.h"
+#include "iked/exchange.h"
+#include "iked/match.h"
+#include "policy/policy.h"
+
+static size_t bucket(const uint8_t *icky)
+{
+	return (size_t)get32(icky) % P1_HASH_BUCKETS;
+}
+
+struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *local,
+		    const struct ikeaddr *remote)
+{
+	struct p1sa *p1 = calloc(1, sizeof *p1);
+	if (!p1)
+		return NULL;
+	p1->ike = ike;
+	p1->role = role;
+	p1->exch = exch;
+	p1->local = *local;
+	p1->remote = *remote;
+	p1->state = P1_NONE;
+	buf_init(&p1->sai_b);
+	buf_init(&p1->idi_b);
+	buf_init(&p1->idr_b);
+	LIST_INIT(&p1->p2s);
+	xmit_init(&p1->xmit, p1_xmit_timeout, p1);
+	timer_init(&p1->t_refresh, p1_refresh_timeout, p1);
+	timer_init(&p1->t_expire, p1_expire_timeout, p1);
+	timer_init(&p1->t_dpd, dpd_timeout, p1);
+	timer_init(&p1->t_keepalive, keepalive_timeout, p1);
+	timer_init(&p1->t_reap, p1_reap_timeout, p1);
+	p1->created_ms = p1->last_heard_ms = iked_now(ike);
+	if (role == IKE_INITIATOR) {
+		do {
+			random_bytes(p1->icky, 8);
+		} while (get32(p1->icky) == 0 || p1_find(ike, p1->icky, NULL));
+	} else {
+		do {
+			random_bytes(p1->rcky, 8);
+		} while (get32(p1->rcky) == 0);
+	}
+	LIST_INSERT_HEAD(&ike->p1_all, p1, all);
+	if (role == IKE_RESPONDER)
+		ike->half_open++;
+	return p1;
+}
+
+/* Responder SAs are hashed once the initiator cookie is known (at once). */
+static void p1_hash(struct p1sa *p1)
+{
+	LIST_INSERT_HEAD(&p1->ike->p1_by_cookie[bucket(p1->icky)], p1, by_cookie);
+}
+
+void p1_free(struct p1sa *p1)
+{
+	struct iked *ike = p1->ike;
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&p1->p2s)))
+		p2_detach(p2);
+	/* established phase 2 SAs outlive their phase 1 SA (RFC 2409) */
+	LIST_FOREACH(p2, &ike->p2_all, all)
+		if (p2->p1 == p1)
+			p2->p1 = NULL;
+	if (p1->kt && p1->kt->cur == p1)
+		p1->kt->cur = NULL;
+	if (p1->role == IKE_RESPONDER && p1->state != P1_ESTABLISHED &&
+	    p1->state != P1_DELETED && ike->half_open)
+		ike->half_open--;
+	xmit_clear(ike, &p1->xmit);
+	timer_cancel(&ike->timers, &p1->t_refresh);
+	timer_cancel(&ike->timers, &p1->t_expire);
+	timer_cancel(&ike->timers, &p1->t_dpd);
+	timer_cancel(&ike->timers, &p1->t_keepalive);
+	timer_cancel(&ike->timers, &p1->t_reap);
+	if (p1->by_cookie.le_prev)
+		LIST_REMOVE(p1, by_cookie);
+	LIST_REMOVE(p1, all);
+	buf_free(&p1->sai_b);
+	buf_free(&p1->idi_b);
+	buf_free(&p1->idr_b);
+	dh_free(p1->dh);
+	free(p1->gxi);
+	free(p1->gxr);
+	if (p1->gxy)
+		mem_wipe(p1->gxy, p1->gxy_len);
+	free(p1->gxy);
+	if (p1->pol)
+		policy_unref(p1->pol);
+	mem_wipe(&p1->keys, sizeof p1->keys);
+	free(p1);
+}
+
+static bool cookie_zero(const uint8_t *c)
+{
+	static const uint8_t z[8];
+	return memcmp(c, z, 8) == 0;
+}
+
+struct p1sa *p1_find(struct iked *ike, const uint8_t *icky, const uint8_t *rcky)
+{
+	struct p1sa *p1;
+	LIST_FOREACH(p1, &ike->p1_by_cookie[bucket(icky)], by_cookie)
+		if (memcmp(p1->icky, icky, 8) == 0 && (!rcky || memcmp(p1->rcky, rcky, 8) == 0))
+			return p1;
+	return NULL;
+}
+
+struct p1sa *p1_find_initiating(struct iked *ike, const uint8_t *icky,
+				const struct ikeaddr *remote)
+{
+	struct p1sa *p1;
+	LIST_FOREACH(p1, &ike->p1_by_cookie[bucket(icky)], by_cookie)
+		if (p1->role == IKE_INITIATOR && memcmp(p1->icky, icky, 8) == 0 &&
+		    cookie_zero(p1->rcky) &&
+		    memcmp(&p1->remote.ip, &remote->ip, sizeof remote->ip) == 0)
+			return p1;
+	return NULL;
+}
+
+struct p1sa *p1_find_responder(struct iked *ike, const uint8_t *icky,
+			       const struct ikeaddr *remote)
+{
+	struct p1sa *p1;
+	LIST_FOREACH(p1, &ike->p1_by_cookie[bucket(icky)], by_cookie)
+		if (p1->role == IKE_RESPONDER && memcmp(p1->icky, icky, 8) == 0 &&
+		    memcmp(&p1->remote.ip, &remote->ip, sizeof remote->ip) == 0)
+			return p1;
+	return NULL;
+}
+
+struct p1sa *p1_find_peer(struct iked *ike, const struct ip_addr *local,
+			  const struct ip_addr *remote, bool *negotiating)
+{
+	struct p1sa *p1, *best = NULL, *pending = NULL;
+	LIST_FOREACH(p1, &ike->p1_all, all) {
+		if (memcmp(&p1->remote.ip, remote, sizeof *remote) != 0)
+			continue;
+		if (local && memcmp(&p1->local.ip, local, sizeof *local) != 0)
+			continue;
+		if (p1->state == P1_ESTABLISHED && !p1->replaced) {
+			if (!best || p1->established_ms > best->established_ms)
+				best = p1;
+		} else if (p1->state != P1_DELETED && p1->state != P1_ESTABLISHED) {
+			pending = p1;
+		}
+	}
+	if (negotiating)
+		*negotiating = !best && pending;
+	return best ? best : pending;
+}
+
+unsigned half_open_for_peer(struct iked *ike, const struct ip_addr *remote)
+{
+	unsigned n = 0;
+	struct p1sa *p1;
+	LIST_FOREACH(p1, &ike->p1_all, all)
+		if (p1->role == IKE_RESPONDER && p1->state != P1_ESTABLISHED &&
+		    p1->state != P1_DELETED && memcmp(&p1->remote.ip, remote, sizeof *remote) == 0)
+			n++;
+	return n;
+}
+
+/* Set the cookie a responder SA is found by, and hash it. */
+void p1_set_icky(struct p1sa *p1, const uint8_t *icky)
+{
+	memcpy(p1->icky, icky, 8);
+	p1_hash(p1);
+}
+
+/* An initiator SA is hashed at once by its own cookie. */
+void p1_hash_initiator(struct p1sa *p1)
+{
+	p1_hash(p1);
+}
+
+/* ---- tunnels ----------------------------------------------------------------- */
+
+struct ktunnel *ktunnel_get(struct iked *ike, const char *rule, const char *action,
+			    const struct ikeaddr *local, const struct ikeaddr *remote)
+{
+	struct ktunnel *kt;
+	LIST_FOREACH(kt, &ike->ktunnels, all)
+		if (strcmp(kt->rule, rule) == 0 &&
+		    memcmp(&kt->local.ip, &local->ip, sizeof local->ip) == 0 &&
+		    memcmp(&kt->remote.ip, &remote->ip, sizeof remote->ip) == 0)
+			return kt;
+	if (!(kt = calloc(1, sizeof *kt)))
+		return NULL;
+	kt->id = ++ike->next_kid;
+	str_copy(kt->rule, rule, sizeof kt->rule);
+	str_copy(kt->action, action ? action : "", sizeof kt->action);
+	kt->local = *local;
+	kt->remote = *remote;
+	kt->created_ms = iked_now(ike);
+	LIST_INSERT_HEAD(&ike->ktunnels, kt, all);
+	return kt;
+}
+
+struct ktunnel *ktunnel_by_id(struct iked *ike, unsigned id)
+{
+	struct ktunnel *kt;
+	LIST_FOREACH(kt, &ike->ktunnels, all)
+		if (kt->id == id)
+			return kt;
+	return NULL;
+}
+
+void ktunnel_free(struct iked *ike, struct ktunnel *kt)
+{
+	struct p1sa *p1;
+	LIST_FOREACH(p1, &ike->p1_all, all)
+		if (p1->kt == kt)
+			p1->kt = NULL;
+	LIST_REMOVE(kt, all);
+	free(kt);
+}
+
+struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *action,
+			    const struct selector *lsel, const struct selector *rsel,
+			    const struct ip_addr *local_ep, const struct ip_addr *peer)
+{
+	struct ytunnel *yt;
+	LIST_FOREACH(yt, &ike->ytunnels, all)
+		if (strcmp(yt->rule, rule) == 0 && selector_equal(&yt->lsel, lsel) &&
+		    selector_equal(&yt->rsel, rsel) &&
+		    memcmp(&yt->peer, peer, sizeof *peer) == 0)
+			return yt;
+	if (!(yt = calloc(1, sizeof *yt)))
+		return NULL;
+	yt->id = ++ike->next_yid;
+	str_copy(yt->rule, rule, sizeof yt->rule);
+	str_copy(yt->action, action ? action : "", sizeof yt->action);
+	yt->lsel = *lsel;
+	yt->rsel = *rsel;
+	yt->local_ep = *local_ep;
+	yt->peer = *peer;
+	yt->created_ms = iked_now(ike);
+	LIST_INIT(&yt->sas);
+	LIST_INSERT_HEAD(&ike->ytunnels, yt, all);
+	return yt;
+}
+
+struct ytunnel *ytunnel_by_id(struct iked *ike, unsigned id)
+{
+	struct ytunnel *yt;
+	LIST_FOREACH(yt, &ike->ytunnels, all)
+		if (yt->id == id)
+			return yt;
+	return NULL;
+}
+
+void ytunnel_free(struct iked *ike, struct ytunnel *yt)
+{
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&yt->sas)))
+		p2_free(p2);
+	LIST_REMOVE(yt, all);
+	free(yt);
+	(void)ike;
+}
+
+/* ---- phase 2 ----------------------------------------------------------------- */
+
+struct p2sa *p2_new(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int role)
+{
+	struct p2sa *p2 = calloc(1, sizeof *p2);
+	if (!p2)
+		return NULL;
+	p2->ike = ike;
+	p2->yt = yt;
+	p2->role = role;
+	p2->state = P2_NONE;
+	p2->created_ms = iked_now(ike);
+	p2->lsel = yt->lsel;
+	p2->rsel = yt->rsel;
+	p2->send_ids = true;
+	xmit_init(&p2->xmit, qm_xmit_timeout, p2);
+	timer_init(&p2->t_refresh, p2_refresh_timeout, p2);
+	timer_init(&p2->t_expire, p2_expire_timeout, p2);
+	timer_init(&p2->t_neg, p2_neg_timeout, p2);
+	LIST_INSERT_HEAD(&yt->sas, p2, in_tunnel);
+	LIST_INSERT_HEAD(&ike->p2_all, p2, all);
+	if (p1)
+		p2_attach(p2, p1);
+	return p2;
+}
+
+void p2_attach(struct p2sa *p2, struct p1sa *p1)
+{
+	if (p2->by_p1.le_prev)
+		LIST_REMOVE(p2, by_p1);
+	p2->p1 = p1;
+	p2->parent_kid = p1->kt ? p1->kt->id : 0;
+	LIST_INSERT_HEAD(&p1->p2s, p2, by_p1);
+}
+
+void p2_detach(struct p2sa *p2)
+{
+	if (p2->by_p1.le_prev) {
+		LIST_REMOVE(p2, by_p1);
+		p2->by_p1.le_prev = NULL;
+	}
+}
+
+void p2_free(struct p2sa *p2)
+{
+	struct iked *ike = p2->ike;
+	p2_detach(p2);
+	xmit_clear(ike, &p2->xmit);
+	timer_cancel(&ike->timers, &p2->t_refresh);
+	timer_cancel(&ike->timers, &p2->t_expire);
+	timer_cancel(&ike->timers, &p2->t_neg);
+	if (p2->yt && p2->yt->cur == p2)
+		p2->yt->cur = NULL;
+	LIST_REMOVE(p2, in_tunnel);
+	LIST_REMOVE(p2, all);
+	dh_free(p2->dh);
+	if (p2->gxy)
+		mem_wipe(p2->gxy, p2->gxy_len);
+	free(p2->gxy);
+	mem_wipe(p2->key_in, sizeof p2->key_in);
+	mem_wipe(p2->key_out, sizeof p2->key_out);
+	free(p2);
+}
+
+struct p2sa *p2_find_msgid(struct p1sa *p1, uint32_t msgid)
+{
+	struct p2sa *p2;
+	LIST_FOREACH(p2, &p1->p2s, by_p1)
+		if (p2->msgid == msgid)
+			return p2;
+	return NULL;
+}
+
+struct p2sa *p2_find_spi_in(struct iked *ike, uint32_t spi)
+{
+	struct p2sa *p2;
+	LIST_FOREACH(p2, &ike->p2_all, all)
+		if (p2->spi_in == spi && p2->state != P2_DELETED)
+			return p2;
+	return NULL;
+}
+
+struct p2sa *p2_find_spi_out(struct iked *ike, const struct ip_addr *peer, uint32_t spi)
+{
+	struct p2sa *p2;
+	LIST_FOREACH(p2, &ike->p2_all, all)
+		if (p2->spi_out == spi && p2->state == P2_ESTABLISHED &&
+		    memcmp(&p2->yt->peer, peer, sizeof *peer) == 0)
+			return p2;
+	return NULL;
+}
+
+uint32_t spi_alloc(struct iked *ike)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		uint32_t spi = random_u32();
+		if (spi >= 256 && !p2_find_spi_in(ike, spi))
+			return spi;
+	}
+	return 0;
+}
+
+/* ---- SA cache keys -------------------------------------------------------------- */
+
+void cache_key_k(char *buf, size_t len, const char *rule, const struct ip_addr *local,
+		 const struct ip_addr *remote)
+{
+	char l[IP_STRLEN], r[IP_STRLEN];
+	ip_addr_format(local, l, sizeof l);
+	ip_addr_format(remote, r, sizeof r);
+	snprintf(buf, len, "K|%s|%s|%s", rule, l, r);
+}
+
+void cache_key_y(char *buf, size_t len, const char *rule, const struct selector *l,
+		 const struct selector *r, const struct ip_addr *peer)
+{
+	char a[IP_RANGE_STRLEN + 32], b[IP_RANGE_STRLEN + 32], p[IP_STRLEN];
+	selector_format(l, a, sizeof a);
+	selector_format(r, b, sizeof b);
+	ip_addr_format(peer, p, sizeof p);
+	snprintf(buf, len, "Y|%s|%s|%s|%s", rule, a, b, p);
+}

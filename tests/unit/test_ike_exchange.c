@@ -1,0 +1,789 @@
+/* Exchanges between two iked instances in one process (tests/unit/ike_harness):
+ * Main, Aggressive and Quick Mode, PFS choices, refresh with the SA cache,
+ * retransmission, duplicates, deletes, dead peer detection. */
+#include "tests/unit/support.h"
+#include "tests/unit/ike_harness.h"
+#include "tests/unit/ike_testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "iked/exchange.h"
+#include "iked/isakmp.h"
+
+/* A policy for one side: me/peer security endpoints, my/peer protected host. */
+struct side {
+	const char *me, *peer, *mynet, *peernet;
+	const char *mode;            /* Main | Aggressive */
+	const char *ke_offers;       /* "o1" or "o1 o2": KeyExchangeOfferRef order */
+	const char *data_offers;     /* "d1" ... */
+	const char *pfs;             /* PFS lines of the IpDynVpnAction */
+	const char *lid, *rid;       /* identity values ("IpAddr a", "Fqdn x"); default IpAddr */
+	const char *kepolicy;        /* more KeyExchangePolicy lines */
+	const char *peer_loc;        /* the peer's address as seen here (behind a NAT) */
+};
+
+static const char *offers_text =
+	"KeyExchangeOffer o1 {\n HowToEncrypt AES_CBC KeyLength 128\n HowToAuthMsgs SHA2_256\n"
+	" HowToAuthPeers PresharedKey\n DHGroup Group14\n}\n"
+	"KeyExchangeOffer o2 {\n HowToEncrypt AES_CBC KeyLength 256\n HowToAuthMsgs SHA2_512\n"
+	" HowToAuthPeers PresharedKey\n DHGroup Group19\n}\n"
+	"KeyExchangeOffer o3 {\n HowToEncrypt AES_CBC KeyLength 256\n HowToAuthMsgs SHA1\n"
+	" HowToAuthPeers PresharedKey\n DHGroup Group2\n}\n"
+	"IpDataOffer d1 {\n HowToEncap Tunnel\n HowToEncrypt AES_CBC KeyLength 128\n"
+	" HowToAuth ESP HMAC_SHA2_256_128\n RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n}\n"
+	"IpDataOffer d2 {\n HowToEncap Tunnel\n HowToEncrypt AES_GCM_16 KeyLength 256\n"
+	" RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n}\n"
+	"IpDataOffer d3 {\n HowToEncap Transport\n HowToEncrypt AES_CBC KeyLength 256\n"
+	" HowToAuth ESP HMAC_SHA1\n RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n}\n"
+	/* d1's algorithms, accepting at most 30 minutes */
+	"IpDataOffer d4 {\n HowToEncap Tunnel\n HowToEncrypt AES_CBC KeyLength 128\n"
+	" HowToAuth ESP HMAC_SHA2_256_128\n RefreshLifetimeProposed 20\n RefreshLifetimeAccepted 10 30\n}\n";
+
+static void refs(char *out, size_t len, const char *kw, const char *names)
+{
+	out[0] = '\0';
+	for (const char *p = names; *p;) {
+		size_t n = strcspn(p, " ");
+		size_t k = strlen(out);
+		snprintf(out + k, len - k, " %s %.*s\n", kw, (int)n, p);
+		p += n;
+		p += strspn(p, " ");
+	}
+}
+
+static const char *policy(const struct side *s, char *buf, size_t len)
+{
+	char keo[256], dao[256], lid[128], rid[128];
+	refs(keo, sizeof keo, "KeyExchangeOfferRef", s->ke_offers ? s->ke_offers : "o1");
+	refs(dao, sizeof dao, "IpDataOfferRef", s->data_offers ? s->data_offers : "d1");
+	snprintf(lid, sizeof lid, "%s", s->lid ? s->lid : "");
+	snprintf(rid, sizeof rid, "%s", s->rid ? s->rid : "");
+	if (!s->lid)
+		snprintf(lid, sizeof lid, "IpAddr %s", s->me);
+	if (!s->rid)
+		snprintf(rid, sizeof rid, "IpAddr %s", s->peer);
+	const char *loc = s->peer_loc ? s->peer_loc : s->peer;
+	snprintf(buf, len,
+		 "IkeConfig {\n ListenAddr %s\n KernelBackend log\n IkeRetries 3\n IkeInitWait 1\n"
+		 " IkeMaxWait 4\n}\n"
+		 "IpFilterPolicy {\n IpFilterRuleRef r\n}\n"
+		 "IpFilterRule r {\n IpSourceAddr %s\n IpDestAddr %s\n IpGenericFilterActionRef prot\n"
+		 " IpDynVpnActionRef vpn\n RemoteSecurityEndpointAddr %s\n}\n"
+		 "IpGenericFilterAction prot {\n IpFilterAction IpSec\n}\n"
+		 "IpDynVpnAction vpn {\n%s%s}\n"
+		 "KeyExchangePolicy {\n KeyExchangeRuleRef kr\n AllowNat Yes\n%s}\n"
+		 "KeyExchangeRule kr {\n LocalSecurityEndpoint {\n  Identity %s\n  Location %s\n }\n"
+		 " RemoteSecurityEndpoint {\n  Identity %s\n  Location %s\n }\n"
+		 " KeyExchangeActionRef ka\n SharedKey Ascii sharedsecret123\n}\n"
+		 "KeyExchangeAction ka {\n HowToInitiate %s\n%s}\n%s",
+		 s->me, s->mynet, s->peernet, loc,
+		 s->pfs ? s->pfs : " InitiateWithPfs Group14\n AcceptablePfs Group14\n", dao,
+		 s->kepolicy ? s->kepolicy : "", lid, s->me, rid, loc,
+		 s->mode ? s->mode : "Main", keo, offers_text);
+	return buf;
+}
+
+/* An expected log line; the whole log is printed when it is missing. */
+#define CHECK_LOG(needle)                                               \
+	do {                                                            \
+		if (!h_log_has(needle)) {                               \
+			h_log_dump();                                   \
+			ck_abort_msg("the log lacks: %s", needle);      \
+		}                                                       \
+	} while (0)
+
+#define A_ADDR "198.18.0.1"
+#define B_ADDR "198.18.0.2"
+#define A_NET "198.19.1.1"
+#define B_NET "198.19.2.1"
+
+static struct side side_a(void)
+{
+	return (struct side){ .me = A_ADDR, .peer = B_ADDR, .mynet = A_NET, .peernet = B_NET };
+}
+
+static struct side side_b(void)
+{
+	return (struct side){ .me = B_ADDR, .peer = A_ADDR, .mynet = B_NET, .peernet = A_NET };
+}
+
+static void setup2(struct harness *h, const struct side *a, const struct side *b)
+{
+	char pa[8192], pb[8192];
+	h_init(h);
+	ck_assert_int_eq(h_add(h, A_ADDR, policy(a, pa, sizeof pa)), 0);
+	ck_assert_int_eq(h_add(h, B_ADDR, policy(b, pb, sizeof pb)), 1);
+}
+
+static void activate(struct harness *h, int i)
+{
+	char out[256];
+	int rc = ytunnel_activate(h->nodes[i].ike, "r", out, sizeof out);
+	if (rc)
+		fprintf(stderr, "activate: %s\n", out);
+	ck_assert_int_eq(rc, 0);
+}
+
+static void expect_up(struct harness *h)
+{
+	if (h_count_p2(h, 0, true) != 1 || h_count_p2(h, 1, true) != 1)
+		h_log_dump();
+	ck_assert_uint_eq(h_count_p1(h, 0, true), 1);
+	ck_assert_uint_eq(h_count_p1(h, 1, true), 1);
+	ck_assert_uint_eq(h_count_p2(h, 0, true), 1);
+	ck_assert_uint_eq(h_count_p2(h, 1, true), 1);
+}
+
+/* Both sides installed mirror images: our inbound SPI is the peer's outbound
+ * and the keys of each direction agree. */
+static void expect_same_keys(struct harness *h)
+{
+	struct p2sa *a = LIST_FIRST(&h->nodes[0].ike->p2_all), *b = LIST_FIRST(&h->nodes[1].ike->p2_all);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(a->spi_in, b->spi_out);
+	ck_assert_uint_eq(a->spi_out, b->spi_in);
+	size_t n = p2_enc_key_len(&a->agreed) + p2_auth_key_len(&a->agreed);
+	ck_assert_mem_eq(a->key_in, b->key_out, n);
+	ck_assert_mem_eq(a->key_out, b->key_in, n);
+	ck_assert_mem_ne(a->key_in, a->key_out, n);
+}
+
+START_TEST(main_mode_psk_and_quick_mode)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	expect_same_keys(&h);
+	CHECK_LOG("IKE tunnel K1 activated: generation 1");
+	CHECK_LOG("Dynamic tunnel Y1 activated: generation 1");
+	CHECK_LOG("PFS Group14");
+	h_free(&h);
+}
+END_TEST
+
+
+START_TEST(aggressive_mode_fqdn)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.mode = b.mode = "Aggressive";
+	a.lid = b.rid = "Fqdn a.example";
+	a.rid = b.lid = "Fqdn b.example";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	expect_same_keys(&h);
+	struct p1sa *p1 = LIST_FIRST(&h.nodes[1].ike->p1_all);
+	ck_assert_int_eq(p1->exch, EXCH_AGGRESSIVE);
+	ck_assert_str_eq(p1->peer_id_str, "a.example");
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(wrong_psk_fails_phase1)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	char pa[8192], pb[8192];
+	h_init(&h);
+	policy(&a, pa, sizeof pa);
+	policy(&b, pb, sizeof pb);
+	char *k = strstr(pb, "sharedsecret123");
+	ck_assert_ptr_nonnull(k);
+	memcpy(k, "sharedsecret999", 15);
+	h_add(&h, A_ADDR, pa);
+	h_add(&h, B_ADDR, pb);
+	activate(&h, 0);
+	h_run(&h, 60000);
+	CHECK_LOG("K1: an encrypted phase 1 message from 198.18.0.1 does not decrypt to a valid "
+		  "message (a different pre-shared key?)");
+	ck_assert_uint_eq(h_count_p1(&h, 0, true), 0);
+	ck_assert_uint_eq(h_count_p1(&h, 1, true), 0);
+	ck_assert_uint_eq(h_count_p2(&h, 0, false), 0);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(identity_not_in_the_rule_fails)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	b.rid = "IpAddr 198.18.0.77";         /* B expects another identity */
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 60000);
+	CHECK_LOG("does not match RemoteSecurityEndpoint of KeyExchangeRule kr");
+	ck_assert_uint_eq(h_count_p1(&h, 1, true), 0);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(pfs_refused_by_the_responder)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.pfs = " InitiateWithPfs Group19\n AcceptablePfs Group19\n";
+	b.pfs = " InitiateWithPfs Group14\n AcceptablePfs Group14\n AcceptablePfs Group2\n";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	CHECK_LOG("EZD1022I no proposal chosen for IpDynVpnAction vpn (IpFilterRule r) "
+			    "from 198.18.0.1, 198.19.2.1 <-> 198.19.1.1: offered PFS Group19, "
+			    "acceptable PFS: Group2 Group14");
+	CHECK_LOG("Quick Mode refused by 198.18.0.2: NO-PROPOSAL-CHOSEN");
+	ck_assert_uint_eq(h_count_p1(&h, 0, true), 1);      /* phase 1 stays */
+	ck_assert_uint_eq(h_count_p2(&h, 0, false), 0);
+	ck_assert_uint_eq(h_count_p2(&h, 1, false), 0);
+	h_free(&h);
+}
+END_TEST
+
+static int seen, drop_nth;
+static bool drop_one(struct harness *h, const struct h_packet *p, void *ctx)
+{
+	(void)h;
+	(void)p;
+	(void)ctx;
+	return ++seen != drop_nth;
+}
+
+START_TEST(lost_packets_are_retransmitted)
+{
+	/* lose each message of the negotiation in turn (MM1-6, QM1-3) */
+	for (int n = 1; n <= 9; n++) {
+		struct harness h;
+		struct side a = side_a(), b = side_b();
+		setup2(&h, &a, &b);
+		h.filter = drop_one;
+		seen = 0;
+		drop_nth = n;
+		activate(&h, 0);
+		h_run(&h, 60000);
+		expect_up(&h);
+		expect_same_keys(&h);
+		ck_assert_uint_eq(h.dropped, 1);
+		h_free(&h);
+	}
+}
+END_TEST
+
+START_TEST(duplicated_packets_change_nothing)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	h.duplicate = true;
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	expect_same_keys(&h);
+	ck_assert_uint_eq(h_log_count("Dynamic tunnel Y1 activated"), 2);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(silent_peer_gives_up_after_the_retries)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	h.nodes[1].down = true;
+	activate(&h, 0);
+	h_run(&h, 120000);
+	CHECK_LOG("failed (initiator, state MM_SA_SENT): no answer after 3 retransmissions");
+	ck_assert_uint_eq(h_count_p1(&h, 0, false), 0);
+	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ytunnels));
+	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ktunnels));
+	/* IkeRetries 3 with IkeInitWait 1 and IkeMaxWait 4: 1 + 3 retransmissions */
+	ck_assert_uint_eq(h.dropped, 4);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(refresh_before_expiry_and_generations)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	/* phase 2 lives 60 minutes; the initiator refreshes at 83-85% */
+	h_advance(&h, 52 * 60 * 1000);
+	CHECK_LOG("Dynamic tunnel Y1 refreshed: generation 2");
+	CHECK_LOG("Y1.2: refresh offering IpDataOffer d1 first with PFS Group14 (SA cache: "
+			    "agreed at generation 1)");
+	CHECK_LOG("dynamic tunnel Y1 generation 1 deleted: replaced by a newer generation");
+	ck_assert_uint_eq(h_count_p2(&h, 0, true), 1);
+	ck_assert_uint_eq(h_count_p2(&h, 1, true), 1);
+	expect_same_keys(&h);
+	/* phase 1 lives 8 hours: refreshed once, the tunnels keep going */
+	h_advance(&h, 7 * 3600 * 1000);
+	CHECK_LOG("IKE tunnel K1 refreshed: generation 2");
+	CHECK_LOG("K1: refresh offering KeyExchangeOffer o1 first (SA cache: agreed at "
+			    "generation 1)");
+	CHECK_LOG("IKE tunnel K1 generation 1 deleted: replaced by a newer generation");
+	ck_assert_uint_eq(h_count_p1(&h, 0, true), 1);
+	ck_assert_uint_eq(h_count_p1(&h, 1, true), 1);
+	ck_assert_uint_eq(h_count_p2(&h, 0, true), 1);
+	ck_assert_uint_eq(h_count_p2(&h, 1, true), 1);
+	struct ytunnel *y = h_ytunnel(&h, 0, 1);
+	ck_assert_ptr_nonnull(y);
+	ck_assert_uint_ge(y->generation, 8);
+	ck_assert_uint_eq(h_ktunnel(&h, 0, 1)->generation, 2);
+	expect_same_keys(&h);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(expiry_when_the_peer_is_gone)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	h.nodes[1].down = true;
+	h_advance(&h, 61 * 60 * 1000);
+	CHECK_LOG("Quick Mode refresh failed (initiator): no answer after 3 retransmissions");
+	CHECK_LOG("EZD0813I dynamic tunnel Y1 generation 1 expired");
+	ck_assert_uint_eq(h_count_p2(&h, 0, false), 0);
+	h_advance(&h, 8 * 3600 * 1000);
+	CHECK_LOG("EZD0995I IKE tunnel K1 generation 1 expired");
+	ck_assert_uint_eq(h_count_p1(&h, 0, false), 0);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(dead_peer_detection)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.kepolicy = b.kepolicy = " LivenessInterval 10\n";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	/* while both live, idle periods bring probes, they are answered and
+	 * nothing else happens */
+	h_advance(&h, 120 * 1000);
+	struct p1sa *p1 = LIST_FIRST(&h.nodes[0].ike->p1_all);
+	ck_assert_uint_ge(p1->dpd_seq, 5);
+	ck_assert(!p1->dpd_outstanding);
+	expect_up(&h);
+	h.nodes[1].down = true;
+	h_advance(&h, 120 * 1000);
+	CHECK_LOG("dead peer detection: 198.18.0.2 did not answer");
+	ck_assert_uint_eq(h_count_p1(&h, 0, false), 0);
+	ck_assert_uint_eq(h_count_p2(&h, 0, false), 0);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(deletes_reach_the_peer)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	ytunnel_deactivate(h.nodes[0].ike, h_ytunnel(&h, 0, 1), "test");
+	h_run(&h, 1000);
+	ck_assert_uint_eq(h_count_p2(&h, 1, false), 0);
+	CHECK_LOG("dynamic tunnel Y1 generation 1 deleted: deleted by the peer");
+	ktunnel_deactivate(h.nodes[1].ike, h_ktunnel(&h, 1, 1), "test");
+	h_run(&h, 1000);
+	ck_assert_uint_eq(h_count_p1(&h, 0, false), 0);
+	CHECK_LOG("IKE tunnel K1 generation 1 deleted: deleted by the peer");
+	h_free(&h);
+}
+END_TEST
+
+/* B accepts only A's second offers: A's refreshes work from the SA cache and
+ * fail after the cache is cleared. */
+START_TEST(sa_cache_refresh)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.mode = b.mode = "Aggressive";
+	a.ke_offers = "o1 o2";
+	b.ke_offers = "o2";
+	a.data_offers = "d2 d1";
+	b.data_offers = "d1";
+	a.pfs = " InitiateWithPfs Group14\n AcceptablePfs Group14\n AcceptablePfs Group19\n";
+	b.pfs = " InitiateWithPfs Group19\n AcceptablePfs Group19\n";
+	setup2(&h, &a, &b);
+	activate(&h, 1);                      /* B starts */
+	h_run(&h, 30000);
+	expect_up(&h);
+	char err[200];
+	struct ktunnel *k = h_ktunnel(&h, 0, 1);
+	ck_assert_str_eq(k->cur->agreed.offer_name, "o2");
+	ck_assert_int_eq(ktunnel_refresh(h.nodes[0].ike, k, true, err, sizeof err), 0);
+	h_run(&h, 30000);
+	CHECK_LOG("K1: refresh offering KeyExchangeOffer o2 first (SA cache");
+	ck_assert_uint_eq(h_ktunnel(&h, 0, 1)->generation, 2);
+	struct ytunnel *y = h_ytunnel(&h, 0, 1);
+	ck_assert_int_eq(ytunnel_refresh(h.nodes[0].ike, y, true, err, sizeof err), 0);
+	h_run(&h, 30000);
+	CHECK_LOG("Y1.2: refresh offering IpDataOffer d1 first with PFS Group19 (SA cache");
+	ck_assert_uint_eq(h_ytunnel(&h, 0, 1)->generation, 2);
+	ck_assert_uint_eq(sacache_clear(&h.nodes[0].ike->cache, NULL), 2);
+	y = h_ytunnel(&h, 0, 1);
+	ck_assert_int_eq(ytunnel_refresh(h.nodes[0].ike, y, true, err, sizeof err), 0);
+	h_run(&h, 30000);
+	CHECK_LOG("Y1.3: refresh offering IpDataOffer d2 first with PFS Group14 (no SA cache entry)");
+	CHECK_LOG("Quick Mode refresh failed (initiator): the peer answered NO-PROPOSAL-CHOSEN");
+	k = h_ktunnel(&h, 0, 1);
+	ck_assert_int_eq(ktunnel_refresh(h.nodes[0].ike, k, true, err, sizeof err), 0);
+	h_run(&h, 30000);
+	CHECK_LOG("K1: refresh offering KeyExchangeOffer o1 first (no SA cache entry)");
+	CHECK_LOG("EZD1021I no proposal chosen for Aggressive Mode from 198.18.0.1");
+	ck_assert_uint_eq(h_ktunnel(&h, 0, 1)->generation, 2);
+	ck_assert_uint_eq(h_ytunnel(&h, 0, 1)->generation, 2);
+	h_free(&h);
+}
+END_TEST
+
+static struct h_packet first_seen;
+static bool keep_first(struct harness *h, const struct h_packet *p, void *ctx)
+{
+	(void)h;
+	(void)ctx;
+	if (!first_seen.len)
+		first_seen = *p;
+	return true;
+}
+
+START_TEST(half_open_limit)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	memset(&first_seen, 0, sizeof first_seen);
+	h.filter = keep_first;
+	h.nodes[0].ike->limits.half_open_per_peer = 4;
+	activate(&h, 1);
+	h_run(&h, 30000);
+	expect_up(&h);
+	ck_assert_uint_eq(first_seen.data[18], EXCH_MAIN);
+	/* replay B's first message with fresh cookies, twenty times */
+	for (int i = 0; i < 20; i++) {
+		first_seen.data[0] = (uint8_t)(0xa0 + i);
+		h_inject(&h, 0, B_ADDR, 500, first_seen.data, first_seen.len);
+	}
+	ck_assert_uint_eq(h.nodes[0].ike->half_open, 4);
+	CHECK_LOG("half-open ISAKMP SA limit reached");
+	/* they expire; the established SA is untouched */
+	h_advance(&h, 120 * 1000);
+	ck_assert_uint_eq(h.nodes[0].ike->half_open, 0);
+	ck_assert_uint_eq(h_count_p1(&h, 0, false), 1);
+	expect_up(&h);
+	h_free(&h);
+}
+END_TEST
+
+static struct h_packet quick1, info1;
+static uint8_t exch_of(const struct h_packet *p)
+{
+	size_t off = p->to.port == 4500 ? 4 : 0;
+	return p->len > off + 28 ? p->data[off + 18] : 0;
+}
+
+static bool keep_first_quick_and_info(struct harness *h, const struct h_packet *p, void *ctx)
+{
+	(void)h;
+	(void)ctx;
+	if (!quick1.len && exch_of(p) == EXCH_QUICK)
+		quick1 = *p;
+	if (!info1.len && exch_of(p) == EXCH_INFO)
+		info1 = *p;
+	return true;
+}
+
+START_TEST(replays_are_ignored)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	memset(&quick1, 0, sizeof quick1);
+	memset(&info1, 0, sizeof info1);
+	h.filter = keep_first_quick_and_info;
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	ck_assert_uint_gt(quick1.len, 0);
+	/* the first Quick Mode message again, as an attacker would replay it:
+	 * no new SA, no answer */
+	uint64_t sent = h.nodes[1].ike->tx_packets;
+	h_inject(&h, 1, A_ADDR, quick1.to.port, quick1.data, quick1.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent);
+	ck_assert_uint_eq(h_count_p2(&h, 1, false), 1);
+	/* a Delete, replayed after the tunnel was set up again, deletes nothing */
+	ytunnel_deactivate(h.nodes[0].ike, h_ytunnel(&h, 0, 1), "test");
+	h_run(&h, 1000);
+	ck_assert_uint_gt(info1.len, 0);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	ck_assert_uint_eq(h_count_p2(&h, 1, true), 1);
+	h_log_clear();
+	h_inject(&h, 1, A_ADDR, info1.to.port, info1.data, info1.len);
+	CHECK_LOG("message ID already used (replay)");
+	ck_assert_uint_eq(h_count_p2(&h, 1, true), 1);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(initial_contact_after_a_reboot)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	char pb[8192];
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	h_restart(&h, 1, policy(&b, pb, sizeof pb));
+	activate(&h, 1);
+	h_run(&h, 30000);
+	CHECK_LOG("K1: INITIAL-CONTACT from 198.18.0.2");
+	CHECK_LOG("deleted: the peer sent INITIAL-CONTACT");
+	/* only the new SAs are left on A */
+	ck_assert_uint_eq(h_count_p1(&h, 0, false), 1);
+	ck_assert_uint_eq(h_count_p2(&h, 0, false), 1);
+	expect_same_keys(&h);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(gcm_and_transport)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = b.data_offers = "d2";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	expect_same_keys(&h);
+	struct p2sa *p2 = LIST_FIRST(&h.nodes[0].ike->p2_all);
+	ck_assert_int_eq(p2->agreed.enc_alg, ENC_AES_GCM_16);
+	CHECK_LOG("ESP AES_GCM_16-256");
+	h_free(&h);
+	/* host to host in transport mode */
+	a = side_a();
+	b = side_b();
+	a.mynet = b.peernet = A_ADDR;
+	a.peernet = b.mynet = B_ADDR;
+	a.data_offers = b.data_offers = "d3";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	CHECK_LOG("transport, PFS Group14");
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(nat_in_front_of_the_initiator)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	b.peer_loc = "198.18.7.7";           /* A's public address, beyond its NAT */
+	a.kepolicy = b.kepolicy = " NatKeepAliveInterval 20\n";
+	setup2(&h, &a, &b);
+	h.nat_node = 0;
+	ck_assert_int_eq(ip_addr_parse("198.18.7.7", &h.nat_public), 0);
+	h.nat_port_base = 20000;
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	expect_same_keys(&h);
+	struct p1sa *pa = LIST_FIRST(&h.nodes[0].ike->p1_all), *pb = LIST_FIRST(&h.nodes[1].ike->p1_all);
+	ck_assert(pa->nat_local && !pa->nat_remote);
+	ck_assert(pb->nat_remote && !pb->nat_local);
+	ck_assert(pa->natt_port && pb->natt_port);
+	ck_assert_uint_eq(pb->remote.port, 24500);       /* floated, through the NAT */
+	ck_assert(LIST_FIRST(&h.nodes[0].ike->p2_all)->agreed.udp);
+	CHECK_LOG("K1: NAT detected in front of this host");
+	CHECK_LOG("udp-encap 4500->24500");
+	/* the host behind the NAT keeps its mapping alive */
+	h_advance(&h, 61 * 1000);
+	ck_assert_uint_ge(h.keepalives, 3);
+	/* the NAT forgets and maps anew: the next authenticated message moves
+	 * the peer's port, and the answers follow it */
+	h.nat_port_base = 30000;
+	char err[100];
+	ck_assert_int_eq(ytunnel_refresh(h.nodes[0].ike, h_ytunnel(&h, 0, 1), true, err, sizeof err), 0);
+	h_run(&h, 30000);
+	CHECK_LOG("K1: the peer's NAT-T port changed from 24500 to 34500");
+	CHECK_LOG("Dynamic tunnel Y1 refreshed: generation 2");
+	ck_assert_uint_eq(pb->remote.port, 34500);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(ipv6_endpoints_and_selectors)
+{
+	struct harness h;
+	struct side a = { .me = "2001:2::1", .peer = "2001:2::2", .mynet = "2001:2:0:1::/64",
+			  .peernet = "2001:2:0:2::/64" };
+	struct side b = { .me = "2001:2::2", .peer = "2001:2::1", .mynet = "2001:2:0:2::/64",
+			  .peernet = "2001:2:0:1::/64" };
+	char pa[8192], pb[8192];
+	h_init(&h);
+	ck_assert_int_eq(h_add(&h, "2001:2::1", policy(&a, pa, sizeof pa)), 0);
+	ck_assert_int_eq(h_add(&h, "2001:2::2", policy(&b, pb, sizeof pb)), 1);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	expect_same_keys(&h);
+	CHECK_LOG("2001:2:0:1::/64 <-> 2001:2:0:2::/64 via 2001:2::2");
+	CHECK_LOG("[2001:2::1] <-> 2001:2::2[2001:2::2]");
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(user_fqdn_and_key_id_identities)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.lid = b.rid = "UserAtFqdn ike@a.example";
+	a.rid = b.lid = "KeyID Hex 0a0b0c0d0e0f";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	struct p1sa *pb = LIST_FIRST(&h.nodes[1].ike->p1_all), *pa = LIST_FIRST(&h.nodes[0].ike->p1_all);
+	ck_assert_str_eq(pb->peer_id_str, "ike@a.example");
+	ck_assert_str_eq(pa->peer_id_str, "0a0b0c0d0e0f");
+	h_free(&h);
+	/* a wildcard remote identity */
+	a = side_a();
+	b = side_b();
+	a.lid = "UserAtFqdn ike@a.example";
+	b.rid = "UserAtFqdn *@a.example";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	h_free(&h);
+}
+END_TEST
+
+static bool forged_sent;
+static bool forge_mm2_first(struct harness *h, const struct h_packet *p, void *ctx)
+{
+	(void)ctx;
+	if (forged_sent || exch_of(p) != EXCH_MAIN || p->data[8] == 0)
+		return true;
+	/* the responder's first answer: let a forgery with another responder
+	 * cookie and a mangled SA payload arrive first */
+	struct h_packet f = *p;
+	f.data[8] ^= 0xff;
+	f.data[f.len - 1] ^= 0xff;
+	f.data[ISAKMP_HDR_LEN + 4 + 8 + 8 + 5] = 99;      /* transform id */
+	forged_sent = true;
+	h_inject(h, 0, B_ADDR, 500, f.data, f.len);
+	return true;
+}
+
+START_TEST(forged_first_answer_does_not_lock_out_the_real_one)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	forged_sent = false;
+	h.filter = forge_mm2_first;
+	activate(&h, 0);
+	h_run(&h, 30000);
+	ck_assert(forged_sent);
+	expect_up(&h);
+	expect_same_keys(&h);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(responder_lifetime_shortens_the_sa)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	b.data_offers = "d4";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	CHECK_LOG("Y1: RESPONDER-LIFETIME: lifetime 1800s");
+	ck_assert_uint_eq(LIST_FIRST(&h.nodes[0].ike->p2_all)->agreed.life_secs, 1800);
+	ck_assert_uint_eq(LIST_FIRST(&h.nodes[1].ike->p2_all)->agreed.life_secs, 1800);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(renegotiation_after_a_tunnel_went_down_uses_the_cache)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = "d2 d1";
+	b.data_offers = "d1";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	CHECK_LOG("Y1.1: negotiation offering IpDataOffer d2 first with PFS Group14 (no SA cache entry)");
+	ytunnel_deactivate(h.nodes[0].ike, h_ytunnel(&h, 0, 1), "test");
+	h_run(&h, 1000);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	CHECK_LOG("Y2.1: negotiation offering IpDataOffer d1 first with PFS Group14 (SA cache: "
+		  "agreed at generation 1)");
+	ck_assert_uint_eq(h_count_p2(&h, 0, true), 1);
+	h_free(&h);
+}
+END_TEST
+
+/* One test case per test, so CK_RUN_CASE=name runs just one. */
+#define ADD(s, name)                                   \
+	do {                                           \
+		TCase *tc_ = tcase_create(#name);      \
+		tcase_set_timeout(tc_, 120);           \
+		tcase_add_test(tc_, name);             \
+		suite_add_tcase(s, tc_);               \
+	} while (0)
+
+int main(void)
+{
+	Suite *s = suite_create("ike_exchange");
+	ADD(s, main_mode_psk_and_quick_mode);
+	ADD(s, aggressive_mode_fqdn);
+	ADD(s, wrong_psk_fails_phase1);
+	ADD(s, identity_not_in_the_rule_fails);
+	ADD(s, pfs_refused_by_the_responder);
+	ADD(s, lost_packets_are_retransmitted);
+	ADD(s, duplicated_packets_change_nothing);
+	ADD(s, silent_peer_gives_up_after_the_retries);
+	ADD(s, refresh_before_expiry_and_generations);
+	ADD(s, expiry_when_the_peer_is_gone);
+	ADD(s, dead_peer_detection);
+	ADD(s, deletes_reach_the_peer);
+	ADD(s, sa_cache_refresh);
+	ADD(s, half_open_limit);
+	ADD(s, replays_are_ignored);
+	ADD(s, initial_contact_after_a_reboot);
+	ADD(s, gcm_and_transport);
+	ADD(s, nat_in_front_of_the_initiator);
+	ADD(s, ipv6_endpoints_and_selectors);
+	ADD(s, user_fqdn_and_key_id_identities);
+	ADD(s, forged_first_answer_does_not_lock_out_the_real_one);
+	ADD(s, responder_lifetime_shortens_the_sa);
+	ADD(s, renegotiation_after_a_tunnel_went_down_uses_the_cache);
+	return run_suite(s);
+}
