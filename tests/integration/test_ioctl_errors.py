@@ -71,6 +71,7 @@ CASES = {
     # ENOTCONN
     "enotconn_unconnected": ("ENOTCONN", "JrOK", {}, "1.7 ENOTCONN"),
     "enotconn_listening": ("ENOTCONN", "JrOK", {}, "1.7 ENOTCONN"),
+    "enotconn_after_reset": ("ENOTCONN", "JrOK", {}, "1.7 ENOTCONN"),
     # EOPNOTSUPP: no rule, or TTLSEnabled Off
     **{name: ("EOPNOTSUPP", "JrOK", {}, "1.7 EOPNOTSUPP")
        for name in ("eopnotsupp_no_rule_init", "eopnotsupp_no_rule_stop",

@@ -181,3 +181,36 @@ def test_epipe_after_the_peer_ends_tcp(session, role):
     assert s.d.do("stop").startswith("err EPIPE")
     assert s.d.do("reset_cipher").startswith("err EPIPE")
     assert s.d.do("query").startswith("ok")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_peer_ends_tls_and_tcp_program_reads_end_of_file(session, role):
+    """The peer sends its last data, its close_notify and FIN, as any TLS peer
+    closing a connection does (curl and lftp after an FTP upload on a PROT P
+    data connection): the program reads the data, then end of file."""
+    s = session(role)
+    s.start_tls()
+    s.peer.send(b"last words\r\n")
+    s.peer.send_raw(s.peer.close_notify_bytes())
+    s.peer.sock.shutdown(socket.SHUT_WR)
+    assert s.d.do("expect last words\\r\\n") == "ok"
+    assert s.d.do("eof") == "ok eof"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_peer_answers_close_notify_with_clear_text(session, role):
+    """The program stops TLS; the peer reads its close_notify and, without
+    sending one back, goes on in clear text. curl's CCC does this by default
+    (--ftp-ssl-ccc-mode passive), as proftpd's mod_tls does the other way:
+    STOP completes and the clear bytes are the program's."""
+    s = session(role)
+    s.start_tls()
+    s.tls_both_ways(1000)
+    s.d.send("stop")
+    wait_for(lambda: "program stops TLS: close_notify sent" in log_text(s.log), 15,
+             "the program's close_notify")
+    s.peer.expect_close_notify()
+    s.peer.send_raw(b"PWD\r\n")
+    assert s.d.answer() == "ok not secure"
+    assert s.d.do("expect PWD\\r\\n") == "ok"
+    s.clear_both_ways("after")

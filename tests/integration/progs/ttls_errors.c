@@ -364,6 +364,16 @@ static void econnreset_init(struct result *r)
 	request(srv, V1, INIT, r);
 }
 
+/* ENOTCONN for a connection already closed: the handshake failed and AT-TLS
+ * reset the connection; the program still holds its descriptor. */
+static void enotconn_after_reset(struct result *r)
+{
+	int srv, cli = dial(P_SHORT, &srv);
+	write_all(cli, "HELLO\r\n", 7);
+	v1(srv, INIT);
+	request(srv, V1, 0, r);
+}
+
 /* ECONNRESET for a request that waited: INIT non-blocking, then a blocking
  * QUERY waits for that handshake, which times out (HandshakeTimeout 1). */
 static void econnreset_query_waited(struct result *r)
@@ -536,6 +546,7 @@ struct step {
 static const struct step steps[] = {
 	{ "econnreset_init", econnreset_init },
 	{ "econnreset_query_waited", econnreset_query_waited },
+	{ "enotconn_after_reset", enotconn_after_reset },
 	{ "einprogress_init_server", einprogress_init_server },
 	{ "einprogress_init_client", einprogress_init_client },
 	{ "einprogress_init_right_after_accept", einprogress_init_right_after_accept },
