@@ -394,6 +394,11 @@ def session(procs, work, certs):
         s.close()
 
 
+def pattern(n):
+    """What ttls_driver's pattern and fill commands write (pattern_byte)."""
+    return bytes((i * 7 + (i >> 9) + (i >> 17)) & 0xFF for i in range(n))
+
+
 def listen_local():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
-from ioctl_helpers import session  # noqa: F401 (fixture)
+from ioctl_helpers import pattern, session  # noqa: F401 (fixture)
 
 ROLES = ["server", "client"]
 
@@ -213,4 +213,21 @@ def test_peer_answers_close_notify_with_clear_text(session, role):
     s.peer.send_raw(b"PWD\r\n")
     assert s.d.answer() == "ok not secure"
     assert s.d.do("expect PWD\\r\\n") == "ok"
+    s.clear_both_ways("after")
+
+
+def test_stop_while_writes_are_unsent(session):
+    """The peer reads nothing; the program writes until its socket stays full,
+    then asks to stop: EPROTO / JrTTLSStopWriteDataPending (spec 1.7), TLS
+    stays up, and once the peer reads, every byte arrives under TLS and the
+    connection can stop."""
+    s = session("server")
+    s.start_tls()
+    assert s.d.do("nonblock on") == "ok"
+    sent = int(s.d.do("fill", timeout=60).split()[-1])
+    assert s.d.do("stop").startswith(
+        "err EPROTO JrTTLSStopWriteDataPending secure, server, TLSv1.3")
+    s.peer.expect(pattern(sent))
+    assert s.d.do("nonblock off") == "ok"
+    s.stop_tls()
     s.clear_both_ways("after")

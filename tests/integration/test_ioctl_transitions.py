@@ -9,7 +9,7 @@ import re
 import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
-from ioctl_helpers import session  # noqa: F401 (fixture)
+from ioctl_helpers import pattern, session  # noqa: F401 (fixture)
 
 ROLES = ["server", "client"]
 
@@ -61,11 +61,6 @@ def test_program_writes_just_before_stopping_tls(session, role):
     s.peer.stop_tls()
     assert s.d.answer() == "ok not secure"
     s.clear_both_ways("after")
-
-
-def pattern(n):
-    """What ttls_driver's pattern command writes (pattern_byte)."""
-    return bytes((i * 7 + (i >> 9) + (i >> 17)) & 0xFF for i in range(n))
 
 
 @pytest.mark.parametrize("role", ROLES)

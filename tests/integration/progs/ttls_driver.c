@@ -12,6 +12,8 @@
  *   echo N           read exactly N bytes, write them back
  *   pattern N        write N bytes of pattern_byte(i) in writes of 256 KiB, as
  *                    fast as the socket takes them
+ *   fill             non-blocking: write pattern bytes until the socket stays
+ *                    full for half a second; "ok sent N"
  *   avail N          wait until at least N unread bytes wait in the socket
  *   eof              read, expecting end of file
  *   nonblock on|off  O_NONBLOCK on the socket
@@ -181,6 +183,24 @@ static void cmd_pattern(size_t n)
 	printf("ok sent %zu\n", done);
 }
 
+static void cmd_fill(void)
+{
+	static char buf[65536];
+	size_t done = 0;
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	do {
+		ssize_t n;
+		do {
+			for (size_t i = 0; i < sizeof buf; i++)
+				buf[i] = pattern_byte(done + i);
+			n = write(fd, buf, sizeof buf);
+			if (n > 0)
+				done += (size_t)n;
+		} while (n > 0);
+	} while (poll(&p, 1, 500) == 1 && done < (256u << 20));
+	printf("ok sent %zu\n", done);
+}
+
 static void cmd_avail(int n)
 {
 	int have = 0;
@@ -233,6 +253,8 @@ static bool command(char *line)
 		cmd_echo(strtoul(arg, NULL, 10));
 	} else if (!strcmp(line, "pattern")) {
 		cmd_pattern(strtoul(arg, NULL, 10));
+	} else if (!strcmp(line, "fill")) {
+		cmd_fill();
 	} else if (!strcmp(line, "avail")) {
 		cmd_avail(atoi(arg));
 	} else if (!strcmp(line, "eof")) {
