@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shim_helpers import (REPO, Procs, attls_run, free_port, need, rule, wait_for,
+from shim_helpers import (REPO, Procs, attls_run, free_port, need, rule, run, wait_for,
                           write_policy)
 
 EXAMPLES = REPO / "build" / "examples"
@@ -462,10 +462,12 @@ class TapProxy:
             x.close()
 
 
-def run_client(argv, timeout=60, **kw):
-    """A client to completion; CompletedProcess with text output."""
-    return subprocess.run([str(a) for a in argv], capture_output=True, timeout=timeout,
-                          text=True, **kw)
+def server_der(certs):
+    """The server's certificate, DER, as a peer receives it."""
+    r = run([need("certtool"), "--certificate-info", "--infile", certs.path("server.crt"),
+             "--outder"])
+    assert r.returncode == 0, r.stderr.decode()
+    return r.stdout
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["need"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixture certs)
-from ioctl_helpers import TEST_PROGS
+from ioctl_helpers import TEST_PROGS, server_der
 
 PROG = TEST_PROGS / "ttls_errors"
 
@@ -173,8 +173,7 @@ def test_certificate_lengths(results, certs):
     """RETURN_CERTIFICATE gives the server's certificate (DER); ENOBUFS says
     how long it is."""
     got, _ = results
-    der = run([need("certtool"), "--certificate-info", "--infile", certs.path("server.crt"),
-               "--outder"]).stdout
+    der = server_der(certs)
     assert int(got["ok_cert_basic"]["cert_len"]) == len(der)
     assert int(got["enobufs_v1_certificate"]["cert_len"]) == len(der)
 

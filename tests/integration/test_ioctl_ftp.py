@@ -8,7 +8,7 @@ import re
 import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
-from ioctl_helpers import TapProxy, example_policy, run_client, start_example, wait_output
+from ioctl_helpers import TapProxy, example_policy, start_example, wait_output
 
 SIZE = 3 * 1024 * 1024 + 77
 
@@ -31,7 +31,8 @@ def ftp(procs, work, certs):
 
 
 def curl(certs, *args):
-    return run_client([need("curl"), "-sS", "--cacert", certs.ca, "--max-time", "30", *args])
+    return run([need("curl"), "-sS", "--cacert", certs.ca, "--max-time", "30", *args],
+               text=True)
 
 
 def server_log(srv, conn=1):
@@ -102,7 +103,7 @@ def lftp(certs, port, *commands):
         "set ssl:priority NORMAL:-VERS-TLS1.3", f"set ssl:ca-file {certs.ca}",
         "set net:max-retries 1", "set net:timeout 20",
         f"open -u tester,secret ftp://127.0.0.1:{port}", *commands, "bye"])
-    return run_client([need("lftp"), "-c", script], timeout=60)
+    return run([need("lftp"), "-c", script], timeout=60, text=True)
 
 
 def test_lftp_ls_get(ftp, certs, work):

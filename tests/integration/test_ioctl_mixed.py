@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
-from ioctl_helpers import example_policy, run_client, start_example, wait_output
+from ioctl_helpers import example_policy, start_example, wait_output
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def mixed(procs, work, certs):
 
 
 def curl(*args):
-    r = run_client([need("curl"), "-sS", "--max-time", "30", *args])
+    r = run([need("curl"), "-sS", "--max-time", "30", *args], text=True)
     assert r.returncode == 0, r.stderr
     return r.stdout
 

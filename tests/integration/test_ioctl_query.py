@@ -10,14 +10,7 @@ import threading
 import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
-from ioctl_helpers import EXAMPLES, example_policy, run_client, start_example
-
-
-def server_der(certs):
-    r = run([need("certtool"), "--certificate-info", "--infile", certs.path("server.crt"),
-             "--outder"])
-    assert r.returncode == 0
-    return r.stdout
+from ioctl_helpers import EXAMPLES, example_policy, server_der, start_example
 
 
 def query_client(work, certs, ports, *args, hosts=True):
@@ -27,7 +20,7 @@ def query_client(work, certs, ports, *args, hosts=True):
     argv = attls_run(policy, work / "client.log", EXAMPLES / "query_client", *args, trace=255)
     if hosts:
         argv = with_hosts(hosts_file(work / "hosts", [SERVER_NAME, WRONG_NAME]), argv)
-    r = run_client(argv)
+    r = run(argv, text=True)
     return r, r.stdout.splitlines()
 
 

@@ -5,7 +5,7 @@ TLS."""
 import socket
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
-from ioctl_helpers import EXAMPLES, example_policy, run_client, start_example, wait_output
+from ioctl_helpers import EXAMPLES, example_policy, start_example, wait_output
 
 SESSION = "\n".join([
     "EHLO test.client",
@@ -31,10 +31,10 @@ def starttls_server(procs, work, certs):
 
 def test_openssl_starttls_smtp(procs, work, certs):
     srv, port = starttls_server(procs, work, certs)
-    r = run_client([need("openssl"), "s_client", "-starttls", "smtp", "-connect",
-                    f"127.0.0.1:{port}", "-CAfile", certs.ca, "-verify_return_error",
-                    "-verify_hostname", "localhost", "-brief", "-ign_eof", "-crlf",
-                    "-nocommands"], input=SESSION)
+    r = run([need("openssl"), "s_client", "-starttls", "smtp", "-connect",
+             f"127.0.0.1:{port}", "-CAfile", certs.ca, "-verify_return_error",
+             "-verify_hostname", "localhost", "-brief", "-ign_eof", "-crlf",
+             "-nocommands"], input=SESSION, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     # The handshake, as openssl saw it.
     assert "Verification: OK" in r.stderr, r.stderr
