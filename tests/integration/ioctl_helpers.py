@@ -338,23 +338,6 @@ class Session:
         secure = self.d.answer()
         assert secure.startswith(f"ok secure, {self.role}, {self.version}"), secure
 
-    def expect_close_notify(self):
-        """Read up to the other side's close_notify and drop TLS without
-        sending ours (what curl's passive CCC does)."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                data = self.tls.read(65536)
-            except ssl.SSLZeroReturnError:
-                break
-            except ssl.SSLWantReadError:
-                assert self._pump_once(deadline), "peer: end of stream before close_notify"
-                continue
-            assert not data, f"data before close_notify: {data[:80]!r}"
-            break                    # b"": Python's word for close_notify
-        self.inbuf = self.incoming.read() if self.incoming.pending else b""
-        self.tls = None
-
     def stop_tls(self):
         """The program's STOP first, then the peer's close_notify."""
         self.d.send("stop")
