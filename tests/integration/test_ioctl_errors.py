@@ -41,6 +41,12 @@ CASES = {
                                 "writable": "yes", "then": "secure"}, "1.7 EINPROGRESS"),
     "einprogress_init_client": ("EINPROGRESS", "JrOK", {"pol": POL_APPLCNTRL, "conn": INPROGRESS,
                                 "writable": "yes", "then": "secure"}, "1.7 EINPROGRESS"),
+    "einprogress_init_right_after_accept": (
+        "EINPROGRESS", "JrOK", {"pol": POL_APPLCNTRL, "conn": INPROGRESS, "writable": "yes",
+                                "then": "secure"}, "1.7 EINPROGRESS"),
+    "einprogress_init_right_after_connect": (
+        "EINPROGRESS", "JrOK", {"pol": POL_APPLCNTRL, "conn": INPROGRESS, "writable": "yes",
+                                "then": "secure"}, "1.7 EINPROGRESS"),
     "einprogress_stop": ("EINPROGRESS", "JrOK", {"pol": POL_APPLCNTRL, "writable": "yes",
                                                   "then": "notsecure"}, "1.7 EINPROGRESS"),
     "einprogress_init_again": ("EINPROGRESS", "JrOK", {"then": "secure"}, "1.7 EINPROGRESS"),
@@ -53,7 +59,8 @@ CASES = {
     **{name: ("EINVAL", "JrSocketCallParmError", {}, "1.7 EINVAL JrSocketCallParmError")
        for name in ("einval_unknown_request_bit", "einval_cert_null_buffer",
                     "einval_cert_zero_length", "einval_v1_buffer_without_cert",
-                    "einval_cert_with_version_2", "einval_v2_bad_ident")},
+                    "einval_cert_with_version_2", "einval_v2_bad_ident",
+                    "einval_wrong_length")},
     # ENOBUFS / JrBuffTooSmall; data valid; the size needed comes back
     "enobufs_v1_certificate": ("ENOBUFS", "JrBuffTooSmall",
                                {"pol": POL_APPLCNTRL, "conn": SECURE}, "1.7 ENOBUFS"),
@@ -84,8 +91,8 @@ CASES = {
     # EPROTO with a reason: data pending at STOP
     "eproto_stop_read_pending": ("EPROTO", "JrTTLSStopReadDataPending", {"read": "1"},
                                  "1.7 EPROTO JrTTLSStopReadDataPending"),
-    # EPROTO / JrTTLSStopWriteDataPending: test_ioctl_requests.py
-    # test_stop_while_writes_are_unsent (with a peer that reads nothing at all)
+    "eproto_stop_write_pending": ("EPROTO", "JrTTLSStopWriteDataPending", {},
+                                  "1.7 EPROTO JrTTLSStopWriteDataPending"),
     # EPROTO: ALLOW_HSTIMEOUT with a client role or HandshakeTimeout 0
     "eproto_hstimeout_client_role": ("EPROTO", "JrOK", {}, "1.7 EPROTO ALLOW_HSTIMEOUT"),
     "eproto_hstimeout_zero_timeout": ("EPROTO", "JrOK", {}, "1.7 EPROTO ALLOW_HSTIMEOUT"),

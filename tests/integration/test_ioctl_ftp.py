@@ -61,7 +61,18 @@ def test_curl_list_and_retr_over_tls(ftp, certs, work):
     assert re.search(r"^conn 2: data connection: rule ftp-server, secure, server", log, re.M)
 
 
-@pytest.mark.parametrize("mode", ["active"])
+def test_curl_stor_over_tls(ftp, certs, work):
+    srv, port, root = ftp()
+    src = make_file(work / "up.src", SIZE, "ftp-up")
+    r = curl(certs, "--ssl-reqd", "-T", src, f"ftp://127.0.0.1:{port}/up.bin")
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(root / "up.bin") == sha256_file(src)
+    log = server_log(srv, 1)
+    assert re.search(r"^conn 1: STOR up.bin \[secure", log, re.M)
+    assert re.search(r"^conn 1: data connection: rule ftp-server, secure", log, re.M)
+
+
+@pytest.mark.parametrize("mode", ["passive", "active"])
 def test_curl_ccc_control_clear_after_ccc(ftp, certs, work, mode):
     """curl --ftp-ssl-ccc: log in over TLS, CCC, then the rest of the control
     connection in clear text on the same TCP connection; the data connection
@@ -115,6 +126,16 @@ def test_lftp_ls_get(ftp, certs, work):
     log = server_log(srv, 1)
     assert re.search(r"^conn 1: AUTH TLS: TLS started: secure", log, re.M)
     assert len(re.findall(r"^conn 1: data connection: rule ftp-server, secure", log, re.M)) == 2
+
+
+def test_lftp_put(ftp, certs, work):
+    srv, port, root = ftp()
+    src = make_file(work / "lftp.src", SIZE, "lftp-up")
+    r = lftp(certs, port, f"put {src} -o put.bin")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sha256_file(root / "put.bin") == sha256_file(src)
+    log = server_log(srv, 1)
+    assert re.search(r"^conn 1: data connection: rule ftp-server, secure", log, re.M)
 
 
 def test_secondary_map_off_leaves_data_connections_uncovered(ftp, certs, work):

@@ -64,6 +64,16 @@ def test_controlled_client_starts_tls_and_reports(work, certs, mixed):
     assert len(lines) == i + 17
 
 
+def test_controlled_client_reads_until_the_server_closes(work, certs, mixed):
+    """After the answer the server closes (close_notify, then FIN): the
+    program, which started TLS itself, reads the answer and then end of file."""
+    r, lines = query_client(work, certs, {8025: mixed, 8443: free_port()},
+                            "-s", "GET /query HTTP/1.0", "-s", "", SERVER_NAME, mixed)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert lines[-4:] == ["reply: secure: yes", "reply: protocol: TLSv1.3", "reply: cipher: 1302",
+                          "reply: request: GET /query HTTP/1.0"], r.stdout
+
+
 def test_enobufs_retry_with_bytes_needed(work, certs, mixed):
     """A certificate room of 100 bytes: ENOBUFS, and TTLSHdr_BytesNeeded is
     the header, the 6 quadruplets and every answer's length."""

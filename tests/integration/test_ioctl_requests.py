@@ -15,6 +15,26 @@ from ioctl_helpers import pattern, session  # noqa: F401 (fixture)
 ROLES = ["server", "client"]
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_nonblocking_init_and_stop(session, role):
+    """EINPROGRESS, then the socket polls writable, then QUERY_ONLY gives the
+    outcome (spec 1.8). Writable means done: not before."""
+    s = session(role)
+    assert s.d.do("nonblock on") == "ok"
+    assert s.d.do("init") == "err EINPROGRESS JrOK handshake in progress"
+    assert s.d.do("pollout") == "ok not writable"
+    s.peer.start_tls()
+    assert s.d.do("writable") == "ok writable"
+    assert s.d.do("query").startswith(f"ok secure, {role}, TLSv1.3")
+    s.tls_both_ways(40_000)
+    assert s.d.do("stop").startswith("err EINPROGRESS JrOK")
+    assert s.d.do("pollout") == "ok not writable"
+    s.peer.stop_tls()
+    assert s.d.do("writable") == "ok writable"
+    assert s.d.do("query") == "ok not secure"
+    s.clear_both_ways("after")
+
+
 HST = {"HandshakeTimeout": 1}
 
 
@@ -64,7 +84,7 @@ def test_tls13_key_update(session, role, request_):
     s.clear_both_ways("after")
 
 
-@pytest.mark.parametrize("role", ["client"])
+@pytest.mark.parametrize("role", ROLES)
 def test_tls12_reset_cipher_renegotiates(session, role):
     """RFC 5746 secure renegotiation: the client end renegotiates; the server
     end sends a HelloRequest and the peer renegotiates when it reads."""
@@ -133,6 +153,22 @@ def test_reset_session_makes_the_next_handshake_full(session):
     s.tls_both_ways(1000)
 
 
+def test_reset_session_on_a_server_end(session):
+    """On a server end RESET_SESSION forgets the session: a client offering it
+    gets a full handshake."""
+    s = session("server")
+    s.start_tls()
+    s.tls_both_ways(1000)
+    s.stop_tls()
+    s.start_tls(session=s.peer.session)
+    assert s.peer.tls.session_reused
+    assert s.d.do("reset_session").startswith("ok secure, server")
+    s.tls_both_ways(1000)
+    s.stop_tls()
+    s.start_tls(session=s.peer.session)
+    assert not s.peer.tls.session_reused
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_epipe_after_the_peer_ends_tcp(session, role):
     """The peer ends TCP (FIN, no close_notify): the program reads end of
@@ -145,6 +181,39 @@ def test_epipe_after_the_peer_ends_tcp(session, role):
     assert s.d.do("stop").startswith("err EPIPE")
     assert s.d.do("reset_cipher").startswith("err EPIPE")
     assert s.d.do("query").startswith("ok")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_peer_ends_tls_and_tcp_program_reads_end_of_file(session, role):
+    """The peer sends its last data, its close_notify and FIN, as any TLS peer
+    closing a connection does (curl and lftp after an FTP upload on a PROT P
+    data connection): the program reads the data, then end of file."""
+    s = session(role)
+    s.start_tls()
+    s.peer.send(b"last words\r\n")
+    s.peer.send_raw(s.peer.close_notify_bytes())
+    s.peer.sock.shutdown(socket.SHUT_WR)
+    assert s.d.do("expect last words\\r\\n") == "ok"
+    assert s.d.do("eof") == "ok eof"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_peer_answers_close_notify_with_clear_text(session, role):
+    """The program stops TLS; the peer reads its close_notify and, without
+    sending one back, goes on in clear text. curl's CCC does this by default
+    (--ftp-ssl-ccc-mode passive), as proftpd's mod_tls does the other way:
+    STOP completes and the clear bytes are the program's."""
+    s = session(role)
+    s.start_tls()
+    s.tls_both_ways(1000)
+    s.d.send("stop")
+    wait_for(lambda: "program stops TLS: close_notify sent" in log_text(s.log), 15,
+             "the program's close_notify")
+    s.peer.expect_close_notify()
+    s.peer.send_raw(b"PWD\r\n")
+    assert s.d.answer() == "ok not secure"
+    assert s.d.do("expect PWD\\r\\n") == "ok"
+    s.clear_both_ways("after")
 
 
 def test_stop_while_writes_are_unsent(session):

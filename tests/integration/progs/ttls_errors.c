@@ -119,8 +119,7 @@ static void query_blocking(int fd)
 
 /* The same, once AT-TLS has taken both ends in hand: a blocking query goes
  * through the shim's engine after the new connection. (Without it a
- * non-blocking INIT right after accept() or connect() can answer EINPROGRESS
- * and never start the handshake.) */
+ * non-blocking INIT may come too early: see einprogress_init_right_after_*.) */
 static int dial(enum port which, int *srv)
 {
 	int cli = dial_fresh(which, srv);
@@ -407,6 +406,11 @@ static void einprogress_init(struct result *r, bool server, bool fresh)
 
 static void einprogress_init_server(struct result *r) { einprogress_init(r, true, false); }
 static void einprogress_init_client(struct result *r) { einprogress_init(r, false, false); }
+static void einprogress_init_right_after_accept(struct result *r) { einprogress_init(r, true, true); }
+static void einprogress_init_right_after_connect(struct result *r)
+{
+	einprogress_init(r, false, true);
+}
 
 static void einprogress_stop(struct result *r)
 {
@@ -500,6 +504,40 @@ static void eproto_stop_read_pending(struct result *r)
 	snprintf(r->extra, sizeof r->extra, "read=%zd", read(srv, &c, 1));
 }
 
+/* EPROTO / JrTTLSStopWriteDataPending: the peer reads nothing; the program
+ * writes until its socket stays full (every buffer on the way is), so what it
+ * wrote cannot all have left. */
+static void eproto_stop_write_pending(struct result *r)
+{
+	static char block[65536];
+	struct pollfd p;
+	int srv = secure_pair(NULL);
+	size_t total = 0;
+	ssize_t n;
+	set_nonblock(srv, true);
+	do {
+		while ((n = write(srv, block, sizeof block)) > 0)
+			total += (size_t)n;
+		p = (struct pollfd){ .fd = srv, .events = POLLOUT };
+	} while (poll(&p, 1, 500) == 1 && total < (256u << 20));
+	request(srv, V1, STOP, r);
+	snprintf(r->extra, sizeof r->extra, "written=%zu", total);
+}
+
+/* EINVAL / JrSocketCallParmError: the command code of SIOCTTLSCTL with
+ * another argument length (48 bytes instead of 56). */
+static void einval_wrong_length(struct result *r)
+{
+	struct TTLS_IOCTL ioc;
+	int srv = secure_pair(NULL);
+	memset(&ioc, 0, sizeof ioc);
+	ioc.TTLSi_Ver = V1;
+	r->rc = ioctl(srv, _IOC(_IOC_READ | _IOC_WRITE, 0xD9, 11, 48), &ioc);
+	r->err = r->rc < 0 ? errno : 0;
+	r->jr = ttls_reason();
+	r->ioc = ioc;
+}
+
 struct step {
 	const char *name;
 	void (*fn)(struct result *r);
@@ -511,6 +549,8 @@ static const struct step steps[] = {
 	{ "enotconn_after_reset", enotconn_after_reset },
 	{ "einprogress_init_server", einprogress_init_server },
 	{ "einprogress_init_client", einprogress_init_client },
+	{ "einprogress_init_right_after_accept", einprogress_init_right_after_accept },
+	{ "einprogress_init_right_after_connect", einprogress_init_right_after_connect },
 	{ "einprogress_stop", einprogress_stop },
 	{ "einprogress_init_again", einprogress_init_again },
 	{ "ewouldblock_query", ewouldblock_query },
@@ -518,6 +558,8 @@ static const struct step steps[] = {
 	{ "enobufs_v2_query", enobufs_v2_query },
 	{ "epipe_init", epipe_init },
 	{ "eproto_stop_read_pending", eproto_stop_read_pending },
+	{ "eproto_stop_write_pending", eproto_stop_write_pending },
+	{ "einval_wrong_length", einval_wrong_length },
 };
 
 /* ---- the program --------------------------------------------------------------------- */
