@@ -230,6 +230,10 @@ static void sniffed_clear(struct conn *c, const char *why)
 		c->inject = NULL;
 	}
 	c->deadline_ms = 0;
+	if (eng_drain_filler(c)) {
+		eng_fail(c, ECONNRESET, "the program's end of the connection went away");
+		return;
+	}
 	clear_enter(c, why);
 	eng_op_done(c, 0);
 }

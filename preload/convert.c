@@ -182,7 +182,8 @@ static struct conn *new_conn(struct policy *p, const struct attls_rule *r, int d
 		else
 			names_lookup((const struct sockaddr *)remote, c->host, sizeof c->host);
 	}
-	c->st = CS_HANDSHAKE;
+	/* The engine moves it on; the ioctl asks the engine, never reads this. */
+	c->st = c->app_controlled ? CS_CLEAR : CS_HANDSHAKE;
 	return c;
 }
 

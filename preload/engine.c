@@ -319,6 +319,35 @@ int eng_drain_filler(struct conn *c)
 	return 0;
 }
 
+int eng_hold_unwritable(struct conn *c, int app_dup)
+{
+	int cur = 0, small = 4096;
+	socklen_t l = sizeof cur;
+	sys_getsockopt(app_dup, SOL_SOCKET, SO_SNDBUF, &cur, &l);
+	sys_setsockopt(app_dup, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+	int actual = 0;
+	l = sizeof actual;
+	sys_getsockopt(app_dup, SOL_SOCKET, SO_SNDBUF, &actual, &l);
+	/* A stream unix socket polls writable while its queue is under a quarter
+	 * of its send buffer: half of it keeps it quiet. */
+	size_t n = (size_t)(actual > 0 ? actual : 8192) / 2;
+	static const uint8_t zeros[4096];
+	size_t left = n;
+	while (left) {
+		ssize_t w = send(app_dup, zeros, left < sizeof zeros ? left : sizeof zeros,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		left -= (size_t)w;
+	}
+	c->filler += n - left;
+	c->app_sndbuf = (size_t)(cur > 0 ? cur / 2 : PAIR_BUF);   /* the kernel doubles what is set */
+	if (c->app_dup >= 0)
+		fdtab_release(c->app_dup);
+	c->app_dup = app_dup;
+	return left ? -1 : 0;
+}
+
 void eng_step(struct conn *c)
 {
 	switch (c->st) {

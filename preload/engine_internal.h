@@ -35,6 +35,10 @@ bool eng_flush_to_app(struct conn *c, bool *progress);
 bool eng_send_to_app(struct conn *c, const uint8_t *p, size_t n);
 /* Discard what the hook left at the head of the pair (see convert.c). */
 int  eng_drain_filler(struct conn *c);
+/* Keep the program's end from polling writable until eng_drain_filler: a
+ * non-blocking operation's "wait for writable" (app_dup: a shim copy of the
+ * program's end, which the engine then owns). */
+int  eng_hold_unwritable(struct conn *c, int app_dup);
 
 /* secure.c */
 void secure_start(struct conn *c);                  /* begin the handshake */

@@ -463,8 +463,11 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if (req == SIOCTTLSCTL)
-		return ttlsctl_ioctl(fd, arg);
+	/* The same command with another argument size is still SIOCTTLSCTL, with
+	 * the wrong length: EINVAL/JrSocketCallParmError, as on z/OS. */
+	unsigned long sizeless = ~((unsigned long)_IOC_SIZEMASK << _IOC_SIZESHIFT);
+	if ((req & sizeless) == (SIOCTTLSCTL & sizeless))
+		return ttlsctl_ioctl(fd, arg, req == SIOCTTLSCTL);
 	return real.ioctl(fd, req, arg);
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <ezbztlsc.h>
@@ -136,9 +137,20 @@ static void close_notify_received(struct conn *c)
 static bool net_to_app(struct conn *c)
 {
 	bool progress = false;
-	if (!eng_flush_to_app(c, &progress) || c->net_eof || c->peer_stopped ||
+	if (!eng_flush_to_app(c, &progress) || c->net_eof ||
 	    (c->st != CS_SECURE && c->st != CS_STOPPING))
 		return progress;
+	if (c->peer_stopped) {
+		/* What follows the peer's close_notify is clear text for after the
+		 * program's STOP, or the end of the connection: only the end is ours. */
+		uint8_t b;
+		if (recv(c->tcp, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+			c->peer_stopped = false;
+			peer_finished(c, "close_notify, then TCP FIN");
+			return true;
+		}
+		return progress;
+	}
 	for (int i = 0; i < BATCH; i++) {
 		c->rd_eagain = c->wr_eagain = false;
 		ssize_t n = gnutls_record_recv(c->ses, eng_scratch, SCRATCH);
@@ -171,6 +183,7 @@ static bool net_to_app(struct conn *c)
 		}
 		if (n == GNUTLS_E_REHANDSHAKE) {
 			c->rehandshake = true;
+			tls_no_session_store(c);
 			conn_log(c, TRACE_EVENT, LOG_INFO, "peer asked for renegotiation");
 			return true;
 		}
@@ -336,6 +349,8 @@ void secure_step(struct conn *c)
 		bool progress = net_to_app(c);
 		if (c->st != CS_SECURE)
 			return;
+		if (c->rehandshake)
+			continue;   /* only the handshake may move until it is done */
 		progress |= app_to_net(c);
 		if (c->st != CS_SECURE)
 			return;
@@ -373,6 +388,10 @@ static void stopped(struct conn *c)
 	tls_session_end(c);
 	c->exact_reads = false;
 	c->deadline_ms = 0;
+	if (eng_drain_filler(c)) {
+		eng_fail(c, ECONNRESET, "the program's end of the connection went away");
+		return;
+	}
 	clear_enter(c, "TLS stopped (close_notify both ways); clear text again");
 	eng_op_done(c, 0);
 }
@@ -385,7 +404,8 @@ int secure_begin_stop(struct conn *c, unsigned *jr)
 		encrypt_from_app(c, &eof);
 	if (c->st != CS_SECURE)
 		return c->op_err ? c->op_err : EPIPE;
-	if (c->net_blocked || eof) {
+	int unsent = 0;
+	if (c->net_blocked || eof || (ioctl(c->eng, FIONREAD, &unsent) == 0 && unsent > 0)) {
 		*jr = JrTTLSStopWriteDataPending;
 		return EPROTO;
 	}
@@ -403,6 +423,21 @@ int secure_begin_stop(struct conn *c, unsigned *jr)
 	return 0;
 }
 
+/* At a record boundary, whether the peer's next bytes are not a TLS record
+ * (content types 20-24, version 3.x): a peer that went back to clear text
+ * without answering our close_notify (curl's passive CCC does). */
+static bool peer_went_clear(struct conn *c)
+{
+	if (c->rec_hdr_have || c->rec_body_left || c->inject ||
+	    gnutls_record_check_pending(c->ses) > 0)
+		return false;
+	uint8_t b[2];
+	ssize_t n = recv(c->tcp, b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
+	if (n <= 0)
+		return false;
+	return b[0] < 20 || b[0] > 24 || (n == 2 && b[1] != 3);
+}
+
 void secure_step_stopping(struct conn *c)
 {
 	bool progress = false;
@@ -416,6 +451,12 @@ void secure_step_stopping(struct conn *c)
 	for (int i = 0; i < BATCH; i++) {
 		if (!eng_flush_to_app(c, &progress))
 			return;
+		if (peer_went_clear(c)) {
+			conn_log(c, TRACE_EVENT, LOG_INFO, "the peer answered close_notify with clear "
+				 "text rather than its own close_notify");
+			stopped(c);
+			return;
+		}
 		c->rd_eagain = c->wr_eagain = false;
 		ssize_t n = gnutls_record_recv(c->ses, eng_scratch, SCRATCH);
 		if (n > 0) {
@@ -450,6 +491,10 @@ void secure_reset_session(struct conn *c)
 	if (c->ses)
 		gnutls_db_remove_session(c->ses);
 	tls_forget_resumption(c);
+	/* A server's tickets are sealed with the context's key: a new key makes
+	 * every ticket issued so far unusable. */
+	if (c->role != ROLE_CLIENT)
+		tls_ctx_new_ticket_key(c->ctx);
 	conn_log(c, TRACE_EVENT, LOG_INFO, "session reset: the next handshake is a full one");
 }
 
@@ -474,6 +519,7 @@ int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
 	if (c->role == ROLE_CLIENT) {
 		/* TLS 1.2: a new handshake on the connection (RFC 5746 secure renegotiation). */
 		c->rehandshake = true;
+		tls_no_session_store(c);
 		eng_op_start(c);   /* the caller waits for the renegotiation */
 		eng_step(c);
 		return 0;

@@ -217,6 +217,26 @@ void tls_ctx_put(struct tls_ctx *x)
 		ctx_free(x);
 }
 
+void tls_no_session_store(struct conn *c)
+{
+	if (c->ses && c->role != ROLE_CLIENT)
+		gnutls_db_set_store_function(c->ses, NULL);
+}
+
+void tls_ctx_new_ticket_key(struct tls_ctx *x)
+{
+	if (!x || !x->ticket_key.data)
+		return;
+	gnutls_datum_t k;
+	if (gnutls_session_ticket_key_generate(&k) < 0)
+		return;
+	pthread_mutex_lock(&ctx_lock);
+	gnutls_memset(x->ticket_key.data, 0, x->ticket_key.size);
+	gnutls_free(x->ticket_key.data);
+	x->ticket_key = k;
+	pthread_mutex_unlock(&ctx_lock);
+}
+
 void tls_ctx_trim(const struct policy *current)
 {
 	pthread_mutex_lock(&ctx_lock);

@@ -31,6 +31,12 @@ int tls_session_start(struct conn *c, char *err, size_t errlen);
 int tls_session_established(struct conn *c, char *err, size_t errlen);
 /* Why a handshake failed, as one line (verification details when relevant). */
 void tls_failure_reason(struct conn *c, int gnutls_rc, char *buf, size_t len);
+/* Before a renegotiation: GnuTLS cannot pack a session for the session cache
+ * while a handshake runs on an established one (it fails the handshake with
+ * UNAVAILABLE_DURING_HANDSHAKE), so renegotiated sessions are not stored. */
+void tls_no_session_store(struct conn *c);
+/* A new session-ticket key for the context: tickets issued so far stop working. */
+void tls_ctx_new_ticket_key(struct tls_ctx *ctx);
 /* Forget what could resume this connection's session (RESET_SESSION). */
 void tls_forget_resumption(struct conn *c);
 /* Keep resumption data (client), then free the session. */

@@ -85,8 +85,23 @@ struct ctl {
 	int err;
 	unsigned jr;
 	bool started;                 /* an operation began: wait for it, or EINPROGRESS */
+	int app_dup;                  /* non-blocking: the program's end, held unwritable */
+	int sync_err;                 /* the operation ended at once, with this errno */
 	struct status *st;
 };
+
+/* A non-blocking operation that started: the program's end polls writable
+ * only once it is over (spec 1.8: wait for writable, then query). */
+static void hold_if_nonblocking(struct ctl *x)
+{
+	if (x->app_dup < 0)
+		return;
+	if (x->started)
+		eng_hold_unwritable(x->c, x->app_dup);
+	else
+		fdtab_release(x->app_dup);
+	x->app_dup = -1;
+}
 
 static void take_status(struct conn *c, struct status *st)
 {
@@ -161,7 +176,7 @@ static void on_engine_init(void *arg)
 	struct conn *c = x->c;
 	if (c->st == CS_DEAD || c->net_eof) {
 		x->err = EPIPE;
-	} else if (c->st == CS_SECURE) {
+	} else if (c->st == CS_SECURE || c->st == CS_STOPPING) {
 		x->err = EALREADY;
 		x->jr = JrAlreadyActive;
 	} else if (c->st != CS_CLEAR) {
@@ -170,10 +185,16 @@ static void on_engine_init(void *arg)
 	} else {
 		x->err = clear_begin_tls(c, x->pushback, x->npushback,
 					 (x->req & TTLS_ALLOW_HSTIMEOUT) != 0);
-		x->started = x->err == 0;
-		if (x->started)
+		/* It may be over already (ALLOW_HSTIMEOUT with clear bytes waiting). */
+		pthread_mutex_lock(&c->mu);
+		x->started = x->err == 0 && c->op_done != c->op_seq;
+		x->sync_err = x->err == 0 && !x->started ? c->op_err : 0;
+		pthread_mutex_unlock(&c->mu);
+		hold_if_nonblocking(x);
+		if (!x->err)
 			return;
 	}
+	hold_if_nonblocking(x);
 	give_back(c, x->pushback, x->npushback);
 }
 
@@ -183,15 +204,21 @@ static void on_engine_stop(void *arg)
 	struct conn *c = x->c;
 	if (c->st == CS_DEAD || c->net_eof) {
 		x->err = EPIPE;
+		hold_if_nonblocking(x);
 		return;
 	}
 	if (c->st != CS_SECURE) {
 		x->err = EALREADY;
 		x->jr = JrAlreadyActive;
+		hold_if_nonblocking(x);
 		return;
 	}
 	x->err = secure_begin_stop(c, &x->jr);
-	x->started = x->err == 0;
+	pthread_mutex_lock(&c->mu);
+	x->started = x->err == 0 && c->op_done != c->op_seq;
+	x->sync_err = x->err == 0 && !x->started ? c->op_err : 0;
+	pthread_mutex_unlock(&c->mu);
+	hold_if_nonblocking(x);
 }
 
 static void on_engine_reset(void *arg)
@@ -232,14 +259,6 @@ static int wait_idle(struct conn *c)
 	int err = c->op_err;
 	pthread_mutex_unlock(&c->mu);
 	return err;
-}
-
-static bool busy(struct conn *c)
-{
-	pthread_mutex_lock(&c->mu);
-	bool b = c->op_done != c->op_seq;
-	pthread_mutex_unlock(&c->mu);
-	return b;
 }
 
 /* ---- filling the answer ----------------------------------------------------------------- */
@@ -553,6 +572,8 @@ static int run(struct conn *c, struct ctl *x, void (*fn)(void *), bool nonblocki
 	engine_call(fn, x);
 	if (x->err)
 		return fail(x->err, x->jr);
+	if (x->sync_err)
+		return fail(ECONNRESET, JrTTLSHandshakeFailed);
 	if (!x->started)
 		return 0;
 	if (nonblocking)
@@ -572,15 +593,21 @@ static int controlled(int fd, struct conn *c, struct TTLS_IOCTL *ioc)
 
 	if (c->foreign)
 		return fail(EIO, JrUnexpectedErr);   /* the parent's engine serves it */
-	if (c->st == CS_DEAD && !(req & CONTROLLING))
+	/* What the engine says now; the program's thread never reads its fields. */
+	status_of(c, &st);
+	free(st.cert);
+	st.cert = NULL;
+	if (st.st == CS_DEAD && !(req & CONTROLLING))
+		return fail(ENOTCONN, 0);
+	if (st.st == CS_CONNECTING)
 		return fail(ENOTCONN, 0);
 
-	/* The initial handshake (or an operation) may still be under way. */
-	if (busy(c) || c->st == CS_HANDSHAKE || c->st == CS_CONNECTING) {
+	/* A handshake (or an operation) may still be under way. */
+	if (st.op_busy || st.st == CS_HANDSHAKE || st.st == CS_SNIFF || st.st == CS_STOPPING) {
 		bool again_op = req & (TTLS_INIT_CONNECTION | TTLS_STOP_CONNECTION);
 		if (nonblocking)
 			return again_op ? fail(EINPROGRESS, JrOK) : fail(EWOULDBLOCK, 0);
-		if (wait_idle(c) || (c->st == CS_DEAD && !c->ready))
+		if (st.op_busy && wait_idle(c))
 			return fail(ECONNRESET, JrTTLSHandshakeFailed);
 		if (!c->app_controlled) {
 			pthread_mutex_lock(&c->mu);
@@ -599,10 +626,17 @@ static int controlled(int fd, struct conn *c, struct TTLS_IOCTL *ioc)
 			free(st.cert);
 			return rc ? rc : fail(EACCES, JrConnDeniedPolicy);
 		}
-		struct ctl x = { .c = c, .req = req };
+		struct ctl x = { .c = c, .req = req, .app_dup = -1 };
+		if (nonblocking && (req & (TTLS_INIT_CONNECTION | TTLS_STOP_CONNECTION))) {
+			int d = sys_fcntl(fd, F_DUPFD_CLOEXEC, 0);
+			x.app_dup = d >= 0 ? fdtab_adopt(d) : -1;
+		}
 		if (req & TTLS_INIT_CONNECTION) {
-			if ((req & TTLS_ALLOW_HSTIMEOUT) && (c->role == ROLE_CLIENT || !c->s->hs_timeout))
+			if ((req & TTLS_ALLOW_HSTIMEOUT) && (c->role == ROLE_CLIENT || !c->s->hs_timeout)) {
+				if (x.app_dup >= 0)
+					fdtab_release(x.app_dup);
 				return fail(EPROTO, 0);
+			}
 			uint8_t *pb = NULL;
 			size_t npb = 0;
 			struct ctl fz = { .c = c };
@@ -611,6 +645,8 @@ static int controlled(int fd, struct conn *c, struct TTLS_IOCTL *ioc)
 				x.pushback = pb;
 				x.npushback = npb;
 				engine_call(on_engine_give_back, &x);
+				if (x.app_dup >= 0)
+					fdtab_release(x.app_dup);
 				free(pb);
 				return fail(EIO, JrUnexpectedErr);
 			}
@@ -620,13 +656,14 @@ static int controlled(int fd, struct conn *c, struct TTLS_IOCTL *ioc)
 			free(pb);
 		} else if (req & TTLS_STOP_CONNECTION) {
 			int unread = 0;
-			if (!c->tls_ever)
-				return fail(EPROTO, 0);
-			if (real.ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
-				return fail(EPROTO, JrTTLSStopReadDataPending);
+			if (!st.tls_ever || (real.ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)) {
+				if (x.app_dup >= 0)
+					fdtab_release(x.app_dup);
+				return st.tls_ever ? fail(EPROTO, JrTTLSStopReadDataPending) : fail(EPROTO, 0);
+			}
 			rc = run(c, &x, on_engine_stop, nonblocking);
 		} else {
-			if (!c->tls_ever)
+			if (!st.tls_ever)
 				return fail(EPROTO, 0);
 			rc = run(c, &x, on_engine_reset, nonblocking);
 		}
@@ -647,10 +684,12 @@ static int controlled(int fd, struct conn *c, struct TTLS_IOCTL *ioc)
 	return arc;
 }
 
-int ttlsctl_ioctl(int fd, void *arg)
+int ttlsctl_ioctl(int fd, void *arg, bool right_size)
 {
 	struct TTLS_IOCTL *ioc = arg;
 	last_jr = 0;
+	if (!right_size)
+		return fail(EINVAL, JrSocketCallParmError);
 	if (!ioc)
 		return fail(EFAULT, 0);
 	if (check_request(ioc))

@@ -8,6 +8,9 @@
 #ifndef ATTLS_PRELOAD_TTLSCTL_H
 #define ATTLS_PRELOAD_TTLSCTL_H
 
-int ttlsctl_ioctl(int fd, void *arg);
+#include <stdbool.h>
+
+/* right_size: the command's encoded argument size is sizeof(struct TTLS_IOCTL). */
+int ttlsctl_ioctl(int fd, void *arg, bool right_size);
 
 #endif
