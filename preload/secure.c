@@ -36,6 +36,7 @@ static int drive_handshake(struct conn *c)
 		c->rd_eagain = c->wr_eagain = false;
 		rc = gnutls_handshake(c->ses);
 	} while (rc < 0 && !gnutls_error_is_fatal(rc) && ++tries < 64 &&
+		 rc != GNUTLS_E_GOT_APPLICATION_DATA &&
 		 (rc != GNUTLS_E_AGAIN || !really_blocked(c)));
 	return rc;
 }
@@ -183,7 +184,7 @@ static bool net_to_app(struct conn *c)
 		}
 		if (n == GNUTLS_E_REHANDSHAKE) {
 			c->rehandshake = true;
-			tls_no_session_store(c);
+			tls_prepare_renegotiation(c);
 			conn_log(c, TRACE_EVENT, LOG_INFO, "peer asked for renegotiation");
 			return true;
 		}
@@ -317,9 +318,40 @@ static bool app_to_net(struct conn *c)
 	return progress;
 }
 
+/* GnuTLS abandons a renegotiation that meets application data (it reads it
+ * as the peer declining) and starts over from a new hello. A server that
+ * gets data instead of a ClientHello may do that: the client declined, and
+ * the record goes to the program once it has room. A client cannot: its
+ * first ClientHello is still on the way, and a second one breaks the peer's
+ * handshake. So the client's connection ends here, the record passed on,
+ * rather than go on with a broken handshake. */
+static void renegotiation_met_data(struct conn *c)
+{
+	bool progress = false;
+	bool room = eng_flush_to_app(c, &progress);
+	if (room || c->role == ROLE_CLIENT) {
+		ssize_t n = gnutls_record_recv(c->ses, eng_scratch, SCRATCH);
+		if (n > 0) {
+			atomic_fetch_add_explicit(&c->bytes_in, (uint64_t)n, memory_order_relaxed);
+			eng_send_to_app(c, eng_scratch, (size_t)n);
+		}
+	}
+	if (c->role == ROLE_CLIENT) {
+		eng_fail(c, ECONNRESET, "renegotiation failed: the peer sent application data "
+			 "before it answered our ClientHello (the TLS library cannot go on)");
+		return;
+	}
+	if (room)
+		eng_again(c);
+}
+
 static void step_rehandshake(struct conn *c)
 {
 	int rc = drive_handshake(c);
+	if (rc == GNUTLS_E_GOT_APPLICATION_DATA) {
+		renegotiation_met_data(c);
+		return;
+	}
 	if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
 		if (!really_blocked(c))
 			eng_again(c);
@@ -519,12 +551,13 @@ int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
 	if (c->role == ROLE_CLIENT) {
 		/* TLS 1.2: a new handshake on the connection (RFC 5746 secure renegotiation). */
 		c->rehandshake = true;
-		tls_no_session_store(c);
+		tls_prepare_renegotiation(c);
 		eng_op_start(c);   /* the caller waits for the renegotiation */
 		eng_step(c);
 		return 0;
 	}
 	/* A server can only ask: HelloRequest, then the client renegotiates. */
+	tls_prepare_renegotiation(c);
 	int rc = gnutls_rehandshake(c->ses);
 	if (rc < 0 && rc != GNUTLS_E_AGAIN) {
 		eng_fail(c, ECONNRESET, "cannot request renegotiation: %s", gnutls_strerror(rc));

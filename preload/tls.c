@@ -41,6 +41,7 @@ struct tls_ctx {
 	struct policy *pol;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
+	gnutls_priority_t prio_renegotiate;   /* prio without session tickets */
 	gnutls_datum_t ticket_key;
 	struct keyring_info ki;
 	bool broken;                 /* building failed: err says why */
@@ -113,6 +114,8 @@ static void ctx_free(struct tls_ctx *x)
 		gnutls_certificate_free_credentials(x->cred);
 	if (x->prio)
 		gnutls_priority_deinit(x->prio);
+	if (x->prio_renegotiate)
+		gnutls_priority_deinit(x->prio_renegotiate);
 	if (x->ticket_key.data)
 		gnutls_free(x->ticket_key.data);
 	for (size_t i = 0; i < CLIENT_CACHE; i++)
@@ -153,6 +156,13 @@ static int ctx_build(struct tls_ctx *x)
 	if (rc < 0) {
 		snprintf(x->err, sizeof x->err, "cannot use TLS priority \"%.160s\" (at \"%.40s\"): %s", prio,
 			 errpos ? errpos : "?", gnutls_strerror(rc));
+		return -1;
+	}
+	append(prio, sizeof prio, ":%NO_TICKETS");
+	rc = gnutls_priority_init2(&x->prio_renegotiate, prio, &errpos, 0);
+	if (rc < 0) {
+		snprintf(x->err, sizeof x->err, "cannot use TLS priority \"%.160s\": %s", prio,
+			 gnutls_strerror(rc));
 		return -1;
 	}
 	if (x->role != ROLE_CLIENT && s->tickets_server &&
@@ -217,10 +227,17 @@ void tls_ctx_put(struct tls_ctx *x)
 		ctx_free(x);
 }
 
-void tls_no_session_store(struct conn *c)
+void tls_prepare_renegotiation(struct conn *c)
 {
-	if (c->ses && c->role != ROLE_CLIENT)
+	if (!c->ses)
+		return;
+	if (c->role != ROLE_CLIENT)
 		gnutls_db_set_store_function(c->ses, NULL);
+	/* GnuTLS 3.7 keeps "send a new ticket" set from the first handshake; a
+	 * renegotiation that then resumes from a ticket sends it after Finished,
+	 * between the epochs, and fails the handshake. Without tickets the
+	 * renegotiation is a full handshake, which is what RESET_CIPHER asks. */
+	gnutls_priority_set(c->ses, c->ctx->prio_renegotiate);
 }
 
 void tls_ctx_new_ticket_key(struct tls_ctx *x)

@@ -31,10 +31,11 @@ int tls_session_start(struct conn *c, char *err, size_t errlen);
 int tls_session_established(struct conn *c, char *err, size_t errlen);
 /* Why a handshake failed, as one line (verification details when relevant). */
 void tls_failure_reason(struct conn *c, int gnutls_rc, char *buf, size_t len);
-/* Before a renegotiation: GnuTLS cannot pack a session for the session cache
- * while a handshake runs on an established one (it fails the handshake with
- * UNAVAILABLE_DURING_HANDSHAKE), so renegotiated sessions are not stored. */
-void tls_no_session_store(struct conn *c);
+/* Before a TLS 1.2 renegotiation: GnuTLS cannot pack a session (for the
+ * cache or a ticket) between the epochs of a handshake on an established
+ * connection, so a renegotiation is a full handshake whose session is neither
+ * stored nor sent as a ticket. */
+void tls_prepare_renegotiation(struct conn *c);
 /* A new session-ticket key for the context: tickets issued so far stop working. */
 void tls_ctx_new_ticket_key(struct tls_ctx *ctx);
 /* Forget what could resume this connection's session (RESET_SESSION). */

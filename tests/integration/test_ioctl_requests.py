@@ -4,7 +4,9 @@ non-blocking INIT and STOP, ALLOW_HSTIMEOUT's three outcomes, RESET_CIPHER
 SEND_SESSION_TICKET, RESET_SESSION, and EPIPE once the peer has ended TCP.
 The program is ttls_driver under attls, the peer Python's ssl module; after
 every request data must still flow both ways, byte-exact."""
+import os
 import re
+import select
 import socket
 
 import pytest
@@ -84,6 +86,27 @@ def test_tls13_key_update(session, role, request_):
     s.clear_both_ways("after")
 
 
+def test_tls12_client_renegotiation_meeting_peer_data_resets(session):
+    """The peer sends data after our ClientHello left and before it read it.
+    GnuTLS gives up a client renegotiation that meets application data and
+    would send a second ClientHello, which breaks the peer's handshake; attls
+    ends the connection instead, with a reason, and nothing reads as clear."""
+    s = session("client", tls12=True)
+    s.start_tls()
+    s.d.send("reset_cipher")
+    # Our ClientHello is on its way to the peer, unread: what the peer sends
+    # now reaches us while we wait for its ServerHello.
+    assert select.select([s.peer.sock], [], [], 15)[0], "no ClientHello"
+    s.peer.send(b"x" * 40_000)
+    answer = s.d.answer()
+    assert answer.startswith("err ECONNRESET"), answer
+    assert "peer sent application data before it answered our ClientHello" in log_text(s.log)
+    # What arrived whole is the program's; the rest is gone with the connection
+    # (after the handshake a failure reads as end of file: a documented limit).
+    got = re.fullmatch(r"err after (\d+) bytes: .*", s.d.do("echo 100000"))
+    assert got and int(got.group(1)) < 40_000, got
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_tls12_reset_cipher_renegotiates(session, role):
     """RFC 5746 secure renegotiation: the client end renegotiates; the server
@@ -93,6 +116,12 @@ def test_tls12_reset_cipher_renegotiates(session, role):
     before = s.peer.tls.get_channel_binding("tls-unique")
     if role == "server":
         assert s.d.do("reset_cipher").startswith("ok secure, server, TLSv1.2")
+        # Reading, the peer meets the HelloRequest and sends its ClientHello;
+        # the echo may all come before the server's answer, so the peer then
+        # finishes the handshake, and one more round trip passes the server's
+        # end of it (it holds the program's data until then).
+        s.tls_both_ways(50_000)
+        s.peer.handshake()
         s.tls_both_ways(50_000)
     else:
         s.d.send("reset_cipher")
