@@ -217,20 +217,5 @@ int main(int argc, char **argv)
 		}
 	}
 	example_init();
-	int lfd = tcp_listen(addr, port);
-	if (lfd < 0)
-		return 1;
-	printf("listening on %s:%d\n", addr, local_port(lfd));
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
-				perror("accept");
-			continue;
-		}
-		if (serve_on_thread(session, fd) < 0) {
-			perror("pthread_create");
-			close(fd);
-		}
-	}
+	return serve_forever(addr, port, session);
 }

@@ -168,7 +168,7 @@ static void *job_main(void *arg)
 	return NULL;
 }
 
-int serve_on_thread(void (*fn)(int fd), int fd)
+static int serve_on_thread(void (*fn)(int fd), int fd)
 {
 	struct job *j = malloc(sizeof *j);
 	pthread_t t;
@@ -187,6 +187,26 @@ int serve_on_thread(void (*fn)(int fd), int fd)
 		return -1;
 	}
 	return 0;
+}
+
+int serve_forever(const char *addr, int port, void (*fn)(int fd))
+{
+	int lfd = tcp_listen(addr, port);
+	if (lfd < 0)
+		return 1;
+	printf("listening on %s:%d\n", addr, local_port(lfd));
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EINTR && errno != ECONNABORTED)
+				perror("accept");
+			continue;
+		}
+		if (serve_on_thread(fn, fd) < 0) {
+			perror("pthread_create");
+			close(fd);
+		}
+	}
 }
 
 unsigned ttls_reason(void)

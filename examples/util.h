@@ -40,8 +40,10 @@ int reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* stdout line-buffered, SIGPIPE ignored: what every example does first. */
 void example_init(void);
-/* Run fn(fd) on its own detached thread; the thread closes fd. 0 or -1. */
-int serve_on_thread(void (*fn)(int fd), int fd);
+/* Listen on addr:port, say so on stdout ("listening on ADDR:PORT"), then
+ * run fn(fd) for every connection on its own detached thread, which closes
+ * fd. Returns 1 only if it cannot listen. */
+int serve_forever(const char *addr, int port, void (*fn)(int fd));
 
 /* The reason code of the last failed SIOCTTLSCTL (__errno2), 0 without the
  * shim. */
