@@ -27,6 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 ATTLS = REPO / "build" / "bin" / "attls"
 LIBATTLS = REPO / "build" / "lib" / "libattls.so"
 PROGS = Path(__file__).resolve().parent / "shim_progs"
+# The C test programs of tests/integration/progs, as `make all` builds them.
+TEST_PROGS = REPO / "build" / "tests" / "progs"
 # The Debian interpreter: the programs under test must be dynamically linked
 # against the system libc, and the test process's own ssl module is OpenSSL.
 PY = "/usr/bin/python3"
@@ -82,6 +84,19 @@ def listening(port):
         except FileNotFoundError:
             pass
     return False
+
+
+def rss_kb(pid):
+    """Resident set size of process pid in kB (VmRSS), -1 if it has none."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return -1
+
+
+def fd_count(pid):
+    """How many descriptors process pid has open."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def sha256_file(path):

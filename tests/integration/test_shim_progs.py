@@ -7,62 +7,64 @@ import os
 import socket
 import ssl
 import struct
-import subprocess
-import sys
 import textwrap
 import time
 
 import pytest
 
-from shimlib import (ATTLS, PROGS, Proc, echo_policy, fd_count, free_port, make_certs,
-                     rss_kb, run_under, wait_for)
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_certs(tmp_path_factory.mktemp("certs"))
+from shim_helpers import (PY, TEST_PROGS, Procs, attls_run, certs, fd_count,  # noqa: F401
+                          free_port, log_text, procs, rss_kb, rule, run, tls_connect, wait_for,
+                          work, write_policy)
 
 
 class EchoServer:
-    def __init__(self, tmp, certs, *args, hs_timeout=10, extra_server=""):
+    """build/tests/progs/echo_server under attls (--trace 255), and the policy
+    and log its clients share: a server rule for its port (HandshakeTimeout
+    hs_timeout) and a client rule for the same port as remote port."""
+
+    def __init__(self, procs, work, certs, *args, hs_timeout=10):
+        self.procs = procs
         self.port = free_port()
-        self.policy = tmp / "policy.conf"
-        self.policy.write_text(echo_policy(certs, str(self.port), hs_timeout=hs_timeout,
-                                           extra_server=extra_server))
-        self.log = tmp / "attls.log"
-        # A file, not a pipe: thousands of connections write more than a pipe holds.
-        self.errfile = tmp / "server.err"
-        self.err = open(self.errfile, "w")
-        self.proc = Proc([PROGS / "echo_server", "--port", self.port, *args],
-                         policy=self.policy, log=self.log, trace=255, stderr=self.err)
-        line = self.proc.readline()
-        assert line.strip() == f"ready {self.port}", line
+        self.policy = write_policy(
+            work / "policy.conf",
+            rule("srv", "Inbound", certs.path("server.pem"), "Server", lport=self.port,
+                 adv={"HandshakeTimeout": hs_timeout}, trace=255),
+            # Trace 2 is what a rule without Trace gets: errors to syslog only.
+            rule("cli", "Outbound", certs.path("client.pem"), "Client", rport=self.port,
+                 trace=2))
+        self.log = work / "attls.log"
+        # Files, not pipes: thousands of connections write more than a pipe holds.
+        self.proc = procs.start(attls_run(self.policy, self.log, TEST_PROGS / "echo_server",
+                                          "--port", self.port, *args, trace=255),
+                                name="server")
+
+        def first_line():
+            out = Procs.out(self.proc)
+            if "\n" in out or self.proc.poll() is not None:
+                return out or "(exited without output)"
+        out = wait_for(first_line, 10, "the server's first line")
+        line = out.split("\n", 1)[0]
+        assert line.strip() == f"ready {self.port}", out + Procs.err(self.proc)
 
     def client(self, *args, timeout=180):
-        return run_under(self.policy, [PROGS / "echo_client", "--port", self.port, *args],
-                         log=self.log, timeout=timeout)
+        return run(attls_run(self.policy, self.log, TEST_PROGS / "echo_client", "--port",
+                             self.port, *args), timeout=timeout, text=True)
 
     def stop(self):
-        out, _ = self.proc.stop()
-        self.err.close()
-        return out, self.errfile.read_text()
+        self.procs.stop(self.proc)
+        return Procs.out(self.proc), Procs.err(self.proc)
 
     def count_fds(self):
-        """The server's own count of its descriptors (echo_server answers SIGUSR1)."""
+        """The server's descriptors, counted in /proc."""
         return fd_count(self.proc.pid)
 
 
 @pytest.fixture
-def server(tmp_path, certs):
-    made = []
-
+def server(procs, work, certs):
+    """Starts an EchoServer; procs stops it at the end of the test."""
     def start(*args, **kw):
-        s = EchoServer(tmp_path, certs, *args, **kw)
-        made.append(s)
-        return s
-    yield start
-    for s in made:
-        s.stop()
+        return EchoServer(procs, work, certs, *args, **kw)
+    return start
 
 
 def client_hello():
@@ -110,7 +112,7 @@ def test_10000_sequential_connections_leave_fds_and_rss_where_they_were(server):
     # Warm up so the server's engine, caches and export socket exist.
     r = s.client("--sequential", "50", "--bytes", "100")
     assert r.returncode == 0, r.stdout + r.stderr
-    fds0 = wait_for(lambda: s.count_fds(), what="server fd count")
+    fds0 = wait_for(lambda: s.count_fds(), 10, "server fd count")
     rss0 = rss_kb(s.proc.pid)
     r = s.client("--sequential", "10000", "--bytes", "1000", timeout=600)
     assert r.returncode == 0 and r.stdout.startswith("ok 10000"), r.stdout + r.stderr
@@ -120,8 +122,8 @@ def test_10000_sequential_connections_leave_fds_and_rss_where_they_were(server):
     assert cfd1 <= cfd0, r.stdout
     assert crss1 - crss0 < 4096, r.stdout
     # server: the last connections finish asynchronously in its engine
-    wait_for(lambda: s.count_fds() <= fds0, timeout=20,
-             what=f"server descriptors back to {fds0} (now {s.count_fds()})")
+    wait_for(lambda: s.count_fds() <= fds0, 20,
+             f"server descriptors back to {fds0} (now {s.count_fds()})")
     rss1 = rss_kb(s.proc.pid)
     assert rss1 - rss0 < 8192, f"server RSS {rss0} kB -> {rss1} kB"
 
@@ -148,9 +150,9 @@ def test_peer_reset_mid_handshake(server):
     sock.sendall(hello[: len(hello) // 2])
     time.sleep(0.2)
     _reset(sock)
-    wait_for(lambda: "handshake failed" in s.log.read_text(), what="failure logged")
+    wait_for(lambda: "handshake failed" in log_text(s.log), 10, "failure logged")
     # The program learns of it as a reset, not as an empty clear-text session.
-    wait_for(lambda: True, timeout=1)
+    wait_for(lambda: True, 1, "nothing")
     _server_alive_and_serving(s)
     out, err = s.stop()
     assert "error Connection reset by peer" in err
@@ -168,16 +170,13 @@ def test_clear_text_where_tls_is_expected(server):
     # Nothing in clear text comes back (at most a TLS alert record).
     assert data == b"" or data[0] == 0x15, data
     sock.close()
-    wait_for(lambda: "handshake failed" in s.log.read_text(), what="failure logged")
+    wait_for(lambda: "handshake failed" in log_text(s.log), 10, "failure logged")
     _server_alive_and_serving(s)
 
 
 def test_garbage_after_the_handshake_ends_only_that_connection(server, certs):
     s = server()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(str(certs / "ca.pem"))
-    raw = _raw_connect(s.port)
-    tls = ctx.wrap_socket(raw, server_hostname="localhost")
+    tls = tls_connect(s.port, certs.ca)
     tls.sendall(b"hello")
     assert tls.recv(5) == b"hello"
     # Bytes that are not a TLS record, straight onto the TCP stream.
@@ -190,7 +189,7 @@ def test_garbage_after_the_handshake_ends_only_that_connection(server, certs):
             pass
         raise ConnectionResetError("closed")
     tls.close()
-    wait_for(lambda: "TLS error from peer" in s.log.read_text(), what="garbage logged")
+    wait_for(lambda: "TLS error from peer" in log_text(s.log), 10, "garbage logged")
     _server_alive_and_serving(s)
 
 
@@ -206,7 +205,7 @@ def test_handshake_timeout(server):
     assert data == b""
     assert time.monotonic() - start < 14
     sock.close()
-    wait_for(lambda: "HandshakeTimeout" in s.log.read_text(), what="timeout logged")
+    wait_for(lambda: "HandshakeTimeout" in log_text(s.log), 10, "timeout logged")
     _server_alive_and_serving(s)
     out, err = s.stop()
     assert "error Connection reset by peer" in err
@@ -351,9 +350,9 @@ PY_CLIENT = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("mode", ["fork", "threads", "dup", "calls"])
-def test_python_socket_programs(server, tmp_path, mode):
+def test_python_socket_programs(server, work, mode):
     s = server()
-    prog = tmp_path / "client.py"
+    prog = work / "client.py"
     prog.write_text(PY_CLIENT)
-    r = run_under(s.policy, [sys.executable, prog, s.port, mode], log=s.log, timeout=180)
+    r = run(attls_run(s.policy, s.log, PY, prog, s.port, mode), timeout=180, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
