@@ -11,6 +11,7 @@
 #include <gnutls/x509.h>
 
 #include "common/strutil.h"
+#include "common/x509.h"
 #include "iked/iked.h"
 #include "iked/isakmp.h"
 
@@ -33,32 +34,6 @@ struct peer_cert {
 	gnutls_x509_crt_t crt;
 	char subject[512];
 };
-
-static int read_file(const char *path, gnutls_datum_t *d, char *err, size_t errlen)
-{
-	int rc = gnutls_load_file(path, d);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: %s", path, gnutls_strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
-static bool same_key(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
-{
-	unsigned char a[64], b[64];
-	size_t al = sizeof a, bl = sizeof b;
-	if (gnutls_x509_crt_get_key_id(crt, 0, a, &al) < 0 ||
-	    gnutls_x509_privkey_get_key_id(key, 0, b, &bl) < 0)
-		return false;
-	return al == bl && memcmp(a, b, al) == 0;
-}
-
-static bool is_ca(gnutls_x509_crt_t crt)
-{
-	unsigned int critical = 0;
-	return gnutls_x509_crt_get_ca_status(crt, &critical) > 0;
-}
 
 void keyring_free(struct keyring *k)
 {
@@ -104,11 +79,11 @@ static int keyring_classify(struct keyring *k, char *err, size_t errlen)
 {
 	k->mine = -1;
 	for (unsigned i = 0; i < k->ncerts; i++) {
-		if (k->mine < 0 && same_key(k->certs[i], k->xkey)) {
+		if (k->mine < 0 && x509_cert_matches_key(k->certs[i], k->xkey)) {
 			k->mine = (int)i;
 			continue;
 		}
-		if (is_ca(k->certs[i])) {
+		if (x509_is_ca(k->certs[i])) {
 			k->cas[k->ncas] = k->certs[i];
 			if (gnutls_x509_crt_get_raw_dn(k->certs[i], &k->ca_subject[k->ncas]) < 0) {
 				snprintf(err, errlen, "CA certificate without a subject");
@@ -142,7 +117,7 @@ struct keyring *keyring_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (read_file(path, &d, err, errlen))
+	if (x509_read_file(path, &d, err, errlen))
 		goto fail;
 	k->ncerts = KEYRING_MAX_CERTS;
 	int rc = gnutls_x509_crt_list_import(k->certs, &k->ncerts, &d, GNUTLS_X509_FMT_PEM, 0);

@@ -735,6 +735,37 @@ static struct p1sa *responder_sa(struct iked *ike, const struct isakmp_hdr *h,
 	return p1;
 }
 
+/* A responder's first message of either mode, after its rule is known: the
+ * rule must allow the mode and one offer must fit. The SA it makes, with the
+ * transform number to answer with, or NULL (answered with NO_PROPOSAL_CHOSEN). */
+static struct p1sa *accept_offer(struct iked *ike, const struct isakmp_hdr *h,
+				 const struct msg *m, const struct ike_rule *rule,
+				 const struct sa_payload *sa, const struct payload *sap,
+				 const uint8_t *pkt, size_t len, const struct ikeaddr *local,
+				 const struct ikeaddr *remote, bool natt, uint8_t *tnum)
+{
+	const char *mode = h->exch == EXCH_MAIN ? "Main Mode" : "Aggressive Mode";
+	char reason[200];
+	if (!respond_allowed(rule, h->exch)) {
+		snprintf(reason, sizeof reason, "HowToRespondIKEv1 excludes %s", mode);
+		no_proposal(ike, h, local, remote, natt, rule->name, reason);
+		return NULL;
+	}
+	struct p1_attrs chosen;
+	if (p1_select(sa, rule->action, ike->ip->fips, &chosen, tnum, reason, sizeof reason)) {
+		no_proposal(ike, h, local, remote, natt, rule->name, reason);
+		return NULL;
+	}
+	struct p1sa *p1 = responder_sa(ike, h, rule, &chosen, sap, pkt, len, local, remote, natt);
+	if (!p1)
+		return NULL;
+	read_vids(p1, m);
+	char a[IP_STRLEN];
+	log_info("K%u: %s from %s, KeyExchangeRule %s, chose KeyExchangeOffer %s",
+		 kid(p1), mode, peer_str(p1, a, sizeof a), rule->name, chosen.offer_name);
+	return p1;
+}
+
 static void mm_r_first(struct iked *ike, const struct isakmp_hdr *h, const struct msg *m,
 		       const uint8_t *pkt, size_t len, const struct ikeaddr *local,
 		       const struct ikeaddr *remote, bool natt)
@@ -742,7 +773,6 @@ static void mm_r_first(struct iked *ike, const struct isakmp_hdr *h, const struc
 	const struct payload *sap = msg_find(m, PL_SA);
 	struct sa_payload sa;
 	const char *why = "";
-	char reason[200];
 	if (!sap || sa_decode(sap->body, sap->body_len, &sa, &why)) {
 		no_proposal(ike, h, local, remote, natt, NULL, sap ? why : "no SA payload");
 		return;
@@ -752,23 +782,10 @@ static void mm_r_first(struct iked *ike, const struct isakmp_hdr *h, const struc
 		no_proposal(ike, h, local, remote, natt, NULL, "no KeyExchangeRule for these addresses");
 		return;
 	}
-	if (!respond_allowed(rule, EXCH_MAIN)) {
-		no_proposal(ike, h, local, remote, natt, rule->name, "HowToRespondIKEv1 excludes Main Mode");
-		return;
-	}
-	struct p1_attrs chosen;
 	uint8_t tnum;
-	if (p1_select(&sa, rule->action, ike->ip->fips, &chosen, &tnum, reason, sizeof reason)) {
-		no_proposal(ike, h, local, remote, natt, rule->name, reason);
-		return;
-	}
-	struct p1sa *p1 = responder_sa(ike, h, rule, &chosen, sap, pkt, len, local, remote, natt);
+	struct p1sa *p1 = accept_offer(ike, h, m, rule, &sa, sap, pkt, len, local, remote, natt, &tnum);
 	if (!p1)
 		return;
-	read_vids(p1, m);
-	char a[IP_STRLEN];
-	log_info("K%u: Main Mode from %s, KeyExchangeRule %s, chose KeyExchangeOffer %s",
-		 kid(p1), peer_str(p1, a, sizeof a), rule->name, chosen.offer_name);
 	if (send_mm2(p1, tnum))
 		p1_failed(p1, "cannot send message 2");
 }
@@ -831,7 +848,6 @@ static void am_r_first(struct iked *ike, const struct isakmp_hdr *h, const struc
 	struct id_payload id;
 	struct peer_id peer;
 	const char *why = "";
-	char reason[200];
 	if (!sap || !kep || !np || !idp || sa_decode(sap->body, sap->body_len, &sa, &why) ||
 	    id_decode(idp->body, idp->body_len, &id, &why) || id_from_payload(&id, &peer)) {
 		no_proposal(ike, h, local, remote, natt, NULL,
@@ -847,24 +863,10 @@ static void am_r_first(struct iked *ike, const struct isakmp_hdr *h, const struc
 		no_proposal(ike, h, local, remote, natt, NULL, r);
 		return;
 	}
-	if (!respond_allowed(rule, EXCH_AGGRESSIVE)) {
-		no_proposal(ike, h, local, remote, natt, rule->name,
-			    "HowToRespondIKEv1 excludes Aggressive Mode");
-		return;
-	}
-	struct p1_attrs chosen;
 	uint8_t tnum;
-	if (p1_select(&sa, rule->action, ike->ip->fips, &chosen, &tnum, reason, sizeof reason)) {
-		no_proposal(ike, h, local, remote, natt, rule->name, reason);
-		return;
-	}
-	struct p1sa *p1 = responder_sa(ike, h, rule, &chosen, sap, pkt, len, local, remote, natt);
+	struct p1sa *p1 = accept_offer(ike, h, m, rule, &sa, sap, pkt, len, local, remote, natt, &tnum);
 	if (!p1)
 		return;
-	read_vids(p1, m);
-	char a[IP_STRLEN];
-	log_info("K%u: Aggressive Mode from %s, KeyExchangeRule %s, chose KeyExchangeOffer %s",
-		 kid(p1), peer_str(p1, a, sizeof a), rule->name, chosen.offer_name);
 	if (take_peer_ke(p1, kep) || take_peer_nonce(p1, np) || make_dh(p1)) {
 		p1_failed(p1, "the KE payload does not fit the chosen group");
 		return;

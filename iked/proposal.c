@@ -594,6 +594,15 @@ static const struct xform *single_transform(const struct sa_payload *sa)
 	return &sa->p[0].tr[0];
 }
 
+/* The responder may only shorten the lifetimes we offered (0 = none). */
+static void take_shorter_life(uint32_t *secs, uint64_t *kb, uint32_t peer_secs, uint64_t peer_kb)
+{
+	if (peer_secs && (!*secs || peer_secs < *secs))
+		*secs = peer_secs;
+	if (peer_kb && (!*kb || peer_kb < *kb))
+		*kb = peer_kb;
+}
+
 int p1_match_reply(const struct sa_payload *sa, const struct p1_attrs *offers, size_t n,
 		   struct p1_attrs *agreed)
 {
@@ -606,11 +615,7 @@ int p1_match_reply(const struct sa_payload *sa, const struct p1_attrs *offers, s
 		if (!p1_attrs_same(&peer, &offers[i]))
 			continue;
 		*agreed = offers[i];
-		/* the responder may only shorten the lifetime */
-		if (peer.life_secs && (!agreed->life_secs || peer.life_secs < agreed->life_secs))
-			agreed->life_secs = peer.life_secs;
-		if (peer.life_kb && (!agreed->life_kb || peer.life_kb < agreed->life_kb))
-			agreed->life_kb = peer.life_kb;
+		take_shorter_life(&agreed->life_secs, &agreed->life_kb, peer.life_secs, peer.life_kb);
 		return (int)i;
 	}
 	return -1;
@@ -628,10 +633,7 @@ int p2_match_reply(const struct sa_payload *sa, const struct p2_attrs *offers, s
 		if (!p2_attrs_same(&peer, &offers[i]))
 			continue;
 		*agreed = offers[i];
-		if (peer.life_secs && (!agreed->life_secs || peer.life_secs < agreed->life_secs))
-			agreed->life_secs = peer.life_secs;
-		if (peer.life_kb && (!agreed->life_kb || peer.life_kb < agreed->life_kb))
-			agreed->life_kb = peer.life_kb;
+		take_shorter_life(&agreed->life_secs, &agreed->life_kb, peer.life_secs, peer.life_kb);
 		*peer_spi = get32(sa->p[0].spi);
 		return (int)i;
 	}

@@ -8,6 +8,8 @@
  * is used. */
 #include "preload/keyring.h"
 
+#include "common/x509.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/pkcs12.h>
@@ -20,7 +22,6 @@
 
 #define MAX_CERTS 64
 #define MAX_KEYS 8
-#define KEYRING_MAX_BYTES (4 << 20)
 
 struct bundle {
 	gnutls_x509_crt_t certs[MAX_CERTS];
@@ -39,45 +40,11 @@ static void bundle_free(struct bundle *b)
 	memset(b, 0, sizeof *b);
 }
 
-static int read_whole(const char *path, gnutls_datum_t *out, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open keyring %s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > KEYRING_MAX_BYTES) {
-		snprintf(err, errlen, "keyring %s is not a regular file of at most 4 MiB", path);
-		close(fd);
-		return -1;
-	}
-	out->data = gnutls_malloc((size_t)st.st_size + 1);
-	if (!out->data) {
-		close(fd);
-		snprintf(err, errlen, "out of memory reading %s", path);
-		return -1;
-	}
-	size_t n = 0;
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, out->data + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	out->data[n] = 0;
-	out->size = (unsigned)n;
-	return 0;
-}
-
 /* First line of a stash file: the PKCS#12 password. */
 static int read_stash(const char *path, char *pw, size_t len, char *err, size_t errlen)
 {
 	gnutls_datum_t d;
-	if (read_whole(path, &d, err, errlen))
+	if (x509_read_file(path, &d, err, errlen))
 		return -1;
 	size_t n = strcspn((char *)d.data, "\r\n");
 	if (n >= len) {
@@ -220,22 +187,6 @@ static int load_p12(const gnutls_datum_t *file, const char *pw, struct bundle *b
 	return 0;
 }
 
-static bool is_ca(gnutls_x509_crt_t c)
-{
-	unsigned critical;
-	return gnutls_x509_crt_get_ca_status(c, &critical) > 0;
-}
-
-static bool cert_matches_key(gnutls_x509_crt_t c, gnutls_x509_privkey_t k)
-{
-	unsigned char a[64], b[64];
-	size_t al = sizeof a, bl = sizeof b;
-	if (gnutls_x509_crt_get_key_id(c, 0, a, &al) < 0 ||
-	    gnutls_x509_privkey_get_key_id(k, 0, b, &bl) < 0)
-		return false;
-	return al == bl && memcmp(a, b, al) == 0;
-}
-
 static bool cert_cn_is(gnutls_x509_crt_t c, const char *label)
 {
 	char cn[256];
@@ -261,7 +212,7 @@ int keyring_load(gnutls_certificate_credentials_t cred, const char *path, const 
 		pw = stashpw;
 	}
 	gnutls_datum_t file;
-	if (read_whole(path, &file, err, errlen))
+	if (x509_read_file(path, &file, err, errlen))
 		return -1;
 	struct bundle b = { .ncerts = 0 };
 	bool pem = file.size && strstr((const char *)file.data, "-----BEGIN ") != NULL;
@@ -280,7 +231,7 @@ int keyring_load(gnutls_certificate_credentials_t cred, const char *path, const 
 	gnutls_x509_crt_t cas[MAX_CERTS];
 	size_t ncas = 0;
 	for (size_t i = 0; i < b.ncerts; i++)
-		if (is_ca(b.certs[i]))
+		if (x509_is_ca(b.certs[i]))
 			cas[ncas++] = b.certs[i];
 	if (ncas && (rc = gnutls_certificate_set_x509_trust(cred, cas, (int)ncas)) < 0) {
 		snprintf(err, errlen, "keyring %s: cannot use its CA certificates: %s", path,
@@ -294,7 +245,7 @@ int keyring_load(gnutls_certificate_credentials_t cred, const char *path, const 
 	int key = -1, leaf = -1;
 	for (size_t k = 0; k < b.nkeys && key < 0; k++)
 		for (size_t i = 0; i < b.ncerts; i++) {
-			if (!cert_matches_key(b.certs[i], b.keys[k]))
+			if (!x509_cert_matches_key(b.certs[i], b.keys[k]))
 				continue;
 			if (label && !cert_cn_is(b.certs[i], label) &&
 			    !(b.p12_label[0] && strcmp(b.p12_label, label) == 0))
