@@ -1,6 +1,7 @@
 /* iked/quick — Quick Mode (RFC 2409 section 5.5): phase 2 proposals with
  * and without PFS, identities as traffic selectors, NAT-T encapsulation
  * modes and NAT-OA (RFC 3947 section 5), RESPONDER-LIFETIME, KEYMAT. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,7 +224,12 @@ static void responder_lifetime(struct p2sa *p2, const struct msg *m)
 				 (!p2->agreed.life_kb || a.num < p2->agreed.life_kb))
 				p2->agreed.life_kb = a.num;
 		}
-		log_info("Y%u: RESPONDER-LIFETIME: lifetime %us", p2->yt->id, p2->agreed.life_secs);
+		if (p2->agreed.life_kb)
+			log_info("Y%u: RESPONDER-LIFETIME: lifetime %us, lifesize %" PRIu64 "K",
+				 p2->yt->id, p2->agreed.life_secs, p2->agreed.life_kb);
+		else
+			log_info("Y%u: RESPONDER-LIFETIME: lifetime %us", p2->yt->id,
+				 p2->agreed.life_secs);
 	}
 }
 
@@ -349,9 +355,15 @@ static int responder_selectors(struct p1sa *p1, const struct msg *m, struct sele
 	return 0;
 }
 
-static void add_responder_lifetime(struct msgb *m, const struct p2sa *p2, uint32_t proposed)
+/* RFC 2407 4.6.3.1: a responder that shortens the lifetime or the lifesize
+ * says so (our answer's transform carries the shorter values too, but peers
+ * look here). */
+static void add_responder_lifetime(struct msgb *m, const struct p2sa *p2,
+				   const struct p2_attrs *proposed)
 {
-	if (!proposed || p2->agreed.life_secs >= proposed)
+	bool secs = proposed->life_secs && p2->agreed.life_secs < proposed->life_secs;
+	bool kb = proposed->life_kb && p2->agreed.life_kb < proposed->life_kb;
+	if (!secs && !kb)
 		return;
 	uint8_t spi[4];
 	put32(spi, p2->spi_in);
@@ -361,13 +373,21 @@ static void add_responder_lifetime(struct msgb *m, const struct p2sa *p2, uint32
 	buf_u8(&m->b, 4);
 	buf_u16(&m->b, N_RESPONDER_LIFETIME);
 	buf_add(&m->b, spi, 4);
-	attr_tv(&m->b, P2A_LIFE_TYPE, LIFE_SECONDS);
-	attr_life(&m->b, P2A_LIFE_DURATION, p2->agreed.life_secs);
+	if (secs) {
+		attr_tv(&m->b, P2A_LIFE_TYPE, LIFE_SECONDS);
+		attr_life(&m->b, P2A_LIFE_DURATION, p2->agreed.life_secs);
+	}
+	if (kb) {
+		attr_tv(&m->b, P2A_LIFE_TYPE, LIFE_KILOBYTES);
+		attr_life(&m->b, P2A_LIFE_DURATION, p2->agreed.life_kb);
+	}
 	msgb_pl_end(m);
 }
 
-static uint32_t proposed_life(const struct sa_payload *sa, uint8_t pnum)
+/* The lifetime and lifesize the peer proposed in proposal pnum (0: none). */
+static struct p2_attrs proposed_life(const struct sa_payload *sa, uint8_t pnum)
 {
+	struct p2_attrs none = { 0 };
 	for (size_t i = 0; i < sa->np; i++) {
 		if (sa->p[i].num != pnum)
 			continue;
@@ -375,10 +395,10 @@ static uint32_t proposed_life(const struct sa_payload *sa, uint8_t pnum)
 			struct p2_attrs a;
 			const char *why;
 			if (!p2_xform_read(&sa->p[i], &sa->p[i].tr[t], &a, &why))
-				return a.life_secs;
+				return a;
 		}
 	}
-	return 0;
+	return none;
 }
 
 static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
@@ -489,7 +509,8 @@ static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
 		msgb_pl(&body, PL_KE, dh_public(p2->dh), dh_public_len(chosen.pfs_group));
 	if (p2->send_ids)
 		add_ids(p2, &body, false);
-	add_responder_lifetime(&body, p2, proposed_life(&sa, pnum));
+	struct p2_attrs proposed = proposed_life(&sa, pnum);
+	add_responder_lifetime(&body, p2, &proposed);
 	p2->state = P2_R_SENT;
 	/* retransmit until message 3: its loss would otherwise go unnoticed */
 	if (hashed_send(p1, EXCH_QUICK, msgid, p2->iv, &body, p2->ni, p2->ni_len, &p2->xmit, true))
