@@ -28,6 +28,11 @@ struct iked *iked_new(struct policy *pol, struct kernel *kernel, const struct ne
 	ike->pol = pol;
 	ike->ip = policy_ipsec(pol);
 	ike->kernel = kernel;
+	if (kernel) {
+		/* what the data path reports (byte limits) comes here */
+		kernel->report = p2_kernel_event;
+		kernel->report_ctx = ike;
+	}
 	if (net)
 		ike->net = *net;
 	ike->clock_ms = monotonic_ms;
@@ -66,6 +71,8 @@ void iked_free(struct iked *ike)
 {
 	if (!ike)
 		return;
+	if (ike->kernel && ike->kernel->report_ctx == ike)
+		ike->kernel->report = NULL;
 	struct p2sa *p2;
 	while ((p2 = LIST_FIRST(&ike->p2_all))) {
 		kernel_remove_p2(ike, p2);

@@ -12,6 +12,7 @@
 #include "iked/crypto.h"
 #include "iked/dh.h"
 #include "iked/exchange.h"
+#include "iked/kernel.h"
 #include "iked/match.h"
 #include "policy/schema.h"
 
@@ -313,6 +314,23 @@ static void sel_addr(struct emit *e, const char *base, const struct selector *s)
 	kv(e, k, v);
 }
 
+/* The byte counts come from the backend (xfrm: GETSA); with one that has
+ * none (log) both fields read n/a, since nothing there ever refreshes on
+ * bytes. The count shown is the larger direction's: each SA of the pair has
+ * the limit, and that one reaches it first. */
+static void lifesize_fields(struct iked *ike, struct emit *e, const struct p2sa *p2)
+{
+	uint64_t in, out;
+	if (!p2 || kernel_p2_bytes(ike, p2, &in, &out)) {
+		kv(e, "LifesizeRefresh:", "n/a");
+		kv(e, "CurrentByteCount:", "n/a");
+		return;
+	}
+	uint64_t soft = kernel_soft_bytes(kernel_hard_bytes(p2->agreed.life_kb), p2->role);
+	kvf(e, "LifesizeRefresh:", "%" PRIu64 "K", soft / 1024);
+	kvf(e, "CurrentByteCount:", "%" PRIu64 "b", in > out ? in : out);
+}
+
 static void dyn_entry(struct iked *ike, struct emit *e, const struct ytunnel *yt, bool shortfmt)
 {
 	const struct p2sa *p2 = shown_p2(yt);
@@ -364,8 +382,7 @@ static void dyn_entry(struct iked *ike, struct emit *e, const struct ytunnel *yt
 	kvf(e, "EncryptInboundSpi:", "0x%08X", up ? p2->spi_in : 0);
 	kvf(e, "EncryptOutboundSpi:", "0x%08X", up ? p2->spi_out : 0);
 	kvf(e, "Lifesize:", "%" PRIu64 "K", a ? a->life_kb : 0);
-	kv(e, "LifesizeRefresh:", "n/a");
-	kv(e, "CurrentByteCount:", "n/a");
+	lifesize_fields(ike, e, up ? p2 : NULL);
 	kvf(e, "Lifetime:", "%um", a ? a->life_secs / 60 : 0);
 	if (up) {
 		when_str(ike, &p2->t_refresh, b1, sizeof b1);

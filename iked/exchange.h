@@ -158,6 +158,13 @@ void start_waiting_quick_modes(struct iked *ike, struct p1sa *p1);
 /* Remove every SA with a peer (DPD found it dead; or INITIAL-CONTACT). */
 void peer_gone(struct iked *ike, const struct ip_addr *peer, struct p1sa *except,
 	       const char *why);
+/* The data path says an SA reached a limit (struct kernel_event; ctx is the
+ * daemon): soft, refresh its tunnel as the timer would; hard, it expired. */
+struct kernel_event;
+void p2_kernel_event(void *ctx, const struct kernel_event *ev);
+/* Where refreshes are placed: this percentage of the lifetime (and of the
+ * lifesize), the side that negotiated the SA first. */
+unsigned refresh_percent(int role);
 void p1_refresh_timeout(void *arg);
 void p1_expire_timeout(void *arg);
 void p1_reap_timeout(void *arg);

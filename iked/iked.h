@@ -189,7 +189,9 @@ struct p2sa {
 	uint32_t spi_in, spi_out;
 	uint8_t key_in[96], key_out[96];  /* encryption key (+salt) then integrity key */
 	bool installed;
+	bool gone_in, gone_out;           /* the data path removed it (hard limit reached) */
 	bool replaced;                    /* a newer generation took over; deleted soon */
+	bool lifesize_reached;            /* a soft byte limit was reported (once per pair) */
 
 	struct xmit xmit;
 	uint8_t last_in[20];

@@ -2,11 +2,13 @@
  * negotiated phase 2. */
 #include "iked/kernel.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "iked/exchange.h"
 #include "iked/iked.h"
 #include "policy/schema.h"
 
@@ -18,6 +20,7 @@ struct kernel *kernel_open(int backend, char *err, size_t errlen)
 		return NULL;
 	}
 	k->fd = -1;
+	k->event_fd = -1;
 	if (backend == BACKEND_LOG) {
 		k->ops = &kernel_log_ops;
 		return k;
@@ -36,6 +39,37 @@ void kernel_close(struct kernel *k)
 		return;
 	k->ops->close(k);
 	free(k);
+}
+
+void kernel_report(struct kernel *k, const struct kernel_event *ev)
+{
+	if (k->report)
+		k->report(k->report_ctx, ev);
+}
+
+void kernel_receive(struct kernel *k)
+{
+	if (k->ops->receive)
+		k->ops->receive(k);
+}
+
+uint64_t kernel_hard_bytes(uint64_t life_kb)
+{
+	/* the peer chooses life_kb (up to 64 bits) when we accept any size */
+	return life_kb > UINT64_MAX / 1024 ? 0 : life_kb * 1024;
+}
+
+/* The soft limit sits where the time-based refresh does (refresh_percent:
+ * 85% for the side that negotiated the SA, 92% for the other), because both
+ * sides count the same bytes (one's outbound SA is the other's inbound) and
+ * the same stagger keeps them from refreshing at once. Unlike the timer it
+ * has no jitter: SAs set up together carry different traffic, so their
+ * limits are reached at different times anyway, and a fixed value is one the
+ * display can show and the operator can predict. */
+uint64_t kernel_soft_bytes(uint64_t hard_bytes, int role)
+{
+	uint64_t pct = refresh_percent(role);
+	return hard_bytes / 100 * pct + hard_bytes % 100 * pct / 100;   /* no overflow */
 }
 
 static void sel_to_kernel(const struct selector *src, const struct selector *dst,
@@ -97,7 +131,8 @@ static void describe_sa(const struct p2sa *p2, bool inbound, struct kernel_sa *s
 		sel_to_kernel(&p2->lsel, &p2->rsel, &sa->sel);
 	sa->reqid = p2->yt->id;
 	sa->hard_secs = a->life_secs;
-	sa->hard_bytes = a->life_kb * 1024;
+	sa->hard_bytes = kernel_hard_bytes(a->life_kb);
+	sa->soft_bytes = kernel_soft_bytes(sa->hard_bytes, p2->role);
 	snprintf(label, llen, "Y%u.%u %s", p2->yt->id, p2->generation, inbound ? "in" : "out");
 	sa->label = label;
 }
@@ -174,11 +209,59 @@ void kernel_remove_p2(struct iked *ike, struct p2sa *p2)
 	char lin[32], lout[32];
 	describe_sa(p2, true, &in, lin, sizeof lin);
 	describe_sa(p2, false, &out, lout, sizeof lout);
-	if (k->ops->del_sa(k, &in.src, &in.dst, in.spi, lin))
+	/* a direction that reached its hard limit is already gone */
+	if (!p2->gone_in && k->ops->del_sa(k, &in.src, &in.dst, in.spi, lin))
 		log_warn("kernel %s: removing SA %s failed: %s", k->ops->name, lin, k->err);
-	if (k->ops->del_sa(k, &out.src, &out.dst, out.spi, lout))
+	if (!p2->gone_out && k->ops->del_sa(k, &out.src, &out.dst, out.spi, lout))
 		log_warn("kernel %s: removing SA %s failed: %s", k->ops->name, lout, k->err);
 	p2->installed = false;
+}
+
+static bool same_addr(const struct ip_addr *a, const struct ip_addr *b)
+{
+	size_t n = a->family == AF_INET6 ? 16 : 4;
+	return a->family == b->family && memcmp(a->b, b->b, n) == 0;
+}
+
+/* Events name an SA as the data path does (destination, SPI): our inbound
+ * SPIs are unique here (spi_alloc), outbound ones only per peer, so the
+ * destination decides too. The addresses are the ones describe_sa gave the
+ * backend. */
+struct p2sa *kernel_event_p2(struct iked *ike, const struct kernel_event *ev, bool *inbound)
+{
+	if (ev->proto != IPPROTO_ESP)
+		return NULL;
+	struct p2sa *p2;
+	LIST_FOREACH(p2, &ike->p2_all, all) {
+		if (!p2->installed || p2->state != P2_ESTABLISHED)
+			continue;
+		struct ikeaddr local, remote;
+		endpoints(p2, &local, &remote);
+		if (p2->spi_in == ev->spi && same_addr(&local.ip, &ev->dst)) {
+			*inbound = true;
+			return p2;
+		}
+		if (p2->spi_out == ev->spi && same_addr(&remote.ip, &ev->dst)) {
+			*inbound = false;
+			return p2;
+		}
+	}
+	return NULL;
+}
+
+int kernel_p2_bytes(struct iked *ike, const struct p2sa *p2, uint64_t *in, uint64_t *out)
+{
+	struct kernel *k = ike->kernel;
+	if (!k || !k->ops->sa_bytes || !p2->installed)
+		return -1;
+	struct kernel_sa si, so;
+	char lin[32], lout[32];
+	describe_sa(p2, true, &si, lin, sizeof lin);
+	describe_sa(p2, false, &so, lout, sizeof lout);
+	if (k->ops->sa_bytes(k, &si.src, &si.dst, si.spi, in) ||
+	    k->ops->sa_bytes(k, &so.src, &so.dst, so.spi, out))
+		return -1;
+	return 0;
 }
 
 void kernel_remove_policies(struct iked *ike, struct ytunnel *yt)

@@ -5,6 +5,12 @@
  * kernel_log.c). The descriptions below carry everything a data path needs
  * (addresses, SPI, mode, UDP encapsulation, algorithms, keys, selectors,
  * lifetimes), so a userspace data path can be a third backend.
+ *
+ * The other direction: a backend that counts bytes tells the daemon when an
+ * SA reached its soft limit (refresh now) or its hard one (the SA is gone)
+ * through kernel_report(). The xfrm backend reads the kernel's expire
+ * messages from an fd the event loop polls (event_fd, receive); a userspace
+ * data path would call kernel_report() from its own packet path.
  */
 #ifndef ATTLS_IKED_KERNEL_H
 #define ATTLS_IKED_KERNEL_H
@@ -44,7 +50,7 @@ struct kernel_sa {
 	struct kernel_sel sel;
 	uint32_t reqid;
 	uint64_t soft_secs, hard_secs;    /* 0 = none */
-	uint64_t soft_bytes, hard_bytes;  /* 0 = none */
+	uint64_t soft_bytes, hard_bytes;  /* 0 = none; soft: refresh (see kernel_report) */
 	const char *label;                /* "Y1.2 in" for the log */
 };
 
@@ -60,6 +66,17 @@ struct kernel_policy {
 	const char *label;
 };
 
+/* An SA reached a limit: the ESP SA (dst, spi) of the kernel_sa that was
+ * installed, as every data path names it. */
+struct kernel_event {
+	struct ip_addr src, dst;
+	uint32_t spi;
+	uint8_t proto;                    /* IPPROTO_ESP; others are not iked's */
+	bool hard;                        /* hard limit: the data path removed the SA */
+	bool lifesize;                    /* the byte limit was the one reached (else time) */
+	uint64_t bytes;                   /* bytes through the SA, 0 = not known */
+};
+
 struct kernel_ops {
 	const char *name;
 	int (*add_sa)(struct kernel *k, const struct kernel_sa *sa);
@@ -68,23 +85,51 @@ struct kernel_ops {
 	int (*add_policy)(struct kernel *k, const struct kernel_policy *p);
 	int (*del_policy)(struct kernel *k, const struct kernel_policy *p);
 	void (*close)(struct kernel *k);
+	/* Optional (NULL: the backend has none). Read what event_fd has and
+	 * kernel_report() each event. */
+	void (*receive)(struct kernel *k);
+	/* Optional (NULL: no byte counters). Bytes through an installed SA. */
+	int (*sa_bytes)(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
+			uint32_t spi, uint64_t *bytes);
 };
 
 struct kernel {
 	const struct kernel_ops *ops;
-	int fd;                           /* netlink socket (xfrm) */
+	int fd;                           /* netlink socket for requests (xfrm) */
+	int event_fd;                     /* what the event loop polls for receive; -1 = none */
 	uint32_t seq;
 	unsigned installed_sas, installed_policies;
 	char err[160];                    /* last error, for the log */
+	/* where events go: set by the daemon (iked_new) */
+	void (*report)(void *ctx, const struct kernel_event *ev);
+	void *report_ctx;
+	void *priv;                       /* backend state a backend may need */
 };
 
 /* Open a backend (BACKEND_XFRM or BACKEND_LOG). NULL with err filled. */
 struct kernel *kernel_open(int backend, char *err, size_t errlen);
 void kernel_close(struct kernel *k);
 
+/* A backend's event to the daemon (nothing when no daemon listens). */
+void kernel_report(struct kernel *k, const struct kernel_event *ev);
+/* The event loop: event_fd is readable. */
+void kernel_receive(struct kernel *k);
+
 /* Install / remove both SAs and the policies of an established phase 2. */
 int kernel_install_p2(struct iked *ike, struct p2sa *p2);
 void kernel_remove_p2(struct iked *ike, struct p2sa *p2);
+/* The installed phase 2 SA pair an event names (*inbound: which of the two),
+ * or NULL. */
+struct p2sa *kernel_event_p2(struct iked *ike, const struct kernel_event *ev, bool *inbound);
+/* Bytes through both SAs of an installed phase 2; -1 when the backend has no
+ * counters or cannot tell. */
+int kernel_p2_bytes(struct iked *ike, const struct p2sa *p2, uint64_t *in, uint64_t *out);
+/* The soft byte limit put before a hard one of hard_bytes for an SA
+ * negotiated in role (IKE_INITIATOR / IKE_RESPONDER); 0 when hard is 0. */
+uint64_t kernel_soft_bytes(uint64_t hard_bytes, int role);
+/* The hard byte limit of a lifesize in kilobytes (0 = none; a lifesize too
+ * large to count in bytes is no limit). */
+uint64_t kernel_hard_bytes(uint64_t life_kb);
 /* Remove the policies of a dynamic tunnel whose last SA is gone. */
 struct ytunnel;
 void kernel_remove_policies(struct iked *ike, struct ytunnel *yt);
@@ -96,6 +141,19 @@ size_t xfrm_encode_delsa(const struct ip_addr *src, const struct ip_addr *dst, u
 			 uint32_t seq, uint8_t *buf, size_t cap);
 size_t xfrm_encode_policy(const struct kernel_policy *p, bool add, uint32_t seq, uint8_t *buf,
 			  size_t cap);
+size_t xfrm_encode_getsa(const struct ip_addr *src, const struct ip_addr *dst, uint32_t spi,
+			 uint32_t seq, uint8_t *buf, size_t cap);
+/* The xfrm netlink decoding, exposed for the unit tests. A buffer read from
+ * the expire group: each well-formed XFRM_MSG_EXPIRE becomes one event (at
+ * most max); other types are skipped, a malformed message ends the walk
+ * (its length cannot be trusted). Returns the number of events; *bad (may be
+ * NULL) counts what was malformed. */
+size_t xfrm_parse_expire(const uint8_t *buf, size_t len, struct kernel_event *ev, size_t max,
+			 size_t *bad);
+/* The answer to a GETSA of sequence seq: 1 with *bytes (curlft.bytes), 0 when
+ * buf does not hold it, -1 with *error (a positive errno) for an error. */
+int xfrm_parse_getsa_reply(const uint8_t *buf, size_t len, uint32_t seq, uint64_t *bytes,
+			   int *error);
 
 extern const struct kernel_ops kernel_log_ops;
 extern const struct kernel_ops kernel_xfrm_ops;

@@ -1,4 +1,12 @@
-/* iked/kernel_xfrm — Linux XFRM over netlink: SAs and policies. */
+/* iked/kernel_xfrm — Linux XFRM over netlink: SAs and policies, and the
+ * kernel's expire messages (an SA reached its soft or hard limit).
+ *
+ * Two sockets: requests (add/delete, GETSA for the byte counters) wait for
+ * their answer on one; the expire group is joined on the other, which the
+ * event loop polls. On one socket an expire message could arrive while a
+ * request waits for its acknowledgement and would have to be queued there,
+ * since reporting it from inside the request (say, from kernel_install_p2)
+ * would let the daemon delete the SA pair it is installing. */
 #include "iked/kernel.h"
 
 #include <errno.h>
@@ -11,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "policy/schema.h"
 
 #ifndef UDP_ENCAP_ESPINUDP
@@ -218,11 +227,14 @@ size_t xfrm_encode_newsa(const struct kernel_sa *sa, uint32_t seq, uint8_t *buf,
 	return nl_end(&b);
 }
 
-size_t xfrm_encode_delsa(const struct ip_addr *src, const struct ip_addr *dst, uint32_t spi,
-			 uint32_t seq, uint8_t *buf, size_t cap)
+/* DELSA and GETSA name an SA the same way (iproute2's "state delete" and
+ * "state get"). */
+static size_t encode_sa_id(uint16_t type, uint16_t flags, const struct ip_addr *src,
+			   const struct ip_addr *dst, uint32_t spi, uint32_t seq, uint8_t *buf,
+			   size_t cap)
 {
 	struct nlbuf b = { buf, 0, cap, false };
-	nl_begin(&b, XFRM_MSG_DELSA, NLM_F_REQUEST | NLM_F_ACK, seq);
+	nl_begin(&b, type, flags, seq);
 	struct xfrm_usersa_id *id = nl_put(&b, sizeof *id);
 	if (!id)
 		return 0;
@@ -234,6 +246,20 @@ size_t xfrm_encode_delsa(const struct ip_addr *src, const struct ip_addr *dst, u
 	xaddr(&s, src);
 	nl_attr(&b, XFRMA_SRCADDR, &s, sizeof s);
 	return nl_end(&b);
+}
+
+size_t xfrm_encode_delsa(const struct ip_addr *src, const struct ip_addr *dst, uint32_t spi,
+			 uint32_t seq, uint8_t *buf, size_t cap)
+{
+	return encode_sa_id(XFRM_MSG_DELSA, NLM_F_REQUEST | NLM_F_ACK, src, dst, spi, seq, buf,
+			    cap);
+}
+
+/* No ACK flag: the answer is the SA (a NEWSA message) or an error. */
+size_t xfrm_encode_getsa(const struct ip_addr *src, const struct ip_addr *dst, uint32_t spi,
+			 uint32_t seq, uint8_t *buf, size_t cap)
+{
+	return encode_sa_id(XFRM_MSG_GETSA, NLM_F_REQUEST, src, dst, spi, seq, buf, cap);
 }
 
 static uint8_t kdir(int dir)
@@ -277,10 +303,156 @@ size_t xfrm_encode_policy(const struct kernel_policy *p, bool add, uint32_t seq,
 	return nl_end(&b);
 }
 
-/* ---- the socket ------------------------------------------------------------ */
+/* ---- decoding --------------------------------------------------------------- */
 
-/* Send one request and read its acknowledgement. */
-static int xfrm_request(struct kernel *k, uint8_t *msg, size_t len)
+/* The messages of a buffer read from netlink, each with its payload. The
+ * buffer need not be aligned (hence the copies). A header whose length does
+ * not fit what was read ends the walk: nothing after it can be trusted. */
+struct nlwalk {
+	const uint8_t *buf;
+	size_t len, off;
+	bool bad;                         /* a length did not fit */
+};
+
+static bool nl_next(struct nlwalk *w, struct nlmsghdr *h, const uint8_t **payload, size_t *plen)
+{
+	if (w->bad || w->off >= w->len)
+		return false;
+	size_t left = w->len - w->off;
+	if (left < sizeof *h) {
+		w->bad = true;
+		return false;
+	}
+	memcpy(h, w->buf + w->off, sizeof *h);
+	if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > left) {
+		w->bad = true;
+		return false;
+	}
+	*payload = w->buf + w->off + NLMSG_HDRLEN;
+	*plen = h->nlmsg_len - NLMSG_HDRLEN;
+	/* the last message may come without its padding */
+	size_t step = NLMSG_ALIGN(h->nlmsg_len);
+	w->off = step < left ? w->off + step : w->len;
+	return true;
+}
+
+static bool addr_from_xfrm(struct ip_addr *a, const xfrm_address_t *x, uint16_t family)
+{
+	memset(a, 0, sizeof *a);
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	a->family = (uint8_t)family;
+	memcpy(a->b, x, family == AF_INET6 ? 16 : 4);
+	return true;
+}
+
+/* One XFRM_MSG_EXPIRE payload of plen bytes; false when it cannot be one. */
+static bool expire_event(const uint8_t *p, size_t plen, struct kernel_event *ev)
+{
+	struct xfrm_user_expire x;
+	if (plen < sizeof x)
+		return false;
+	memcpy(&x, p, sizeof x);
+	const struct xfrm_usersa_info *s = &x.state;
+	memset(ev, 0, sizeof *ev);
+	if (!addr_from_xfrm(&ev->dst, &s->id.daddr, s->family) ||
+	    !addr_from_xfrm(&ev->src, &s->saddr, s->family))
+		return false;
+	ev->spi = ntohl(s->id.spi);
+	ev->proto = s->id.proto;
+	ev->hard = x.hard != 0;
+	ev->bytes = s->curlft.bytes;
+	/* the message does not say which limit: the one the count has reached
+	 * (a time limit leaves the bytes below theirs) */
+	uint64_t limit = ev->hard ? s->lft.hard_byte_limit : s->lft.soft_byte_limit;
+	ev->lifesize = limit != XFRM_INF && s->curlft.bytes >= limit;
+	return true;
+}
+
+size_t xfrm_parse_expire(const uint8_t *buf, size_t len, struct kernel_event *ev, size_t max,
+			 size_t *bad)
+{
+	struct nlwalk w = { buf, len, 0, false };
+	struct nlmsghdr h;
+	const uint8_t *p;
+	size_t plen, n = 0, nbad = 0;
+	while (nl_next(&w, &h, &p, &plen)) {
+		if (h.nlmsg_type != XFRM_MSG_EXPIRE)
+			continue;                /* POLEXPIRE: iked's policies do not expire */
+		if (n == max)
+			break;
+		if (expire_event(p, plen, &ev[n]))
+			n++;
+		else
+			nbad++;
+	}
+	if (bad)
+		*bad = nbad + w.bad;
+	return n;
+}
+
+int xfrm_parse_getsa_reply(const uint8_t *buf, size_t len, uint32_t seq, uint64_t *bytes,
+			   int *error)
+{
+	struct nlwalk w = { buf, len, 0, false };
+	struct nlmsghdr h;
+	const uint8_t *p;
+	size_t plen;
+	while (nl_next(&w, &h, &p, &plen)) {
+		if (h.nlmsg_seq != seq)
+			continue;
+		if (h.nlmsg_type == NLMSG_ERROR && plen >= sizeof(struct nlmsgerr)) {
+			struct nlmsgerr e;
+			memcpy(&e, p, sizeof e);
+			if (e.error == 0)
+				continue;        /* an acknowledgement, not the SA */
+			*error = e.error < 0 ? -e.error : e.error;
+			return -1;
+		}
+		if (h.nlmsg_type == XFRM_MSG_NEWSA && plen >= sizeof(struct xfrm_usersa_info)) {
+			struct xfrm_usersa_info u;
+			memcpy(&u, p, sizeof u);
+			*bytes = u.curlft.bytes;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The acknowledgement of request seq: 1 with *error (0: done), or 0. */
+static int parse_ack(const uint8_t *buf, size_t len, uint32_t seq, int *error)
+{
+	struct nlwalk w = { buf, len, 0, false };
+	struct nlmsghdr h;
+	const uint8_t *p;
+	size_t plen;
+	while (nl_next(&w, &h, &p, &plen)) {
+		if (h.nlmsg_seq != seq || h.nlmsg_type != NLMSG_ERROR || plen < sizeof(struct nlmsgerr))
+			continue;
+		struct nlmsgerr e;
+		memcpy(&e, p, sizeof e);
+		*error = e.error < 0 ? -e.error : e.error;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the sockets ------------------------------------------------------------ */
+
+/* One datagram from the kernel (port id 0); others are dropped. */
+static ssize_t recv_kernel(int fd, uint8_t *buf, size_t cap, bool *foreign)
+{
+	struct sockaddr_nl from;
+	socklen_t flen = sizeof from;
+	ssize_t n = recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&from, &flen);
+	*foreign = n >= 0 && (flen < sizeof from || from.nl_family != AF_NETLINK ||
+			      from.nl_pid != 0 || (size_t)n > cap);
+	return n;
+}
+
+/* Send one request and read its answer: the acknowledgement, or with bytes
+ * (GETSA) the SA and its byte count. */
+static int xfrm_request(struct kernel *k, uint8_t *msg, size_t len, uint64_t *bytes)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	if (sendto(k->fd, msg, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
@@ -290,27 +462,26 @@ static int xfrm_request(struct kernel *k, uint8_t *msg, size_t len)
 	uint32_t seq = ((struct nlmsghdr *)msg)->nlmsg_seq;
 	uint8_t rx[4096];
 	for (int tries = 0; tries < 16; tries++) {
-		ssize_t n = recv(k->fd, rx, sizeof rx, 0);
+		bool foreign;
+		ssize_t n = recv_kernel(k->fd, rx, sizeof rx, &foreign);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			snprintf(k->err, sizeof k->err, "netlink receive: %s", strerror(errno));
 			return -1;
 		}
-		for (struct nlmsghdr *h = (struct nlmsghdr *)rx; NLMSG_OK(h, (size_t)n);
-		     h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_seq != seq || h->nlmsg_type != NLMSG_ERROR)
-				continue;
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
-				continue;
-			const struct nlmsgerr *e = NLMSG_DATA(h);
-			if (e->error == 0)
-				return 0;
-			snprintf(k->err, sizeof k->err, "%s", strerror(-e->error));
-			return -1;
-		}
+		if (foreign)
+			continue;
+		int error = 0, rc = bytes ? xfrm_parse_getsa_reply(rx, (size_t)n, seq, bytes, &error)
+					  : parse_ack(rx, (size_t)n, seq, &error);
+		if (rc == 0)
+			continue;
+		if (!error && rc > 0)
+			return 0;
+		snprintf(k->err, sizeof k->err, "%s", strerror(error));
+		return -1;
 	}
-	snprintf(k->err, sizeof k->err, "no netlink acknowledgement");
+	snprintf(k->err, sizeof k->err, "no netlink answer");
 	return -1;
 }
 
@@ -322,7 +493,7 @@ static int x_add_sa(struct kernel *k, const struct kernel_sa *sa)
 		snprintf(k->err, sizeof k->err, "SA cannot be encoded");
 		return -1;
 	}
-	return xfrm_request(k, msg, n);
+	return xfrm_request(k, msg, n, NULL);
 }
 
 static int x_del_sa(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
@@ -330,14 +501,22 @@ static int x_del_sa(struct kernel *k, const struct ip_addr *src, const struct ip
 {
 	uint8_t msg[256];
 	size_t n = xfrm_encode_delsa(src, dst, spi, ++k->seq, msg, sizeof msg);
-	return n ? xfrm_request(k, msg, n) : -1;
+	return n ? xfrm_request(k, msg, n, NULL) : -1;
+}
+
+static int x_sa_bytes(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
+		      uint32_t spi, uint64_t *bytes)
+{
+	uint8_t msg[256];
+	size_t n = xfrm_encode_getsa(src, dst, spi, ++k->seq, msg, sizeof msg);
+	return n ? xfrm_request(k, msg, n, bytes) : -1;
 }
 
 static int x_policy(struct kernel *k, const struct kernel_policy *p, bool add)
 {
 	uint8_t msg[512];
 	size_t n = xfrm_encode_policy(p, add, ++k->seq, msg, sizeof msg);
-	return n ? xfrm_request(k, msg, n) : -1;
+	return n ? xfrm_request(k, msg, n, NULL) : -1;
 }
 
 static int x_add_policy(struct kernel *k, const struct kernel_policy *p)
@@ -350,11 +529,70 @@ static int x_del_policy(struct kernel *k, const struct kernel_policy *p)
 	return x_policy(k, p, false);
 }
 
+/* What the expire group has: each datagram from the kernel is parsed and
+ * its events reported. Level-triggered polling brings us back for more, so
+ * one call reads a bounded number. */
+static void x_receive(struct kernel *k)
+{
+	uint8_t rx[8192];
+	for (int i = 0; i < 64; i++) {
+		bool foreign;
+		ssize_t n = recv_kernel(k->event_fd, rx, sizeof rx, &foreign);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOBUFS) {
+				/* the SAs whose events were lost still expire at their hard
+				 * limits; the refresh before it is what is missed */
+				log_warn("kernel xfrm: expire messages were lost (receive buffer full)");
+				continue;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("kernel xfrm: reading expire messages: %s", strerror(errno));
+			return;
+		}
+		if (foreign) {
+			log_debug("kernel xfrm: dropped a message not from the kernel or too long "
+				  "(%zd bytes)", n);
+			continue;
+		}
+		struct kernel_event ev[16];
+		size_t bad, nev = xfrm_parse_expire(rx, (size_t)n, ev, 16, &bad);
+		if (bad)
+			log_warn("kernel xfrm: %zu malformed expire message(s) ignored", bad);
+		for (size_t j = 0; j < nev; j++)
+			kernel_report(k, &ev[j]);
+	}
+}
+
 static void x_close(struct kernel *k)
 {
 	if (k->fd >= 0)
 		close(k->fd);
+	if (k->event_fd >= 0)
+		close(k->event_fd);
 	k->fd = -1;
+	k->event_fd = -1;
+}
+
+/* The expire group on a socket of its own (see the top). Without it iked
+ * still works; SAs then run to their hard byte limit without a refresh. */
+static int open_events(char *err, size_t errlen)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_XFRM);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int group = XFRMNLGRP_EXPIRE;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
+		snprintf(err, errlen, "joining the expire group: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int kernel_xfrm_open(struct kernel *k, char *err, size_t errlen)
@@ -372,6 +610,11 @@ int kernel_xfrm_open(struct kernel *k, char *err, size_t errlen)
 	}
 	struct timeval tv = { .tv_sec = 2 };
 	setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char why[160];
+	k->event_fd = open_events(why, sizeof why);
+	if (k->event_fd < 0)
+		log_warn("kernel xfrm: no expire messages (%s): SAs will not be refreshed at "
+			 "their lifesize", why);
 	return 0;
 }
 
@@ -382,4 +625,6 @@ const struct kernel_ops kernel_xfrm_ops = {
 	.add_policy = x_add_policy,
 	.del_policy = x_del_policy,
 	.close = x_close,
+	.receive = x_receive,
+	.sa_bytes = x_sa_bytes,
 };

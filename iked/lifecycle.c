@@ -2,6 +2,7 @@
  * tunnel generations, the SA cache, the z/OS-style log messages, lifetimes
  * with refresh before expiry, deletion and expiry, peers that vanish, and
  * the operator's commands (activate, refresh, deactivate). */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,17 @@
 #define REPLACED_GRACE_MS 5000
 
 /* Refresh at a fraction of the lifetime, the initiator of the SA first so
- * the two sides rarely refresh at once; a little jitter spreads many SAs. */
+ * the two sides rarely refresh at once; a little jitter spreads many SAs.
+ * The soft byte limit uses the same fractions (kernel_soft_bytes). */
+unsigned refresh_percent(int role)
+{
+	return role == IKE_INITIATOR ? 85 : 92;
+}
+
 static uint64_t refresh_delay_ms(uint32_t life_secs, int role)
 {
 	uint64_t life = (uint64_t)life_secs * 1000;
-	uint64_t pct = role == IKE_INITIATOR ? 85 : 92;
+	uint64_t pct = refresh_percent(role);
 	uint64_t jitter = life / 50 ? random_u32() % (life / 50) : 0;   /* up to 2% */
 	return life * pct / 100 - jitter;
 }
@@ -460,16 +467,42 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 	return 0;
 }
 
-int ytunnel_refresh(struct iked *ike, struct ytunnel *yt, bool use_cache, char *err,
-		    size_t errlen)
+static bool ytunnel_negotiating(const struct ytunnel *yt)
 {
 	struct p2sa *p2;
 	LIST_FOREACH(p2, &yt->sas, in_tunnel)
-		if (p2->state == P2_I_SENT || p2->state == P2_WAIT_P1 || p2->state == P2_R_SENT) {
-			snprintf(err, errlen, "a negotiation for Y%u is already running", yt->id);
-			return -1;
-		}
+		if (p2->state == P2_I_SENT || p2->state == P2_WAIT_P1 || p2->state == P2_R_SENT)
+			return true;
+	return false;
+}
+
+int ytunnel_refresh(struct iked *ike, struct ytunnel *yt, bool use_cache, char *err,
+		    size_t errlen)
+{
+	if (ytunnel_negotiating(yt)) {
+		snprintf(err, errlen, "a negotiation for Y%u is already running", yt->id);
+		return -1;
+	}
 	return start_quick_mode(ike, yt, yt->generation > 0, use_cache, err, errlen);
+}
+
+enum refresher { REFRESH_HERE, REFRESH_PEER, REFRESH_NONE };
+
+/* Who refreshes a dynamic tunnel before its SA runs out (lifetime or
+ * lifesize): nobody past VpnLife; a responder not when its rule says
+ * Initiation RemoteOnly (or is gone from the policy): the peer does. */
+static enum refresher who_refreshes(struct iked *ike, const struct ytunnel *yt)
+{
+	if (yt->vpnlife_ms && iked_now(ike) - yt->created_ms >= yt->vpnlife_ms) {
+		log_info("Dynamic tunnel Y%u: VpnLife reached, not refreshed", yt->id);
+		return REFRESH_NONE;
+	}
+	if (yt->role == IKE_RESPONDER) {
+		const struct ipsec_filter_rule *r = find_filter_rule(ike->ip, yt->rule);
+		if (!r || !r->vpn || r->vpn->initiation == INITIATION_REMOTE_ONLY)
+			return REFRESH_PEER;
+	}
+	return REFRESH_HERE;
 }
 
 void p2_refresh_timeout(void *arg)
@@ -478,30 +511,90 @@ void p2_refresh_timeout(void *arg)
 	struct ytunnel *yt = p2->yt;
 	struct iked *ike = p2->ike;
 	char err[200];
-	if (yt->cur != p2)
+	if (yt->cur != p2 || who_refreshes(ike, yt) != REFRESH_HERE)
 		return;
-	if (yt->vpnlife_ms && iked_now(ike) - yt->created_ms >= yt->vpnlife_ms) {
-		log_info("Dynamic tunnel Y%u: VpnLife reached, not refreshed", yt->id);
-		return;
-	}
-	if (yt->role == IKE_RESPONDER) {
-		const struct ipsec_filter_rule *r = find_filter_rule(ike->ip, yt->rule);
-		if (!r || !r->vpn || r->vpn->initiation == INITIATION_REMOTE_ONLY)
-			return;                  /* the peer refreshes */
-	}
 	if (ytunnel_refresh(ike, yt, true, err, sizeof err))
 		log_warn("Y%u: refresh not started: %s", yt->id, err);
 }
 
-void p2_expire_timeout(void *arg)
+static void p2_expire(struct p2sa *p2, bool lifesize)
 {
-	struct p2sa *p2 = arg;
 	if (p2->replaced) {
 		p2_delete(p2, true, "replaced by a newer generation");
 		return;
 	}
+	if (lifesize) {
+		log_info("EZD0813I dynamic tunnel Y%u generation %u expired: lifesize %" PRIu64
+			 "K reached", p2->yt->id, p2->generation, p2->agreed.life_kb);
+		p2_delete(p2, true, "lifesize reached");
+		return;
+	}
 	log_info("EZD0813I dynamic tunnel Y%u generation %u expired", p2->yt->id, p2->generation);
 	p2_delete(p2, true, "lifetime expired");
+}
+
+void p2_expire_timeout(void *arg)
+{
+	p2_expire(arg, false);
+}
+
+/* A soft limit: the refresh the timer would start, with the SA cache. Both
+ * SAs of the pair report theirs, so only the first one counts; a pair that
+ * a newer generation replaces, or that a Quick Mode running for the tunnel
+ * is about to replace, needs no refresh. */
+static void p2_soft_expired(struct p2sa *p2, const struct kernel_event *ev, bool inbound)
+{
+	struct iked *ike = p2->ike;
+	struct ytunnel *yt = p2->yt;
+	const char *what = ev->lifesize ? "lifesize" : "soft limit";
+	if (p2->lifesize_reached || p2->replaced || yt->cur != p2 || ytunnel_negotiating(yt)) {
+		log_debug("Y%u.%u: %s reached on the %s SA (spi %08x): %s", yt->id, p2->generation,
+			  what, inbound ? "inbound" : "outbound", ev->spi,
+			  p2->lifesize_reached ? "the pair's other SA reached it first"
+					       : "already being replaced");
+		return;
+	}
+	p2->lifesize_reached = true;
+	enum refresher who = who_refreshes(ike, yt);
+	if (who == REFRESH_PEER)
+		log_info("Dynamic tunnel Y%u: %s reached, the peer refreshes", yt->id, what);
+	if (who != REFRESH_HERE)
+		return;
+	char bytes[40] = "";
+	if (ev->bytes)
+		snprintf(bytes, sizeof bytes, ", %" PRIu64 " bytes", ev->bytes);
+	log_info("Dynamic tunnel Y%u: %s reached, refreshing (generation %u, %s SA spi %08x%s)",
+		 yt->id, what, p2->generation, inbound ? "inbound" : "outbound", ev->spi, bytes);
+	char err[200];
+	if (ytunnel_refresh(ike, yt, true, err, sizeof err))
+		log_warn("Y%u: refresh not started: %s", yt->id, err);
+}
+
+void p2_kernel_event(void *ctx, const struct kernel_event *ev)
+{
+	struct iked *ike = ctx;
+	bool inbound = false;
+	if (ike->stopping)
+		return;
+	struct p2sa *p2 = kernel_event_p2(ike, ev, &inbound);
+	if (!p2) {
+		char dst[IP_STRLEN];
+		ip_addr_format(&ev->dst, dst, sizeof dst);
+		log_debug("kernel: %s limit of SA spi %08x to %s proto %u: not an installed SA",
+			  ev->hard ? "hard" : "soft", ev->spi, dst, ev->proto);
+		return;
+	}
+	if (!ev->hard) {
+		p2_soft_expired(p2, ev, inbound);
+		return;
+	}
+	/* the data path has removed this SA already; the other one goes with
+	 * the pair, and the peer is told, as at the end of the lifetime */
+	if (inbound)
+		p2->gone_in = true;
+	else
+		p2->gone_out = true;
+	p2_expire(p2, ev->lifesize);
 }
 
 void p2_neg_timeout(void *arg)

@@ -1,7 +1,8 @@
 /*
  * iked/main — the iked program: options, configuration check (-n),
  * daemonizing with a pid file, and the one event loop (epoll over the UDP
- * sockets, the control socket and a signalfd; timers set the wait).
+ * sockets, the control socket, the kernel backend's event socket and a
+ * signalfd; timers set the wait).
  *
  *   iked [-f FILE] [-F] [-n] [-d] [--log-keys]
  */
@@ -193,6 +194,7 @@ static int epoll_add(int ep, int fd, uint64_t tag)
 
 #define TAG_CTL  1000
 #define TAG_SIG  1001
+#define TAG_KERNEL 1002
 
 static void reload(struct loop *l)
 {
@@ -240,6 +242,8 @@ static int run_loop(struct loop *l)
 				control_serve(l->ike, l->ctl);
 			else if (tag == TAG_SIG)
 				handle_signal(l);
+			else if (tag == TAG_KERNEL)
+				kernel_receive(l->ike->kernel);
 			else if (tag < l->net.n)
 				net_receive(l->ike, &l->net.s[tag]);
 		}
@@ -320,6 +324,11 @@ int main(int argc, char **argv)
 			log_err("event loop setup: %s", strerror(errno));
 			return 1;
 		}
+	/* SAs that reach their soft byte limit (xfrm: the kernel's expire messages) */
+	if (k->event_fd >= 0 && epoll_add(l.ep, k->event_fd, TAG_KERNEL)) {
+		log_err("event loop setup: %s", strerror(errno));
+		return 1;
+	}
 	/* remembered now: a reload may name other paths, but these are the ones in use */
 	char pidf[1024], ctlp[256];
 	snprintf(pidf, sizeof pidf, "%s", cfg->pid_file);

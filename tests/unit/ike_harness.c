@@ -1,6 +1,7 @@
 #include "tests/unit/ike_harness.h"
 
 #include <check.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,141 @@ void h_init(struct harness *h)
 	log_set_file(log_path);
 }
 
+/* ---- the simulated data path ------------------------------------------------ */
+
+struct h_kernel {
+	struct h_sa sas[H_MAX_SAS];
+	size_t n;
+};
+
+static struct h_sa *sim_find(struct kernel *k, uint32_t spi)
+{
+	struct h_kernel *hk = k->priv;
+	for (size_t i = 0; i < hk->n; i++)
+		if (hk->sas[i].sa.spi == spi)
+			return &hk->sas[i];
+	return NULL;
+}
+
+static void sim_forget(struct kernel *k, struct h_sa *s)
+{
+	struct h_kernel *hk = k->priv;
+	*s = hk->sas[--hk->n];
+}
+
+static int sim_add_sa(struct kernel *k, const struct kernel_sa *sa)
+{
+	struct h_kernel *hk = k->priv;
+	if (hk->n == H_MAX_SAS) {
+		snprintf(k->err, sizeof k->err, "simulated data path full");
+		return -1;
+	}
+	kernel_log_ops.add_sa(k, sa);
+	struct h_sa *s = &hk->sas[hk->n++];
+	memset(s, 0, sizeof *s);
+	s->sa = *sa;
+	s->sa.enc_key = s->sa.auth_key = NULL;
+	s->sa.label = NULL;
+	return 0;
+}
+
+static int sim_del_sa(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
+		      uint32_t spi, const char *label)
+{
+	struct h_sa *s = sim_find(k, spi);
+	if (!s || memcmp(&s->sa.dst, dst, sizeof *dst) != 0) {
+		snprintf(k->err, sizeof k->err, "No such process");   /* the kernel's ESRCH */
+		return -1;
+	}
+	sim_forget(k, s);
+	return kernel_log_ops.del_sa(k, src, dst, spi, label);
+}
+
+static int sim_add_policy(struct kernel *k, const struct kernel_policy *p)
+{
+	return kernel_log_ops.add_policy(k, p);
+}
+
+static int sim_del_policy(struct kernel *k, const struct kernel_policy *p)
+{
+	return kernel_log_ops.del_policy(k, p);
+}
+
+static int sim_sa_bytes(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
+			uint32_t spi, uint64_t *bytes)
+{
+	(void)src;
+	struct h_sa *s = sim_find(k, spi);
+	if (!s || memcmp(&s->sa.dst, dst, sizeof *dst) != 0)
+		return -1;
+	*bytes = s->bytes;
+	return 0;
+}
+
+static void sim_close(struct kernel *k)
+{
+	free(k->priv);
+	k->priv = NULL;
+}
+
+static const struct kernel_ops sim_ops = {
+	.name = "sim",
+	.add_sa = sim_add_sa,
+	.del_sa = sim_del_sa,
+	.add_policy = sim_add_policy,
+	.del_policy = sim_del_policy,
+	.close = sim_close,
+	.sa_bytes = sim_sa_bytes,
+};
+
+static struct kernel *node_kernel(struct harness *h, int i)
+{
+	return h->nodes[i].ike->kernel;
+}
+
+const struct h_sa *h_kernel_sa(struct harness *h, int i, uint32_t spi)
+{
+	return sim_find(node_kernel(h, i), spi);
+}
+
+size_t h_kernel_sa_count(struct harness *h, int i)
+{
+	return ((struct h_kernel *)node_kernel(h, i)->priv)->n;
+}
+
+void h_kernel_expire(struct harness *h, int i, uint32_t spi, bool hard)
+{
+	struct kernel *k = node_kernel(h, i);
+	struct h_sa *s = sim_find(k, spi);
+	ck_assert_msg(s != NULL, "node %d has no SA with spi %08x", i, spi);
+	struct kernel_event ev = {
+		.src = s->sa.src, .dst = s->sa.dst, .spi = spi, .proto = IPPROTO_ESP, .hard = hard,
+		.bytes = s->bytes,
+	};
+	uint64_t limit = hard ? s->sa.hard_bytes : s->sa.soft_bytes;
+	ev.lifesize = limit && s->bytes >= limit;
+	if (hard)
+		sim_forget(k, s);                /* the kernel deletes it, then tells */
+	else
+		s->soft_reported = true;
+	kernel_report(k, &ev);
+}
+
+void h_traffic(struct harness *h, int i, uint32_t spi, uint64_t bytes)
+{
+	struct h_sa *s = sim_find(node_kernel(h, i), spi);
+	ck_assert_msg(s != NULL, "node %d has no SA with spi %08x", i, spi);
+	s->bytes += bytes;
+	if (s->sa.soft_bytes && s->bytes >= s->sa.soft_bytes && !s->soft_reported)
+		h_kernel_expire(h, i, spi, false);
+	/* the daemon may have changed the SA table */
+	s = sim_find(node_kernel(h, i), spi);
+	if (s && s->sa.hard_bytes && s->bytes >= s->sa.hard_bytes)
+		h_kernel_expire(h, i, spi, true);
+}
+
+/* ---- daemons ----------------------------------------------------------------- */
+
 static struct iked *make_daemon(struct harness *h, const char *text)
 {
 	struct diags d;
@@ -62,6 +198,9 @@ static struct iked *make_daemon(struct harness *h, const char *text)
 	char err[128];
 	struct kernel *k = kernel_open(1 /* BACKEND_LOG */, err, sizeof err);
 	ck_assert_ptr_nonnull(k);
+	k->ops = &sim_ops;
+	k->priv = calloc(1, sizeof(struct h_kernel));
+	ck_assert_ptr_nonnull(k->priv);
 	struct net_ops net = { h_send, h };
 	struct iked *ike = iked_new(pol, k, &net);
 	ike->clock_ms = h_clock;

@@ -2,7 +2,10 @@
  * tests/unit/ike_harness — two (or more) iked instances in one process,
  * joined by a simulated network and driven by a simulated clock, as
  * strongSwan tests its exchanges: no sockets, no kernel, no waiting. The
- * network can drop, duplicate or inspect packets.
+ * network can drop, duplicate or inspect packets. Each daemon's kernel
+ * backend is a simulated data path: it logs as the log backend does, keeps
+ * the SAs it was given with a byte counter, and reports their byte limits
+ * the way the xfrm backend reports the kernel's expire messages.
  */
 #ifndef ATTLS_TESTS_UNIT_IKE_HARNESS_H
 #define ATTLS_TESTS_UNIT_IKE_HARNESS_H
@@ -12,6 +15,7 @@
 #include <stdint.h>
 
 #include "iked/iked.h"
+#include "iked/kernel.h"
 
 #define H_MAX_NODES 4
 #define H_MAX_QUEUE 256
@@ -62,6 +66,23 @@ void h_restart(struct harness *h, int i, const char *policy_text);
 /* Inject raw bytes as if sent from 'from' to node i on port. */
 void h_inject(struct harness *h, int i, const char *from, uint16_t port, const uint8_t *p,
 	      size_t len);
+
+/* The simulated data path of node i. */
+#define H_MAX_SAS 32
+struct h_sa {
+	struct kernel_sa sa;               /* as handed over; no key pointers */
+	uint64_t bytes;
+	bool soft_reported;
+};
+/* An installed SA of node i by SPI (inbound or outbound), or NULL. */
+const struct h_sa *h_kernel_sa(struct harness *h, int i, uint32_t spi);
+size_t h_kernel_sa_count(struct harness *h, int i);
+/* Traffic through node i's SA spi: the count grows, and crossing a limit is
+ * reported as a kernel reports it (soft once; hard removes the SA). */
+void h_traffic(struct harness *h, int i, uint32_t spi, uint64_t bytes);
+/* Report a limit of node i's SA spi now, whatever its count (hard also
+ * removes the SA, as the kernel does). */
+void h_kernel_expire(struct harness *h, int i, uint32_t spi, bool hard);
 
 /* Queries */
 struct ktunnel *h_ktunnel(struct harness *h, int i, unsigned id);

@@ -5,11 +5,15 @@
 #include "tests/unit/ike_harness.h"
 #include "tests/unit/ike_testutil.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "iked/control.h"
 #include "iked/exchange.h"
 #include "iked/isakmp.h"
+#include "iked/kernel.h"
 
 /* A policy for one side: me/peer security endpoints, my/peer protected host. */
 struct side {
@@ -38,7 +42,15 @@ static const char *offers_text =
 	" HowToAuth ESP HMAC_SHA1\n RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n}\n"
 	/* d1's algorithms, accepting at most 30 minutes */
 	"IpDataOffer d4 {\n HowToEncap Tunnel\n HowToEncrypt AES_CBC KeyLength 128\n"
-	" HowToAuth ESP HMAC_SHA2_256_128\n RefreshLifetimeProposed 20\n RefreshLifetimeAccepted 10 30\n}\n";
+	" HowToAuth ESP HMAC_SHA2_256_128\n RefreshLifetimeProposed 20\n RefreshLifetimeAccepted 10 30\n}\n"
+	/* d1 with a lifesize of 1000K (accepting 500K to 2000K) */
+	"IpDataOffer d5 {\n HowToEncap Tunnel\n HowToEncrypt AES_CBC KeyLength 128\n"
+	" HowToAuth ESP HMAC_SHA2_256_128\n RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n"
+	" RefreshLifesizeProposed 1000\n RefreshLifesizeAccepted 500 2000\n}\n"
+	/* d5 accepting at most 500K */
+	"IpDataOffer d6 {\n HowToEncap Tunnel\n HowToEncrypt AES_CBC KeyLength 128\n"
+	" HowToAuth ESP HMAC_SHA2_256_128\n RefreshLifetimeProposed 60\n RefreshLifetimeAccepted 30 480\n"
+	" RefreshLifesizeProposed 500\n RefreshLifesizeAccepted 100 500\n}\n";
 
 static void refs(char *out, size_t len, const char *kw, const char *names)
 {
@@ -750,6 +762,310 @@ START_TEST(renegotiation_after_a_tunnel_went_down_uses_the_cache)
 }
 END_TEST
 
+/* ---- lifesize ------------------------------------------------------------------ */
+
+static struct p2sa *cur_p2(struct harness *h, int i)
+{
+	struct ytunnel *yt = h_ytunnel(h, i, 1);
+	ck_assert_ptr_nonnull(yt);
+	ck_assert_ptr_nonnull(yt->cur);
+	return yt->cur;
+}
+
+/* The byte limits node i's data path was given for both SAs of p2. */
+static void expect_limits(struct harness *h, int i, const struct p2sa *p2, uint64_t soft,
+			  uint64_t hard)
+{
+	uint32_t spis[2] = { p2->spi_in, p2->spi_out };
+	for (int d = 0; d < 2; d++) {
+		const struct h_sa *s = h_kernel_sa(h, i, spis[d]);
+		ck_assert_ptr_nonnull(s);
+		ck_assert_uint_eq(s->sa.soft_bytes, soft);
+		ck_assert_uint_eq(s->sa.hard_bytes, hard);
+	}
+}
+
+START_TEST(lifesize_limits_handed_to_the_kernel)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = b.data_offers = "d5";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	ck_assert_uint_eq(cur_p2(&h, 0)->agreed.life_kb, 1000);
+	ck_assert_uint_eq(cur_p2(&h, 1)->agreed.life_kb, 1000);
+	/* 1024000 bytes; the initiator refreshes at 85%, the responder at 92% */
+	expect_limits(&h, 0, cur_p2(&h, 0), 870400, 1024000);
+	expect_limits(&h, 1, cur_p2(&h, 1), 942080, 1024000);
+	CHECK_LOG("lifesize 870400/1024000 bytes");
+	h_free(&h);
+	/* B accepts at most 500K: it answers with 500K and says so, and both
+	 * sides give their data paths the shorter lifesize */
+	a = side_a();
+	b = side_b();
+	a.data_offers = "d5";
+	b.data_offers = "d6";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	CHECK_LOG("Y1: RESPONDER-LIFETIME: lifetime 3600s, lifesize 500K");
+	ck_assert_uint_eq(cur_p2(&h, 0)->agreed.life_kb, 500);
+	ck_assert_uint_eq(cur_p2(&h, 1)->agreed.life_kb, 500);
+	expect_limits(&h, 0, cur_p2(&h, 0), 435200, 512000);
+	expect_limits(&h, 1, cur_p2(&h, 1), 471040, 512000);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(lifesize_soft_limit_refreshes_once)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = b.data_offers = "d5";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	struct p2sa *old = cur_p2(&h, 0);
+	uint32_t in1 = old->spi_in, out1 = old->spi_out;
+	struct p2_attrs agreed1 = old->agreed;
+	struct kernel_sel sel_out1 = h_kernel_sa(&h, 0, out1)->sa.sel;
+	h_log_clear();
+	/* A's outbound SA reaches its soft limit, then its inbound one: one refresh */
+	h_traffic(&h, 0, out1, 870400);
+	h_traffic(&h, 0, in1, 900000);
+	CHECK_LOG("Dynamic tunnel Y1: lifesize reached, refreshing (generation 1, outbound SA spi");
+	ck_assert_uint_eq(h_log_count("lifesize reached, refreshing"), 1);
+	CHECK_LOG("lifesize reached on the inbound SA");
+	CHECK_LOG("the pair's other SA reached it first");
+	/* the refresh itself needs no timer; the old pair lives on for 5 s */
+	h_run(&h, 1000);
+	CHECK_LOG("Y1.2: refresh offering IpDataOffer d5 first with PFS Group14 (SA cache: agreed "
+		  "at generation 1)");
+	ck_assert_uint_eq(h_log_count("Dynamic tunnel Y1 refreshed: generation 2"), 2);
+	ck_assert_uint_eq(h_log_count("generation 3"), 0);
+	ck_assert_uint_eq(h_ytunnel(&h, 0, 1)->generation, 2);
+	ck_assert_uint_eq(h_ytunnel(&h, 1, 1)->generation, 2);
+	/* the new pair: the agreed offer again, new SPIs, the same selectors */
+	struct p2sa *now = cur_p2(&h, 0);
+	ck_assert_uint_eq(now->generation, 2);
+	ck_assert(now->from_cache);
+	ck_assert(p2_attrs_same(&now->agreed, &agreed1));
+	ck_assert_uint_eq(now->agreed.life_kb, 1000);
+	ck_assert_uint_ne(now->spi_in, in1);
+	ck_assert_uint_ne(now->spi_out, out1);
+	const struct h_sa *s = h_kernel_sa(&h, 0, now->spi_out);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_mem_eq(&s->sa.sel, &sel_out1, sizeof sel_out1);
+	ck_assert_uint_eq(s->bytes, 0);
+	expect_limits(&h, 0, now, 870400, 1024000);
+	/* the replaced pair reaching more limits on either side refreshes nothing */
+	h_traffic(&h, 1, out1, 950000);                 /* B's inbound: A's outbound */
+	h_traffic(&h, 1, in1, 950000);
+	h_run(&h, 1000);
+	ck_assert_uint_eq(h_log_count("lifesize reached, refreshing"), 1);
+	ck_assert_uint_eq(h_ytunnel(&h, 0, 1)->generation, 2);
+	/* an event for an SA iked does not have changes nothing */
+	struct kernel_event ev = { .dst = now->p1->local.ip, .spi = 0x4242, .proto = IPPROTO_ESP };
+	kernel_report(h.nodes[0].ike->kernel, &ev);
+	CHECK_LOG("soft limit of SA spi 00004242 to 198.18.0.1 proto 50: not an installed SA");
+	/* after the grace period the old pair is gone from both data paths,
+	 * without an attempt to remove what was not there */
+	h_advance(&h, 6000);
+	CHECK_LOG("dynamic tunnel Y1 generation 1 deleted: replaced by a newer generation");
+	ck_assert_uint_eq(h_kernel_sa_count(&h, 0), 2);
+	ck_assert_uint_eq(h_kernel_sa_count(&h, 1), 2);
+	ck_assert(!h_log_has("removing SA"));
+	expect_up(&h);
+	expect_same_keys(&h);
+	h_free(&h);
+}
+END_TEST
+
+/* A soft limit while a refresh of the tunnel is already under way (the
+ * timer's, or the operator's) starts no second one. */
+START_TEST(lifesize_soft_limit_during_a_refresh)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = b.data_offers = "d5";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	struct p2sa *pa = cur_p2(&h, 0);
+	char err[200];
+	ck_assert_int_eq(ytunnel_refresh(h.nodes[0].ike, h_ytunnel(&h, 0, 1), true, err, sizeof err),
+			 0);
+	h_traffic(&h, 0, pa->spi_out, 870400);
+	CHECK_LOG("Y1.1: lifesize reached on the outbound SA");
+	CHECK_LOG("already being replaced");
+	ck_assert(!h_log_has("lifesize reached, refreshing"));
+	h_run(&h, 1000);
+	ck_assert_uint_eq(h_ytunnel(&h, 0, 1)->generation, 2);
+	ck_assert_uint_eq(h_ytunnel(&h, 1, 1)->generation, 2);
+	ck_assert(!h_log_has("refresh not started"));
+	h_free(&h);
+}
+END_TEST
+
+/* The responder refreshes on its own soft limit as it does on its timer,
+ * unless its IpDynVpnAction leaves refreshing to the peer. */
+START_TEST(lifesize_soft_limit_on_the_responder)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = b.data_offers = "d5";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	struct p2sa *pb = cur_p2(&h, 1);
+	ck_assert_int_eq(pb->role, IKE_RESPONDER);
+	h_traffic(&h, 1, pb->spi_out, 942080);
+	CHECK_LOG("Dynamic tunnel Y1: lifesize reached, refreshing (generation 1, outbound SA");
+	h_run(&h, 30000);
+	ck_assert_uint_eq(h_ytunnel(&h, 1, 1)->generation, 2);
+	ck_assert_int_eq(cur_p2(&h, 1)->role, IKE_INITIATOR);
+	h_free(&h);
+
+	a = side_a();
+	b = side_b();
+	a.data_offers = b.data_offers = "d5";
+	b.pfs = " InitiateWithPfs Group14\n AcceptablePfs Group14\n Initiation RemoteOnly\n";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	pb = cur_p2(&h, 1);
+	h_traffic(&h, 1, pb->spi_out, 942080);
+	h_traffic(&h, 1, pb->spi_in, 942080);
+	CHECK_LOG("Dynamic tunnel Y1: lifesize reached, the peer refreshes");
+	ck_assert_uint_eq(h_log_count("the peer refreshes"), 1);
+	ck_assert(!h_log_has("lifesize reached, refreshing"));
+	h_run(&h, 30000);
+	ck_assert_uint_eq(h_ytunnel(&h, 1, 1)->generation, 1);
+	ck_assert_uint_eq(h_count_p2(&h, 1, false), 1);
+	/* the peer, the initiator, does when its own limit comes */
+	struct p2sa *pa = cur_p2(&h, 0);
+	h_traffic(&h, 0, pa->spi_in, 870400);
+	h_run(&h, 30000);
+	ck_assert_uint_eq(h_ytunnel(&h, 1, 1)->generation, 2);
+	h_free(&h);
+}
+END_TEST
+
+START_TEST(lifesize_hard_limit_removes_the_sa)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = b.data_offers = "d5";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	/* B is gone: the refresh at the soft limit gets no answer, and the
+	 * hard limit ends the SA pair */
+	h.nodes[1].down = true;
+	struct p2sa *pa = cur_p2(&h, 0);
+	h_traffic(&h, 0, pa->spi_out, 1024000);
+	CHECK_LOG("Dynamic tunnel Y1: lifesize reached, refreshing");
+	CHECK_LOG("EZD0813I dynamic tunnel Y1 generation 1 expired: lifesize 1000K reached");
+	CHECK_LOG("EZD0812I dynamic tunnel Y1 generation 1 deleted: lifesize reached");
+	ck_assert_uint_eq(h_count_p2(&h, 0, true), 0);
+	ck_assert_uint_eq(h_kernel_sa_count(&h, 0), 0);
+	ck_assert(!h_log_has("removing SA"));
+	h_advance(&h, 120 * 1000);
+	CHECK_LOG("Quick Mode refresh failed (initiator): no answer after 3 retransmissions");
+	ck_assert_uint_eq(h_count_p2(&h, 0, false), 0);
+	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ytunnels));
+	h_free(&h);
+
+	/* a hard expiry the data path reports before iked's own timer (its
+	 * time limit): the pair goes as at the end of its lifetime, and the
+	 * peer is told */
+	a = side_a();
+	b = side_b();
+	a.data_offers = b.data_offers = "d5";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	h_kernel_expire(&h, 0, cur_p2(&h, 0)->spi_in, true);
+	CHECK_LOG("EZD0813I dynamic tunnel Y1 generation 1 expired");
+	CHECK_LOG("EZD0812I dynamic tunnel Y1 generation 1 deleted: lifetime expired");
+	h_run(&h, 1000);
+	CHECK_LOG("dynamic tunnel Y1 generation 1 deleted: deleted by the peer");
+	ck_assert_uint_eq(h_count_p2(&h, 0, false), 0);
+	ck_assert_uint_eq(h_count_p2(&h, 1, false), 0);
+	ck_assert_uint_eq(h_kernel_sa_count(&h, 0), 0);
+	ck_assert_uint_eq(h_kernel_sa_count(&h, 1), 0);
+	ck_assert(!h_log_has("removing SA"));
+	h_free(&h);
+}
+END_TEST
+
+/* The value of a "Name: value" line of a report. */
+static void report_field(const char *report, const char *name, char *out, size_t len)
+{
+	const char *p = strstr(report, name);
+	ck_assert_msg(p != NULL, "no %s in the report:\n%s", name, report);
+	p += strlen(name);
+	p += strspn(p, " ");
+	size_t n = strcspn(p, "\n");
+	snprintf(out, len, "%.*s", (int)n, p);
+}
+
+static char *dyn_report(struct iked *ike)
+{
+	struct ctl_req r = { .primary = 'y', .verb = "display", .format = FMT_DETAIL };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	display_dyn_tunnels(ike, &r, f);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(display_shows_byte_counts)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	a.data_offers = b.data_offers = "d5";
+	setup2(&h, &a, &b);
+	activate(&h, 0);
+	h_run(&h, 30000);
+	expect_up(&h);
+	struct p2sa *pa = cur_p2(&h, 0);
+	h_traffic(&h, 0, pa->spi_out, 5000);
+	h_traffic(&h, 0, pa->spi_in, 7000);
+	char *rep = dyn_report(h.nodes[0].ike), v[64];
+	report_field(rep, "Lifesize:", v, sizeof v);
+	ck_assert_str_eq(v, "1000K");
+	report_field(rep, "LifesizeRefresh:", v, sizeof v);
+	ck_assert_str_eq(v, "850K");
+	report_field(rep, "CurrentByteCount:", v, sizeof v);
+	ck_assert_str_eq(v, "7000b");
+	free(rep);
+	/* a backend without counters (the log backend) */
+	struct kernel *k = h.nodes[0].ike->kernel;
+	const struct kernel_ops *sim = k->ops;
+	k->ops = &kernel_log_ops;
+	rep = dyn_report(h.nodes[0].ike);
+	report_field(rep, "LifesizeRefresh:", v, sizeof v);
+	ck_assert_str_eq(v, "n/a");
+	report_field(rep, "CurrentByteCount:", v, sizeof v);
+	ck_assert_str_eq(v, "n/a");
+	free(rep);
+	k->ops = sim;
+	h_free(&h);
+}
+END_TEST
+
 /* One test case per test, so CK_RUN_CASE=name runs just one. */
 #define ADD(s, name)                                   \
 	do {                                           \
@@ -785,5 +1101,11 @@ int main(void)
 	ADD(s, forged_first_answer_does_not_lock_out_the_real_one);
 	ADD(s, responder_lifetime_shortens_the_sa);
 	ADD(s, renegotiation_after_a_tunnel_went_down_uses_the_cache);
+	ADD(s, lifesize_limits_handed_to_the_kernel);
+	ADD(s, lifesize_soft_limit_refreshes_once);
+	ADD(s, lifesize_soft_limit_during_a_refresh);
+	ADD(s, lifesize_soft_limit_on_the_responder);
+	ADD(s, lifesize_hard_limit_removes_the_sa);
+	ADD(s, display_shows_byte_counts);
 	return run_suite(s);
 }
