@@ -516,6 +516,19 @@ static void client_remember(struct conn *c)
 	pthread_mutex_unlock(&x->mu);
 }
 
+/* A TLS 1.3 ticket arrives after the handshake; keep it at once, because the program
+ * may open its next connection before this one is torn down (curl with two URLs). */
+static int remember_ticket(gnutls_session_t ses, unsigned htype, unsigned when,
+			   unsigned incoming, const gnutls_datum_t *msg)
+{
+	(void)msg;
+	struct conn *c = gnutls_session_get_ptr(ses);
+	if (c && htype == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && when == GNUTLS_HOOK_POST &&
+	    incoming && !c->no_resume_store && gnutls_protocol_get_version(ses) == GNUTLS_TLS1_3)
+		client_remember(c);
+	return 0;
+}
+
 /* ---- sessions ------------------------------------------------------------------------ */
 
 /* ClientAuthType Full: verify a certificate if the client sent one. */
@@ -584,8 +597,12 @@ int tls_session_start(struct conn *c, char *err, size_t errlen)
 		}
 		/* Chain always; the name whenever one is known. */
 		gnutls_session_set_verify_cert(c->ses, c->host[0] ? c->host : NULL, 0);
-		if (s->tickets_client)
+		if (s->tickets_client) {
 			client_resume(c);
+			gnutls_session_set_ptr(c->ses, c);
+			gnutls_handshake_set_hook_function(c->ses, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+							   GNUTLS_HOOK_POST, remember_ticket);
+		}
 	}
 	return 0;
 }
@@ -674,6 +691,10 @@ int tls_session_established(struct conn *c, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	/* TLS 1.2 resumption data is complete now (TLS 1.3 tickets: remember_ticket). */
+	if (c->role == ROLE_CLIENT && s->tickets_client && !c->no_resume_store &&
+	    gnutls_protocol_get_version(ses) != GNUTLS_TLS1_3)
+		client_remember(c);
 	return 0;
 }
 

@@ -120,3 +120,60 @@ def test_client_resumption_by_default(procs, work, certs):
     lines = wait_for(lambda: (len(ls := log_text(d / "resumed.log").split()) == 2 and ls), 10,
                      "nginx to log both requests")
     assert lines == [".", "r"], lines
+
+
+OVERLAP_CLIENT = r"""
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def get(s):
+    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: " + host.encode() + b"\r\n\r\n")
+    buf = b""
+    while not buf.endswith(b"resume me\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.endswith(b"resume me\n")
+first = socket.create_connection((host, port), timeout=10)
+ok1 = get(first)
+second = socket.create_connection((host, port), timeout=10)   # the first is still open
+ok2 = get(second)
+second.close()
+first.close()
+print("ok" if ok1 and ok2 else "short")
+"""
+
+
+@pytest.mark.parametrize("version", ["TLSv1.3", "TLSv1.2"])
+def test_client_resumes_while_first_connection_is_open(procs, work, certs, version):
+    """The session from a connection that is still open resumes the next one:
+    attls keeps a TLS 1.3 ticket when it arrives and TLS 1.2 session data when
+    the handshake ends, not only when a connection closes (a program that
+    reconnects at once would otherwise race its own teardown)."""
+    port = free_port()
+    d = work / "nginx"
+    d.mkdir()
+    (work / "www").mkdir()
+    (work / "www" / "index.html").write_bytes(b"resume me\n")
+    nginx_conf(d, f"""
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {certs.path('server.crt')};
+        ssl_certificate_key {certs.path('server.key')};
+        ssl_protocols {version};
+        ssl_session_tickets on;
+        access_log off;
+        root {work / 'www'};
+    }}""")
+    p = procs.start(nginx_argv(d), name="nginx")
+    wait_for(lambda: listening(port) or p.poll() is not None, 15, "nginx to listen")
+    pol = write_policy(work / "client.conf",
+                       rule("cli", "Outbound", certs.path("ca.pem"), "Client", rport=port))
+    log = work / "client.log"
+    hosts = hosts_file(work / "hosts", [SERVER_NAME])
+    r = run(with_hosts(hosts, attls_run(pol, log, PY, "-c", OVERLAP_CLIENT, SERVER_NAME, port)))
+    assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr.decode() + log_text(log)
+    secure = [ln for ln in log_text(log).splitlines() if "secure: " in ln]
+    assert len(secure) == 2, secure
+    assert version.replace("v", "") in secure[0], secure
+    assert "(resumed)" not in secure[0] and "(resumed)" in secure[1], secure
