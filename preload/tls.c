@@ -729,8 +729,9 @@ void tls_session_end(struct conn *c)
 	c->uncork_pending = false;
 	if (!c->ses)
 		return;
-	if (c->role == ROLE_CLIENT && c->s->tickets_client && c->proto[0] && !c->no_resume_store)
-		client_remember(c);
+	/* Nothing to remember here: remember_ticket and tls_session_established
+	 * already did (and gnutls_session_get_data2 on a TLS 1.3 session without
+	 * a ticket would wait for one on the wire). */
 	gnutls_deinit(c->ses);
 	c->ses = NULL;
 }
