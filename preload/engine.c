@@ -25,6 +25,7 @@
 #include "preload/rt.h"
 #include "preload/secmap.h"
 #include "preload/tls.h"
+#include "preload/turns.h"
 
 
 enum { TAG_TCP = 0, TAG_ENG = 1, TAG_SPECIAL = 2 };
@@ -50,8 +51,7 @@ static struct {
 	/* engine thread only */
 	bool exiting;                /* the process is exiting: flush and close everything */
 	struct conn *conns;
-	struct conn *again;
-	struct conn *dead;           /* torn down during this round; released after it */
+	struct turns turns;          /* another turn without an edge; torn down this round */
 	int64_t armed_ms;
 } E = {
 	.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
@@ -189,8 +189,7 @@ void eng_teardown(struct conn *c)
 	c->next = c->prev = NULL;
 	/* Events for c may still sit in this round's epoll batch or on the again
 	 * list: the engine's reference goes only when the round is over. */
-	c->next = E.dead;
-	E.dead = c;
+	turns_bury(&E.turns, c);
 }
 
 void eng_op_start(struct conn *c)
@@ -211,16 +210,6 @@ void eng_op_done(struct conn *c, int err)
 	pthread_mutex_unlock(&c->mu);
 }
 
-static void release_dead(void)
-{
-	while (E.dead) {
-		struct conn *c = E.dead;
-		E.dead = c->next;
-		c->next = NULL;
-		conn_unref(c);   /* the engine's reference */
-	}
-}
-
 /* A connection that cannot go on. The program's end is closed with whatever
  * it wrote still unread (the filler or sentinel before a handshake), which the
  * kernel reports to the program as ECONNRESET. */
@@ -239,11 +228,7 @@ void eng_fail(struct conn *c, int err, const char *fmt, ...)
 
 void eng_again(struct conn *c)
 {
-	if (c->queued_again)
-		return;
-	c->queued_again = true;
-	c->again_next = E.again;
-	E.again = c;
+	turns_again(&E.turns, c);
 }
 
 /* Plain bytes for the program: whatever does not fit waits in to_app. */
@@ -481,23 +466,21 @@ static void *engine_main(void *arg)
 	on_engine = true;
 	struct epoll_event evs[64];
 	for (;;) {
-		int n = epoll_wait(E.epfd, evs, 64, E.again ? 0 : -1);
+		int n = epoll_wait(E.epfd, evs, 64, turns_pending(&E.turns) ? 0 : -1);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++)
 			dispatch(&evs[i]);
 		/* Work left over from batch limits, oldest first would need a queue;
 		 * the order does not matter for correctness. */
-		struct conn *list = E.again;
-		E.again = NULL;
+		struct conn *list = turns_take(&E.turns);
 		while (list) {
 			struct conn *c = list;
-			list = c->again_next;
-			c->queued_again = false;
+			list = turns_next(c);
 			if (c->st != CS_DEAD)
 				eng_step(c);
 		}
-		release_dead();
+		turns_release(&E.turns);
 	}
 	return NULL;
 }
@@ -739,7 +722,7 @@ void engine_atfork_child(void)
 	E.running = false;
 	E.qhead = E.qtail = NULL;
 	E.conns = NULL;
-	E.again = NULL;
+	E.turns = (struct turns){ NULL, NULL };
 	E.armed_ms = 0;
 	E.epfd = E.evfd = E.tmfd = E.exfd = -1;
 }
