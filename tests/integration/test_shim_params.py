@@ -83,9 +83,9 @@ def test_server_resumption_by_default(procs, work, certs, version):
     assert log_text(log).count("(resumed)") == 3
 
 
-def test_client_resumption_by_default(procs, work, certs):
-    """curl under attls makes two connections to nginx (Connection: close):
-    attls resumes the second with the ticket from the first."""
+def start_tls_nginx(procs, work, certs, protocols, settings="", extra_http=""):
+    """nginx serving index.html ("resume me") over TLS with session tickets,
+    and a client policy for its port. Returns (port, nginx dir, policy, log)."""
     port = free_port()
     d = work / "nginx"
     d.mkdir()
@@ -96,17 +96,25 @@ def test_client_resumption_by_default(procs, work, certs):
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {certs.path('server.crt')};
         ssl_certificate_key {certs.path('server.key')};
-        ssl_protocols TLSv1.3;
+        ssl_protocols {protocols};
         ssl_session_tickets on;
-        keepalive_timeout 0;
-        access_log {d}/resumed.log r;
+        {settings}
         root {work / 'www'};
-    }}""", extra_http="log_format r '$ssl_session_reused';")
+    }}""", extra_http=extra_http)
     p = procs.start(nginx_argv(d), name="nginx")
     wait_for(lambda: listening(port) or p.poll() is not None, 15, "nginx to listen")
     pol = write_policy(work / "client.conf",
                        rule("cli", "Outbound", certs.path("ca.pem"), "Client", rport=port))
-    log = work / "client.log"
+    return port, d, pol, work / "client.log"
+
+
+def test_client_resumption_by_default(procs, work, certs):
+    """curl under attls makes two connections to nginx (Connection: close):
+    attls resumes the second with the ticket from the first."""
+    port, d, pol, log = start_tls_nginx(
+        procs, work, certs, "TLSv1.3",
+        settings=f"keepalive_timeout 0; access_log {work / 'nginx'}/resumed.log r;",
+        extra_http="log_format r '$ssl_session_reused';")
     hosts = hosts_file(work / "hosts", [SERVER_NAME])
     url = f"http://{SERVER_NAME}:{port}/index.html"
     r = run(with_hosts(hosts, attls_run(pol, log, need("curl"), "-sS", "--fail", url, url)))
@@ -150,26 +158,7 @@ def test_client_resumes_while_first_connection_is_open(procs, work, certs, versi
     attls keeps a TLS 1.3 ticket when it arrives and TLS 1.2 session data when
     the handshake ends, not only when a connection closes (a program that
     reconnects at once would otherwise race its own teardown)."""
-    port = free_port()
-    d = work / "nginx"
-    d.mkdir()
-    (work / "www").mkdir()
-    (work / "www" / "index.html").write_bytes(b"resume me\n")
-    nginx_conf(d, f"""
-    server {{
-        listen 127.0.0.1:{port} ssl;
-        ssl_certificate {certs.path('server.crt')};
-        ssl_certificate_key {certs.path('server.key')};
-        ssl_protocols {version};
-        ssl_session_tickets on;
-        access_log off;
-        root {work / 'www'};
-    }}""")
-    p = procs.start(nginx_argv(d), name="nginx")
-    wait_for(lambda: listening(port) or p.poll() is not None, 15, "nginx to listen")
-    pol = write_policy(work / "client.conf",
-                       rule("cli", "Outbound", certs.path("ca.pem"), "Client", rport=port))
-    log = work / "client.log"
+    port, _, pol, log = start_tls_nginx(procs, work, certs, version, settings="access_log off;")
     hosts = hosts_file(work / "hosts", [SERVER_NAME])
     r = run(with_hosts(hosts, attls_run(pol, log, PY, "-c", OVERLAP_CLIENT, SERVER_NAME, port)))
     assert r.returncode == 0 and r.stdout == b"ok\n", r.stderr.decode() + log_text(log)
