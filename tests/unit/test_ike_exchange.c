@@ -147,6 +147,14 @@ static void expect_up(struct harness *h)
 	ck_assert_uint_eq(h_count_p2(h, 1, true), 1);
 }
 
+/* Node 0 activates the tunnel; both sides end with one phase 1 and one phase 2 SA. */
+static void bring_up(struct harness *h)
+{
+	activate(h, 0);
+	h_run(h, 30000);
+	expect_up(h);
+}
+
 /* Both sides installed mirror images: our inbound SPI is the peer's outbound
  * and the keys of each direction agree. */
 static void expect_same_keys(struct harness *h)
@@ -167,9 +175,7 @@ START_TEST(main_mode_psk_and_quick_mode)
 	struct harness h;
 	struct side a = side_a(), b = side_b();
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	expect_same_keys(&h);
 	CHECK_LOG("IKE tunnel K1 activated: generation 1");
 	CHECK_LOG("Dynamic tunnel Y1 activated: generation 1");
@@ -187,9 +193,7 @@ START_TEST(aggressive_mode_fqdn)
 	a.lid = b.rid = "Fqdn a.example";
 	a.rid = b.lid = "Fqdn b.example";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	expect_same_keys(&h);
 	struct p1sa *p1 = LIST_FIRST(&h.nodes[1].ike->p1_all);
 	ck_assert_int_eq(p1->exch, EXCH_AGGRESSIVE);
@@ -291,9 +295,7 @@ START_TEST(duplicated_packets_change_nothing)
 	struct side a = side_a(), b = side_b();
 	setup2(&h, &a, &b);
 	h.duplicate = true;
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	expect_same_keys(&h);
 	ck_assert_uint_eq(h_log_count("Dynamic tunnel Y1 activated"), 2);
 	h_free(&h);
@@ -323,9 +325,7 @@ START_TEST(refresh_before_expiry_and_generations)
 	struct harness h;
 	struct side a = side_a(), b = side_b();
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	/* phase 2 lives 60 minutes; the initiator refreshes at 83-85% */
 	h_advance(&h, 52 * 60 * 1000);
 	CHECK_LOG("Dynamic tunnel Y1 refreshed: generation 2");
@@ -359,9 +359,7 @@ START_TEST(expiry_when_the_peer_is_gone)
 	struct harness h;
 	struct side a = side_a(), b = side_b();
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	h.nodes[1].down = true;
 	h_advance(&h, 61 * 60 * 1000);
 	CHECK_LOG("Quick Mode refresh failed (initiator): no answer after 3 retransmissions");
@@ -380,9 +378,7 @@ START_TEST(dead_peer_detection)
 	struct side a = side_a(), b = side_b();
 	a.kepolicy = b.kepolicy = " LivenessInterval 10\n";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	/* while both live, idle periods bring probes, they are answered and
 	 * nothing else happens */
 	h_advance(&h, 120 * 1000);
@@ -404,9 +400,7 @@ START_TEST(deletes_reach_the_peer)
 	struct harness h;
 	struct side a = side_a(), b = side_b();
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	ytunnel_deactivate(h.nodes[0].ike, h_ytunnel(&h, 0, 1), "test");
 	h_run(&h, 1000);
 	ck_assert_uint_eq(h_count_p2(&h, 1, false), 0);
@@ -529,9 +523,7 @@ START_TEST(replays_are_ignored)
 	memset(&quick1, 0, sizeof quick1);
 	memset(&info1, 0, sizeof info1);
 	h.filter = keep_first_quick_and_info;
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	ck_assert_uint_gt(quick1.len, 0);
 	/* the first Quick Mode message again, as an attacker would replay it:
 	 * no new SA, no answer */
@@ -560,9 +552,7 @@ START_TEST(initial_contact_after_a_reboot)
 	struct side a = side_a(), b = side_b();
 	char pb[8192];
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	h_restart(&h, 1, policy(&b, pb, sizeof pb));
 	activate(&h, 1);
 	h_run(&h, 30000);
@@ -582,9 +572,7 @@ START_TEST(gcm_and_transport)
 	struct side a = side_a(), b = side_b();
 	a.data_offers = b.data_offers = "d2";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	expect_same_keys(&h);
 	struct p2sa *p2 = LIST_FIRST(&h.nodes[0].ike->p2_all);
 	ck_assert_int_eq(p2->agreed.enc_alg, ENC_AES_GCM_16);
@@ -597,9 +585,7 @@ START_TEST(gcm_and_transport)
 	a.peernet = b.mynet = B_ADDR;
 	a.data_offers = b.data_offers = "d3";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	CHECK_LOG("transport, PFS Group14");
 	h_free(&h);
 }
@@ -615,9 +601,7 @@ START_TEST(nat_in_front_of_the_initiator)
 	h.nat_node = 0;
 	ck_assert_int_eq(ip_addr_parse("198.18.7.7", &h.nat_public), 0);
 	h.nat_port_base = 20000;
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	expect_same_keys(&h);
 	struct p1sa *pa = LIST_FIRST(&h.nodes[0].ike->p1_all), *pb = LIST_FIRST(&h.nodes[1].ike->p1_all);
 	ck_assert(pa->nat_local && !pa->nat_remote);
@@ -654,9 +638,7 @@ START_TEST(ipv6_endpoints_and_selectors)
 	h_init(&h);
 	ck_assert_int_eq(h_add(&h, "2001:2::1", policy(&a, pa, sizeof pa)), 0);
 	ck_assert_int_eq(h_add(&h, "2001:2::2", policy(&b, pb, sizeof pb)), 1);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	expect_same_keys(&h);
 	CHECK_LOG("2001:2:0:1::/64 <-> 2001:2:0:2::/64 via 2001:2::2");
 	CHECK_LOG("[2001:2::1] <-> 2001:2::2[2001:2::2]");
@@ -671,9 +653,7 @@ START_TEST(user_fqdn_and_key_id_identities)
 	a.lid = b.rid = "UserAtFqdn ike@a.example";
 	a.rid = b.lid = "KeyID Hex 0a0b0c0d0e0f";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	struct p1sa *pb = LIST_FIRST(&h.nodes[1].ike->p1_all), *pa = LIST_FIRST(&h.nodes[0].ike->p1_all);
 	ck_assert_str_eq(pb->peer_id_str, "ike@a.example");
 	ck_assert_str_eq(pa->peer_id_str, "0a0b0c0d0e0f");
@@ -684,9 +664,7 @@ START_TEST(user_fqdn_and_key_id_identities)
 	a.lid = "UserAtFqdn ike@a.example";
 	b.rid = "UserAtFqdn *@a.example";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	h_free(&h);
 }
 END_TEST
@@ -730,9 +708,7 @@ START_TEST(responder_lifetime_shortens_the_sa)
 	struct side a = side_a(), b = side_b();
 	b.data_offers = "d4";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	CHECK_LOG("Y1: RESPONDER-LIFETIME: lifetime 1800s");
 	ck_assert_uint_eq(LIST_FIRST(&h.nodes[0].ike->p2_all)->agreed.life_secs, 1800);
 	ck_assert_uint_eq(LIST_FIRST(&h.nodes[1].ike->p2_all)->agreed.life_secs, 1800);
@@ -747,9 +723,7 @@ START_TEST(renegotiation_after_a_tunnel_went_down_uses_the_cache)
 	a.data_offers = "d2 d1";
 	b.data_offers = "d1";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	CHECK_LOG("Y1.1: negotiation offering IpDataOffer d2 first with PFS Group14 (no SA cache entry)");
 	ytunnel_deactivate(h.nodes[0].ike, h_ytunnel(&h, 0, 1), "test");
 	h_run(&h, 1000);
@@ -791,9 +765,7 @@ START_TEST(lifesize_limits_handed_to_the_kernel)
 	struct side a = side_a(), b = side_b();
 	a.data_offers = b.data_offers = "d5";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	ck_assert_uint_eq(cur_p2(&h, 0)->agreed.life_kb, 1000);
 	ck_assert_uint_eq(cur_p2(&h, 1)->agreed.life_kb, 1000);
 	/* 1024000 bytes; the initiator refreshes at 85%, the responder at 92% */
@@ -808,9 +780,7 @@ START_TEST(lifesize_limits_handed_to_the_kernel)
 	a.data_offers = "d5";
 	b.data_offers = "d6";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	CHECK_LOG("Y1: RESPONDER-LIFETIME: lifetime 3600s, lifesize 500K");
 	ck_assert_uint_eq(cur_p2(&h, 0)->agreed.life_kb, 500);
 	ck_assert_uint_eq(cur_p2(&h, 1)->agreed.life_kb, 500);
@@ -826,9 +796,7 @@ START_TEST(lifesize_soft_limit_refreshes_once)
 	struct side a = side_a(), b = side_b();
 	a.data_offers = b.data_offers = "d5";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	struct p2sa *old = cur_p2(&h, 0);
 	uint32_t in1 = old->spi_in, out1 = old->spi_out;
 	struct p2_attrs agreed1 = old->agreed;
@@ -893,9 +861,7 @@ START_TEST(lifesize_soft_limit_during_a_refresh)
 	struct side a = side_a(), b = side_b();
 	a.data_offers = b.data_offers = "d5";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	struct p2sa *pa = cur_p2(&h, 0);
 	char err[200];
 	ck_assert_int_eq(ytunnel_refresh(h.nodes[0].ike, h_ytunnel(&h, 0, 1), true, err, sizeof err),
@@ -920,9 +886,7 @@ START_TEST(lifesize_soft_limit_on_the_responder)
 	struct side a = side_a(), b = side_b();
 	a.data_offers = b.data_offers = "d5";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	struct p2sa *pb = cur_p2(&h, 1);
 	ck_assert_int_eq(pb->role, IKE_RESPONDER);
 	h_traffic(&h, 1, pb->spi_out, 942080);
@@ -937,9 +901,7 @@ START_TEST(lifesize_soft_limit_on_the_responder)
 	a.data_offers = b.data_offers = "d5";
 	b.pfs = " InitiateWithPfs Group14\n AcceptablePfs Group14\n Initiation RemoteOnly\n";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	pb = cur_p2(&h, 1);
 	h_traffic(&h, 1, pb->spi_out, 942080);
 	h_traffic(&h, 1, pb->spi_in, 942080);
@@ -964,9 +926,7 @@ START_TEST(lifesize_hard_limit_removes_the_sa)
 	struct side a = side_a(), b = side_b();
 	a.data_offers = b.data_offers = "d5";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	/* B is gone: the refresh at the soft limit gets no answer, and the
 	 * hard limit ends the SA pair */
 	h.nodes[1].down = true;
@@ -991,9 +951,7 @@ START_TEST(lifesize_hard_limit_removes_the_sa)
 	b = side_b();
 	a.data_offers = b.data_offers = "d5";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	h_kernel_expire(&h, 0, cur_p2(&h, 0)->spi_in, true);
 	CHECK_LOG("EZD0813I dynamic tunnel Y1 generation 1 expired");
 	CHECK_LOG("EZD0812I dynamic tunnel Y1 generation 1 deleted: lifetime expired");
@@ -1037,9 +995,7 @@ START_TEST(display_shows_byte_counts)
 	struct side a = side_a(), b = side_b();
 	a.data_offers = b.data_offers = "d5";
 	setup2(&h, &a, &b);
-	activate(&h, 0);
-	h_run(&h, 30000);
-	expect_up(&h);
+	bring_up(&h);
 	struct p2sa *pa = cur_p2(&h, 0);
 	h_traffic(&h, 0, pa->spi_out, 5000);
 	h_traffic(&h, 0, pa->spi_in, 7000);
