@@ -138,6 +138,19 @@ static void add_cr(struct p1sa *p1, struct msgb *m)
 	}
 }
 
+/* Main Mode messages 3 and 4: our KE and nonce, certificate requests when
+ * signatures authenticate, NAT-D when both sides speak NAT-T. */
+static void mm_ke_payloads(struct p1sa *p1, struct msgb *out, const uint8_t *gx,
+			   const uint8_t *nonce, size_t nonce_len)
+{
+	msgb_pl(out, PL_KE, gx, p1->gx_len);
+	msgb_pl(out, PL_NONCE, nonce, nonce_len);
+	if (uses_rsa(p1))
+		add_cr(p1, out);
+	if (p1->peer_natt)
+		natd_write(out, p1);
+}
+
 static int make_dh(struct p1sa *p1)
 {
 	p1->dh = dh_new(p1->agreed.group);
@@ -559,12 +572,7 @@ static int mm_i_got_sa(struct p1sa *p1, const struct msg *m)
 	make_nonce(p1->ni, &p1->ni_len);
 	struct msgb out;
 	begin_msg(p1, &out, 0);
-	msgb_pl(&out, PL_KE, p1->gxi, p1->gx_len);
-	msgb_pl(&out, PL_NONCE, p1->ni, p1->ni_len);
-	if (uses_rsa(p1))
-		add_cr(p1, &out);
-	if (p1->peer_natt)
-		natd_write(&out, p1);
+	mm_ke_payloads(p1, &out, p1->gxi, p1->ni, p1->ni_len);
 	p1->state = P1_MM_I_KE;
 	if (p1_send(p1, &out, &p1->xmit, true))
 		return fail_with(p1, 0, "cannot send message 3");
@@ -801,12 +809,7 @@ static int mm_r_got_ke(struct p1sa *p1, const struct msg *m)
 		log_nat(p1);
 	struct msgb out;
 	begin_msg(p1, &out, 0);
-	msgb_pl(&out, PL_KE, p1->gxr, p1->gx_len);
-	msgb_pl(&out, PL_NONCE, p1->nr, p1->nr_len);
-	if (uses_rsa(p1))
-		add_cr(p1, &out);
-	if (p1->peer_natt)
-		natd_write(&out, p1);
+	mm_ke_payloads(p1, &out, p1->gxr, p1->nr, p1->nr_len);
 	if (derive_keys(p1))
 		return fail_with(p1, 0, "key derivation failed");
 	p1->state = P1_MM_R_KE;
