@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "iked/netlink.h"
 #include "policy/schema.h"
 
 #ifndef UDP_ENCAP_ESPINUDP
@@ -27,55 +28,6 @@
 #endif
 
 /* ---- encoding ------------------------------------------------------------ */
-
-struct nlbuf {
-	uint8_t *p;
-	size_t len, cap;
-	bool err;
-};
-
-static void *nl_put(struct nlbuf *b, size_t n)
-{
-	size_t padded = NLMSG_ALIGN(n);
-	if (b->err || padded > b->cap - b->len) {
-		b->err = true;
-		return NULL;
-	}
-	void *q = b->p + b->len;
-	memset(q, 0, padded);
-	b->len += padded;
-	return q;
-}
-
-static void nl_attr(struct nlbuf *b, uint16_t type, const void *data, size_t n)
-{
-	struct nlattr *a = nl_put(b, NLA_HDRLEN + n);
-	if (!a)
-		return;
-	a->nla_type = type;
-	a->nla_len = (uint16_t)(NLA_HDRLEN + n);
-	memcpy((uint8_t *)a + NLA_HDRLEN, data, n);
-}
-
-static struct nlmsghdr *nl_begin(struct nlbuf *b, uint16_t type, uint16_t flags, uint32_t seq)
-{
-	struct nlmsghdr *h = nl_put(b, NLMSG_HDRLEN);
-	if (h) {
-		h->nlmsg_type = type;
-		h->nlmsg_flags = flags;
-		h->nlmsg_seq = seq;
-		h->nlmsg_pid = 0;
-	}
-	return h;
-}
-
-static size_t nl_end(struct nlbuf *b)
-{
-	if (b->err)
-		return 0;
-	((struct nlmsghdr *)b->p)->nlmsg_len = (uint32_t)b->len;
-	return b->len;
-}
 
 static void xaddr(xfrm_address_t *x, const struct ip_addr *a)
 {
@@ -305,37 +257,6 @@ size_t xfrm_encode_policy(const struct kernel_policy *p, bool add, uint32_t seq,
 
 /* ---- decoding --------------------------------------------------------------- */
 
-/* The messages of a buffer read from netlink, each with its payload. The
- * buffer need not be aligned (hence the copies). A header whose length does
- * not fit what was read ends the walk: nothing after it can be trusted. */
-struct nlwalk {
-	const uint8_t *buf;
-	size_t len, off;
-	bool bad;                         /* a length did not fit */
-};
-
-static bool nl_next(struct nlwalk *w, struct nlmsghdr *h, const uint8_t **payload, size_t *plen)
-{
-	if (w->bad || w->off >= w->len)
-		return false;
-	size_t left = w->len - w->off;
-	if (left < sizeof *h) {
-		w->bad = true;
-		return false;
-	}
-	memcpy(h, w->buf + w->off, sizeof *h);
-	if (h->nlmsg_len < NLMSG_HDRLEN || h->nlmsg_len > left) {
-		w->bad = true;
-		return false;
-	}
-	*payload = w->buf + w->off + NLMSG_HDRLEN;
-	*plen = h->nlmsg_len - NLMSG_HDRLEN;
-	/* the last message may come without its padding */
-	size_t step = NLMSG_ALIGN(h->nlmsg_len);
-	w->off = step < left ? w->off + step : w->len;
-	return true;
-}
-
 static bool addr_from_xfrm(struct ip_addr *a, const xfrm_address_t *x, uint16_t family)
 {
 	memset(a, 0, sizeof *a);
@@ -419,70 +340,20 @@ int xfrm_parse_getsa_reply(const uint8_t *buf, size_t len, uint32_t seq, uint64_
 	return 0;
 }
 
-/* The acknowledgement of request seq: 1 with *error (0: done), or 0. */
-static int parse_ack(const uint8_t *buf, size_t len, uint32_t seq, int *error)
-{
-	struct nlwalk w = { buf, len, 0, false };
-	struct nlmsghdr h;
-	const uint8_t *p;
-	size_t plen;
-	while (nl_next(&w, &h, &p, &plen)) {
-		if (h.nlmsg_seq != seq || h.nlmsg_type != NLMSG_ERROR || plen < sizeof(struct nlmsgerr))
-			continue;
-		struct nlmsgerr e;
-		memcpy(&e, p, sizeof e);
-		*error = e.error < 0 ? -e.error : e.error;
-		return 1;
-	}
-	return 0;
-}
-
 /* ---- the sockets ------------------------------------------------------------ */
 
-/* One datagram from the kernel (port id 0); others are dropped. */
-static ssize_t recv_kernel(int fd, uint8_t *buf, size_t cap, bool *foreign)
+static int getsa_answer(const uint8_t *buf, size_t len, uint32_t seq, void *bytes, int *error)
 {
-	struct sockaddr_nl from;
-	socklen_t flen = sizeof from;
-	ssize_t n = recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&from, &flen);
-	*foreign = n >= 0 && (flen < sizeof from || from.nl_family != AF_NETLINK ||
-			      from.nl_pid != 0 || (size_t)n > cap);
-	return n;
+	return xfrm_parse_getsa_reply(buf, len, seq, bytes, error);
 }
 
 /* Send one request and read its answer: the acknowledgement, or with bytes
  * (GETSA) the SA and its byte count. */
 static int xfrm_request(struct kernel *k, uint8_t *msg, size_t len, uint64_t *bytes)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	if (sendto(k->fd, msg, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		snprintf(k->err, sizeof k->err, "netlink send: %s", strerror(errno));
-		return -1;
-	}
-	uint32_t seq = ((struct nlmsghdr *)msg)->nlmsg_seq;
-	uint8_t rx[4096];
-	for (int tries = 0; tries < 16; tries++) {
-		bool foreign;
-		ssize_t n = recv_kernel(k->fd, rx, sizeof rx, &foreign);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(k->err, sizeof k->err, "netlink receive: %s", strerror(errno));
-			return -1;
-		}
-		if (foreign)
-			continue;
-		int error = 0, rc = bytes ? xfrm_parse_getsa_reply(rx, (size_t)n, seq, bytes, &error)
-					  : parse_ack(rx, (size_t)n, seq, &error);
-		if (rc == 0)
-			continue;
-		if (!error && rc > 0)
-			return 0;
-		snprintf(k->err, sizeof k->err, "%s", strerror(error));
-		return -1;
-	}
-	snprintf(k->err, sizeof k->err, "no netlink answer");
-	return -1;
+	if (bytes)
+		return nl_transact(k->fd, msg, len, getsa_answer, bytes, k->err, sizeof k->err);
+	return nl_request(k->fd, msg, len, k->err, sizeof k->err);
 }
 
 static int x_add_sa(struct kernel *k, const struct kernel_sa *sa)
@@ -537,7 +408,7 @@ static void x_receive(struct kernel *k)
 	uint8_t rx[8192];
 	for (int i = 0; i < 64; i++) {
 		bool foreign;
-		ssize_t n = recv_kernel(k->event_fd, rx, sizeof rx, &foreign);
+		ssize_t n = nl_recv_kernel(k->event_fd, rx, sizeof rx, &foreign);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
