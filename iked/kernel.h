@@ -77,6 +77,13 @@ struct kernel_event {
 	uint64_t bytes;                   /* bytes through the SA, 0 = not known */
 };
 
+/* What a data path counts per SA (its direction's traffic). */
+struct kernel_sa_stats {
+	uint64_t bytes, packets;          /* the clear packets carried */
+	uint64_t replay, integrity;       /* inbound packets dropped for these reasons */
+	uint64_t malformed;               /* bad lengths, padding or next header */
+};
+
 struct kernel_ops {
 	const char *name;
 	int (*add_sa)(struct kernel *k, const struct kernel_sa *sa);
@@ -91,6 +98,10 @@ struct kernel_ops {
 	/* Optional (NULL: no byte counters). Bytes through an installed SA. */
 	int (*sa_bytes)(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
 			uint32_t spi, uint64_t *bytes);
+	/* Optional (NULL: the backend does not count them). Everything a data
+	 * path counts for an installed SA. */
+	int (*sa_stats)(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
+			uint32_t spi, struct kernel_sa_stats *st);
 };
 
 struct kernel {
@@ -155,8 +166,24 @@ size_t xfrm_parse_expire(const uint8_t *buf, size_t len, struct kernel_event *ev
 int xfrm_parse_getsa_reply(const uint8_t *buf, size_t len, uint32_t seq, uint64_t *bytes,
 			   int *error);
 
+/* An SA as the backends log it (label, SPI, addresses, mode, algorithms,
+ * limits, selector; never keys). */
+void kernel_sa_format(const struct kernel_sa *sa, char *buf, size_t len);
+
 extern const struct kernel_ops kernel_log_ops;
 extern const struct kernel_ops kernel_xfrm_ops;
+extern const struct kernel_ops kernel_tun_ops;
 int kernel_xfrm_open(struct kernel *k, char *err, size_t errlen);
+/* Whether this kernel takes an ESP SA: 1 yes, 0 no (why says what it
+ * refused), tried in a network namespace of a child process so that
+ * nothing is left behind. */
+int kernel_xfrm_probe(char *why, size_t whylen);
+
+/* The tun backend (kernel_tun.c): iked's own ESP data path behind TUN
+ * device `device`. It shares the NAT-T port of iked's sockets (net, opened
+ * with NET_REUSEPORT) for ESP in UDP and marks them all so that IKE never
+ * enters the tunnel. NULL with err filled. */
+struct net;
+struct kernel *kernel_tun_open(const char *device, struct net *net, char *err, size_t errlen);
 
 #endif

@@ -17,7 +17,7 @@ static void sel_format(const struct kernel_sel *s, char *buf, size_t len)
 	snprintf(buf, len, "%s -> %s proto %u ports %u -> %u", a, b, s->proto, s->sport, s->dport);
 }
 
-static int l_add_sa(struct kernel *k, const struct kernel_sa *sa)
+void kernel_sa_format(const struct kernel_sa *sa, char *buf, size_t len)
 {
 	char src[IP_STRLEN], dst[IP_STRLEN], sel[2 * IP_RANGE_STRLEN + 64], encap[64] = "";
 	char size[64] = "";
@@ -26,17 +26,24 @@ static int l_add_sa(struct kernel *k, const struct kernel_sa *sa)
 	sel_format(&sa->sel, sel, sizeof sel);
 	if (sa->udp_encap)
 		snprintf(encap, sizeof encap, " udp-encap %u->%u", sa->encap_sport, sa->encap_dport);
-	/* what a data path would get; this backend counts nothing, so neither
-	 * limit is ever reached here */
 	if (sa->hard_bytes)
 		snprintf(size, sizeof size, " lifesize %" PRIu64 "/%" PRIu64 " bytes",
 			 sa->soft_bytes, sa->hard_bytes);
-	log_info("kernel(log): add SA %s spi 0x%08x %s -> %s ESP %s%s %s-%zu %s reqid %u "
+	snprintf(buf, len, "%s spi 0x%08x %s -> %s ESP %s%s %s-%zu %s reqid %u "
 		 "lifetime %" PRIu64 "/%" PRIu64 "s%s selector %s",
 		 sa->label ? sa->label : "", sa->spi, src, dst,
 		 sa->mode == ENCAP_TRANSPORT ? "transport" : "tunnel", encap, enc_name(sa->enc_alg),
 		 sa->enc_alg == ENC_AES_GCM_16 ? (sa->enc_key_len - 4) * 8 : sa->enc_key_len * 8,
 		 authalg_name(sa->auth_alg), sa->reqid, sa->soft_secs, sa->hard_secs, size, sel);
+}
+
+static int l_add_sa(struct kernel *k, const struct kernel_sa *sa)
+{
+	/* what a data path would get; this backend counts nothing, so neither
+	 * limit is ever reached here */
+	char what[3 * IP_RANGE_STRLEN + 256];
+	kernel_sa_format(sa, what, sizeof what);
+	log_info("kernel(log): add SA %s", what);
 	k->installed_sas++;
 	return 0;
 }

@@ -10,13 +10,16 @@
 #include "iked/kernel.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/udp.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -487,6 +490,82 @@ int kernel_xfrm_open(struct kernel *k, char *err, size_t errlen)
 		log_warn("kernel xfrm: no expire messages (%s): SAs will not be refreshed at "
 			 "their lifesize", why);
 	return 0;
+}
+
+/* ---- does this kernel do ESP? ----------------------------------------------------- */
+
+/* In the probing child: one tunnel-mode ESP SA (AES-CBC, HMAC-SHA2-256) to
+ * the loopback address, in a network namespace of its own when the child
+ * may make one (it goes with the child); else here, with a one-second hard
+ * lifetime, deleted at once. */
+static bool probe_here(char *why, size_t whylen)
+{
+	bool own_ns = unshare(CLONE_NEWNET) == 0;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_XFRM);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		snprintf(why, whylen, "no XFRM netlink socket: %s", strerror(errno));
+		return false;
+	}
+	struct timeval tv = { .tv_sec = 2 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	static const uint8_t key[32];
+	struct kernel_sa ks = {
+		.spi = 0x100, .mode = ENCAP_TUNNEL, .enc_alg = ENC_AES_CBC, .enc_key = key,
+		.enc_key_len = 16, .auth_alg = AUTHALG_HMAC_SHA2_256_128, .auth_key = key,
+		.auth_key_len = 32, .icv_bits = 128, .hard_secs = 1,
+	};
+	ks.src.family = ks.dst.family = AF_INET;
+	ks.src.b[0] = ks.dst.b[0] = 127;
+	ks.src.b[3] = ks.dst.b[3] = 1;
+	uint8_t msg[1024];
+	char err[160];
+	size_t n = xfrm_encode_newsa(&ks, 1, msg, sizeof msg);
+	if (nl_request(fd, msg, n, err, sizeof err)) {
+		snprintf(why, whylen, "the kernel refused an ESP SA: %s", err);
+		close(fd);
+		return false;
+	}
+	if (!own_ns) {
+		n = xfrm_encode_delsa(&ks.src, &ks.dst, ks.spi, 2, msg, sizeof msg);
+		nl_request(fd, msg, n, err, sizeof err);
+	}
+	close(fd);
+	snprintf(why, whylen, "the kernel takes ESP SAs");
+	return true;
+}
+
+int kernel_xfrm_probe(char *why, size_t whylen)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(why, whylen, "pipe: %s", strerror(errno));
+		return 0;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(why, whylen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return 0;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		char msg[200];
+		bool ok = probe_here(msg, sizeof msg);
+		ssize_t w = write(p[1], msg, strlen(msg));
+		_exit(ok && w > 0 ? 0 : 1);
+	}
+	close(p[1]);
+	ssize_t r = read(p[0], why, whylen - 1);
+	why[r > 0 ? r : 0] = '\0';
+	close(p[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r <= 0)
+		snprintf(why, whylen, "the probe did not answer");
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 const struct kernel_ops kernel_xfrm_ops = {

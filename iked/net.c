@@ -43,7 +43,7 @@ static bool is_wildcard(const struct ip_addr *a)
 }
 
 static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bool natt,
-		    bool udp_encap, char *err, size_t errlen)
+		    unsigned flags, char *err, size_t errlen)
 {
 	if (n->n == NET_MAX_SOCKETS) {
 		snprintf(err, errlen, "too many listen addresses");
@@ -57,6 +57,12 @@ static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bo
 	}
 	int on = 1, rcvbuf = 2 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (natt && (flags & NET_REUSEPORT) &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0) {
+		snprintf(err, errlen, "SO_REUSEPORT: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
 	/* room for bursts (many peers at once, or a flood): above rmem_max
 	 * needs CAP_NET_ADMIN, which iked has as root */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
@@ -80,7 +86,7 @@ static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bo
 		close(fd);
 		return -1;
 	}
-	if (natt && udp_encap) {
+	if (natt && (flags & NET_UDP_ENCAP)) {
 		int type = UDP_ENCAP_ESPINUDP;
 		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &type, sizeof type) < 0)
 			log_warn("UDP_ENCAP on %s port %u: %s (ESP in UDP will not reach the kernel)", a,
@@ -91,7 +97,7 @@ static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bo
 	return 0;
 }
 
-int net_open(struct net *n, const struct ike_config *cfg, bool udp_encap, char *err,
+int net_open(struct net *n, const struct ike_config *cfg, unsigned flags, char *err,
 	     size_t errlen)
 {
 	memset(n, 0, sizeof *n);
@@ -99,8 +105,8 @@ int net_open(struct net *n, const struct ike_config *cfg, bool udp_encap, char *
 	size_t nl = cfg->nlisten ? cfg->nlisten : 1;
 	for (size_t i = 0; i < nl; i++) {
 		const struct ip_addr *a = cfg->nlisten ? &cfg->listen[i] : &any;
-		if (open_one(n, a, cfg->ike_port, false, false, err, errlen) ||
-		    open_one(n, a, cfg->nat_port, true, udp_encap, err, errlen)) {
+		if (open_one(n, a, cfg->ike_port, false, 0, err, errlen) ||
+		    open_one(n, a, cfg->nat_port, true, flags, err, errlen)) {
 			net_close(n);
 			return -1;
 		}
@@ -234,7 +240,7 @@ void net_receive(struct iked *ike, struct net_socket *s)
 			continue;
 		static const uint8_t marker[NON_ESP_MARKER_LEN];
 		if (len < NON_ESP_MARKER_LEN || memcmp(buf, marker, NON_ESP_MARKER_LEN) != 0) {
-			ike->rx_dropped++;            /* ESP in UDP: the kernel's, not ours */
+			ike->rx_dropped++;            /* ESP in UDP: the data path's, not ours */
 			continue;
 		}
 		ike_input(ike, buf + NON_ESP_MARKER_LEN, len - NON_ESP_MARKER_LEN, &from, &to, true);

@@ -3,7 +3,9 @@
  * ListenAddr. Receiving strips the non-ESP marker on the NAT-T port and
  * ignores keepalives; sending picks the socket of the source address and
  * port an SA uses. With the xfrm backend the NAT-T sockets carry the
- * UDP_ENCAP option so the kernel takes ESP-in-UDP for itself.
+ * UDP_ENCAP option so the kernel takes ESP-in-UDP for itself; with the tun
+ * backend they are open to SO_REUSEPORT so that the backend's own socket
+ * joins them and the kernel steers ESP there (kernel_tun.c).
  */
 #ifndef ATTLS_IKED_NET_H
 #define ATTLS_IKED_NET_H
@@ -26,7 +28,10 @@ struct net {
 	size_t n;
 };
 
-int net_open(struct net *n, const struct ike_config *cfg, bool udp_encap, char *err,
+/* What the kernel backend needs of the NAT-T sockets. */
+#define NET_UDP_ENCAP  0x1                /* xfrm: the kernel takes ESP in UDP */
+#define NET_REUSEPORT  0x2                /* tun: a data path shares the port */
+int net_open(struct net *n, const struct ike_config *cfg, unsigned flags, char *err,
 	     size_t errlen);
 void net_close(struct net *n);
 /* The net_ops send function (ctx is the struct net). */
