@@ -1,8 +1,10 @@
 /*
  * iked/main — the iked program: options, configuration check (-n),
- * daemonizing with a pid file, and the one event loop (epoll over the UDP
+ * daemonizing with a pid file, the kernel backend (KernelBackend auto
+ * probes the kernel for ESP), and the one event loop (epoll over the UDP
  * sockets, the control socket, the kernel backend's event socket and a
- * signalfd; timers set the wait).
+ * signalfd; timers set the wait). The tun backend's data threads are its
+ * own (kernel_tun.c).
  *
  *   iked [-f FILE] [-F] [-n] [-d] [--log-keys]
  */
@@ -178,6 +180,20 @@ static void make_parent_dir(const char *path)
 	}
 }
 
+/* KernelBackend auto: the kernel's ESP when it has it, else iked's own. */
+static int choose_backend(int configured)
+{
+	if (configured != BACKEND_AUTO)
+		return configured;
+	char why[200];
+	if (kernel_xfrm_probe(why, sizeof why)) {
+		log_info("KernelBackend auto: xfrm (%s)", why);
+		return BACKEND_XFRM;
+	}
+	log_info("KernelBackend auto: tun (%s)", why);
+	return BACKEND_TUN;
+}
+
 struct loop {
 	struct iked *ike;
 	struct net net;
@@ -284,13 +300,18 @@ int main(int argc, char **argv)
 	}
 	char err[300];
 	struct loop l = { .file = o.file, .ctl = -1, .sig = -1 };
-	struct kernel *k = kernel_open(cfg->backend, err, sizeof err);
-	if (!k) {
-		log_err("kernel backend %s: %s", cfg->backend == BACKEND_LOG ? "log" : "xfrm", err);
+	int backend = choose_backend(cfg->backend);
+	unsigned net_flags = backend == BACKEND_XFRM ? NET_UDP_ENCAP
+			     : backend == BACKEND_TUN ? NET_REUSEPORT : 0;
+	if (net_open(&l.net, cfg, net_flags, err, sizeof err)) {
+		log_err("%s", err);
 		return 1;
 	}
-	if (net_open(&l.net, cfg, cfg->backend == BACKEND_XFRM, err, sizeof err)) {
-		log_err("%s", err);
+	struct kernel *k = backend == BACKEND_TUN
+				   ? kernel_tun_open(cfg->tun_device, &l.net, err, sizeof err)
+				   : kernel_open(backend, err, sizeof err);
+	if (!k) {
+		log_err("kernel backend %s: %s", enum_backend[backend], err);
 		return 1;
 	}
 	make_parent_dir(cfg->control_socket);

@@ -117,6 +117,7 @@ struct ike_config {
 	size_t nlisten;
 	uint16_t ike_port, nat_port;
 	int backend;                      /* BACKEND_* */
+	const char *tun_device;           /* BACKEND_TUN */
 	const char *control_socket, *pid_file, *swsa_store, *keyring;
 	unsigned syslog_level, retries, init_wait, max_wait;
 };

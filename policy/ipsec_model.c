@@ -321,8 +321,9 @@ static int ike_config(struct arena *a, const char *dir, const struct pstmt *s,
 {
 	c->ike_port = (uint16_t)int_or(s, "IkePort", 500);
 	c->nat_port = (uint16_t)int_or(s, "NatPort", 4500);
-	c->backend = enum_or(s, "KernelBackend", BACKEND_XFRM);
+	c->backend = enum_or(s, "KernelBackend", BACKEND_AUTO);
 	const struct pparam *p;
+	c->tun_device = (p = pstmt_param(s, "TunDevice")) ? p->v.s : "attls0";
 	c->control_socket = (p = pstmt_param(s, "ControlSocket")) ? p->v.s : "/run/attls/iked.sock";
 	c->pid_file = (p = pstmt_param(s, "PidFile")) ? p->v.s : "/run/attls/iked.pid";
 	c->swsa_store = (p = pstmt_param(s, "SwsaStore")) ? p->v.s : NULL;

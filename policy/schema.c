@@ -18,7 +18,7 @@ const char *const enum_how_to_respond[] = { "Either", "Main", "Aggressive", NULL
 const char *const enum_auth_method[] = { "DigitalSignature", "PresharedKey", "RsaSignature",
 					 "ECDSA-256", "ECDSA-384", "ECDSA-521", NULL };
 const char *const enum_hash[] = { "MD5", "SHA1", "SHA2_256", "SHA2_384", "SHA2_512", NULL };
-const char *const enum_backend[] = { "xfrm", "log", NULL };
+const char *const enum_backend[] = { "xfrm", "log", "tun", "auto", NULL };
 const char *const enum_routing[] = { "Local", "Routed", "Either", NULL };
 const char *const enum_authalg[] = { "Null", "HMAC_MD5", "HMAC_SHA1", "HMAC_SHA2_256_128",
 				     "HMAC_SHA2_384_192", "HMAC_SHA2_512_256", "AES_GMAC_128",
@@ -420,7 +420,11 @@ static const struct param_schema p_ikeconfig[] = {
 	  .doc = "address iked listens on (repeatable)" },
 	INT("IkePort", 1, 65535, PF_ATTLS, "500", "IKE port"),
 	INT("NatPort", 1, 65535, PF_ATTLS, "4500", "NAT-T port"),
-	ENUM("KernelBackend", enum_backend, PF_ATTLS, "xfrm", "xfrm (kernel) or log (record only)"),
+	ENUM("KernelBackend", enum_backend, PF_ATTLS, "auto",
+	     "xfrm (kernel ESP), tun (iked's own ESP behind a TUN device), log (record only), "
+	     "or auto (xfrm when the kernel takes an ESP SA, else tun)"),
+	{ .name = "TunDevice", .kind = VK_STRING, .min = 1, .max = 15, .flags = PF_ATTLS,
+	  .dflt = "attls0", .doc = "TUN device of the tun backend (created and removed by iked)" },
 	{ .name = "ControlSocket", .kind = VK_STRING, .min = 1, .max = 107, .flags = PF_ATTLS,
 	  .dflt = "/run/attls/iked.sock", .doc = "unix socket for the ipsec command" },
 	{ .name = "PidFile", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS,

@@ -108,7 +108,7 @@ enum { AUTHMETH_DIGITAL_SIGNATURE, AUTHMETH_PRESHARED_KEY, AUTHMETH_RSA_SIGNATUR
 extern const char *const enum_auth_method[];
 enum { HASH_MD5, HASH_SHA1, HASH_SHA2_256, HASH_SHA2_384, HASH_SHA2_512 };
 extern const char *const enum_hash[];
-enum { BACKEND_XFRM, BACKEND_LOG };
+enum { BACKEND_XFRM, BACKEND_LOG, BACKEND_TUN, BACKEND_AUTO };
 extern const char *const enum_backend[];
 enum { ROUTING_LOCAL, ROUTING_ROUTED, ROUTING_EITHER };
 extern const char *const enum_routing[];
