@@ -384,13 +384,16 @@ def ke_offer(name, enc=128, hash_="SHA2_256", group=14, auth="PresharedKey", lif
 
 
 def data_offer(name, enc="AES_CBC KeyLength 128", auth="ESP HMAC_SHA2_256_128", encap="Tunnel",
-               life=None, acc_min=2):
+               life=None, acc_min=2, lifesize_kb=None):
     lines = ["IpDataOffer %s" % name, "{", "  HowToEncap %s" % encap,
              "  HowToEncrypt %s" % enc]
     if auth:
         lines.append("  HowToAuth %s" % auth)
     if life:
         lines.append("  RefreshLifetimeProposed %d" % life)
+    if lifesize_kb:
+        lines += ["  RefreshLifesizeProposed %d" % lifesize_kb,
+                  "  RefreshLifesizeAccepted %d %d" % (lifesize_kb // 2, lifesize_kb * 2)]
     lines += ["  RefreshLifetimeAccepted %d 480" % acc_min, "}"]
     return "\n".join(lines) + "\n"
 
@@ -399,20 +402,24 @@ def iked_policy(workdir, ke_offers=None, data_offers=None, pfs=("InitiateWithPfs
                 "AcceptablePfs Group14"), mode="Main", local_id="IpAddr " + A_ADDR,
                 remote_id="IpAddr " + B_ADDR, psk="sharedsecret123", allow_nat="Yes",
                 liveness=0, keyring=None, ca_label=None, extra_ike="", respond="Either",
-                retries=3, init_wait=1, max_wait=2, lnet=A_NET, rnet=B_NET):
+                retries=3, init_wait=1, max_wait=2, lnet=A_NET, rnet=B_NET, backend="log",
+                local_addr=A_ADDR, remote_addr=B_ADDR, name="iked"):
+    """iked's policy in A (by default): one IpFilterRule toB from lnet to rnet
+    with B as IKE peer. local_addr, remote_addr and name give another side's
+    view (its addresses, and the directory of its Iked object)."""
     ke_offers = ke_offers or [ke_offer("o1")]
     data_offers = data_offers or [data_offer("d1")]
     ke_names = [re.match(r"KeyExchangeOffer (\S+)", o).group(1) for o in ke_offers]
     d_names = [re.match(r"IpDataOffer (\S+)", o).group(1) for o in data_offers]
     rse = ["  RemoteSecurityEndpoint", "  {", "    Identity %s" % remote_id,
-           "    Location %s" % B_ADDR]
+           "    Location %s" % remote_addr]
     if ca_label:
         rse.append("    CaLabel \"%s\"" % ca_label)
     rse.append("  }")
     text = """IkeConfig
 {
   ListenAddr %(a)s
-  KernelBackend log
+  KernelBackend %(backend)s
   ControlSocket %(sock)s
   PidFile %(pid)s
   IkeSyslogLevel 15
@@ -466,8 +473,8 @@ KeyExchangeAction ka
 %(krefs)s
 }
 %(koffers)s""" % dict(
-        a=A_ADDR, b=B_ADDR, sock=os.path.join(workdir, "iked", "iked.sock"),
-        pid=os.path.join(workdir, "iked", "iked.pid"), retries=retries, iw=init_wait,
+        a=local_addr, b=remote_addr, sock=os.path.join(workdir, name, "iked.sock"),
+        pid=os.path.join(workdir, name, "iked.pid"), backend=backend, retries=retries, iw=init_wait,
         mw=max_wait, keyring="  Keyring %s\n" % keyring if keyring else "", extra=extra_ike,
         lnet=lnet, rnet=rnet, pfs="\n".join("  " + p for p in pfs),
         drefs="\n".join("  IpDataOfferRef " + n for n in d_names), doffers="".join(data_offers),
@@ -526,8 +533,8 @@ def charon_conf(proposals="aes128-sha256-modp2048", esp="aes128-sha256-modp2048"
     }
     children {
       c {
-        local_ts = %(lnet)s/32
-        remote_ts = %(rnet)s/32
+        local_ts = %(lnet)s
+        remote_ts = %(rnet)s
         esp_proposals = %(esp)s
         mode = %(mode)s
         start_action = none
@@ -537,7 +544,9 @@ def charon_conf(proposals="aes128-sha256-modp2048", esp="aes128-sha256-modp2048"
   }
 }
 %(secrets)s""" % dict(aggr=aggressive, b=B_ADDR, a=A_ADDR, prop=proposals, dpd=dpd_delay,
-                      local="\n".join(local), remote="\n".join(remote), lnet=lnet, rnet=rnet,
+                      local="\n".join(local), remote="\n".join(remote),
+                      lnet=lnet if "/" in lnet else lnet + "/32",
+                      rnet=rnet if "/" in rnet else rnet + "/32",
                       esp=esp, mode=mode, secrets=secrets, ike_extra=ike_extra,
                       rekey="        rekey_time = %s\n" % rekey_time if rekey_time else "",
                       child_extra=child_extra)
