@@ -130,6 +130,7 @@ struct tunk {
 	size_t nudp;
 	int raw4, raw6;
 	int wake;                         /* eventfd: the data threads stop */
+	int published;                    /* eventfd: the inbound thread, a new table */
 	_Atomic bool stop;
 	pthread_t th[2];
 	bool started[2];
@@ -260,6 +261,9 @@ static void publish(struct tunk *t, struct table *tb)
 	struct table *old = atomic_exchange(&t->table, tb);
 	if (old)
 		retire(t, old, false);
+	uint64_t one = 1;
+	if (t->published >= 0 && write(t->published, &one, sizeof one) < 0 && errno != EAGAIN)
+		log_debug("kernel(tun): cannot tell the inbound thread: %s", strerror(errno));
 }
 
 /* A copy of the current table with sa added (NULL) or without it. */
@@ -506,9 +510,59 @@ out:
 
 /* ---- the inbound thread ---------------------------------------------------------- */
 
-static void open_one(struct kernel *k, struct tunk *t, const struct table *tb, uint8_t *esp,
-		     size_t len)
+/* Packets for an SPI not installed yet wait a little: an IKEv1 responder
+ * installs its SAs when Quick Mode message 3 arrives, and the initiator
+ * sends on them as soon as it has sent that message, so during a refresh
+ * the first packets of the new SA can overtake it (RFC 2409's commit bit
+ * was meant for this; nobody sets it). They are tried again whenever the
+ * table changes, and dropped as unknown after HOLD_MS. */
+#define HOLD_MAX   256
+#define HOLD_SLOT  2048
+#define HOLD_MS    250
+
+struct held {
+	uint32_t spi;
+	size_t len;
+	uint64_t since_ms;
+};
+
+struct inbound {
+	struct kernel *k;
+	struct tunk *t;
+	uint8_t *slots;
+	struct mmsghdr m[BATCH];
+	struct iovec iov[BATCH];
+	uint8_t *hold;                    /* HOLD_MAX slots of HOLD_SLOT (+ head and tail room) */
+	struct held held[HOLD_MAX];
+	size_t nheld;
+};
+
+#define HOLD_SIZE (SLOT_HEAD + HOLD_SLOT + ESP_TAILROOM)
+
+static uint64_t now_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool hold(struct inbound *in, const uint8_t *esp, size_t len, uint32_t spi)
+{
+	if (in->nheld == HOLD_MAX || len > HOLD_SLOT)
+		return false;
+	struct held *h = &in->held[in->nheld];
+	memcpy(in->hold + in->nheld * HOLD_SIZE + SLOT_HEAD, esp, len);
+	h->spi = spi;
+	h->len = len;
+	h->since_ms = now_ms();
+	in->nheld++;
+	return true;
+}
+
+static void open_one(struct inbound *in, const struct table *tb, uint8_t *esp, size_t len,
+		     bool may_hold)
+{
+	struct tunk *t = in->t;
 	if (len < ESP_HDR_LEN) {
 		/* a stray keepalive or IKE message where the BPF program was
 		 * not yet attached: nothing of the data path's */
@@ -518,7 +572,8 @@ static void open_one(struct kernel *k, struct tunk *t, const struct table *tb, u
 	uint32_t spi = esp_spi(esp);
 	struct tsa *sa = find_in(tb, spi);
 	if (!sa) {
-		drop(t, ESP_DROP_UNKNOWN_SPI, spi);
+		if (!may_hold || !hold(in, esp, len, spi))
+			drop(t, ESP_DROP_UNKNOWN_SPI, spi);
 		return;
 	}
 	if (atomic_load_explicit(&sa->hard_hit, memory_order_relaxed)) {
@@ -532,7 +587,7 @@ static void open_one(struct kernel *k, struct tunk *t, const struct table *tb, u
 		drop(t, rc, spi);
 		return;
 	}
-	check_limits(k, sa);
+	check_limits(in->k, sa);
 	if (sa->esp.mode == ENCAP_TRANSPORT) {
 		size_t hl = ip_build_header(p, plen, &sa->src, &sa->dst, nh, 64);
 		if (!hl) {
@@ -555,43 +610,67 @@ static void open_one(struct kernel *k, struct tunk *t, const struct table *tb, u
 		drop(t, ESP_DROP_IO, spi);
 }
 
+/* Held packets whose SA has come are opened (in the order they came);
+ * those waiting too long are dropped; the rest wait on. */
+static void retry_held(struct inbound *in, const struct table *tb)
+{
+	uint64_t now = now_ms();
+	size_t keep = 0;
+	for (size_t i = 0; i < in->nheld; i++) {
+		struct held *h = &in->held[i];
+		uint8_t *pkt = in->hold + i * HOLD_SIZE + SLOT_HEAD;
+		if (find_in(tb, h->spi)) {
+			open_one(in, tb, pkt, h->len, false);
+			continue;
+		}
+		if (now - h->since_ms >= HOLD_MS) {
+			drop(in->t, ESP_DROP_UNKNOWN_SPI, h->spi);
+			continue;
+		}
+		if (keep != i) {
+			memcpy(in->hold + keep * HOLD_SIZE + SLOT_HEAD, pkt, h->len);
+			in->held[keep] = *h;
+		}
+		keep++;
+	}
+	in->nheld = keep;
+}
+
 /* A raw IPv4 socket delivers the IP header too. */
-static void open_raw4(struct kernel *k, struct tunk *t, const struct table *tb, uint8_t *pkt,
-		      size_t len)
+static void open_raw4(struct inbound *in, const struct table *tb, uint8_t *pkt, size_t len)
 {
 	size_t ihl = len ? (size_t)(pkt[0] & 0x0f) * 4 : 0;
 	if (len < IPV4_HDR_LEN || ihl < IPV4_HDR_LEN || ihl > len) {
-		drop(t, ESP_DROP_MALFORMED, 0);
+		drop(in->t, ESP_DROP_MALFORMED, 0);
 		return;
 	}
 	size_t total = (size_t)pkt[2] << 8 | pkt[3];
 	if (total < ihl || total > len) {
-		drop(t, ESP_DROP_MALFORMED, 0);
+		drop(in->t, ESP_DROP_MALFORMED, 0);
 		return;
 	}
-	open_one(k, t, tb, pkt + ihl, total - ihl);
+	open_one(in, tb, pkt + ihl, total - ihl, true);
 }
 
-static void receive_batch(struct kernel *k, struct tunk *t, const struct table *tb, int fd,
-			  uint8_t *slots, struct mmsghdr *m, struct iovec *iov)
+static void receive_batch(struct inbound *in, const struct table *tb, int fd)
 {
 	for (size_t i = 0; i < BATCH; i++) {
-		iov[i].iov_base = slots + i * SLOT_SIZE + SLOT_HEAD;
-		iov[i].iov_len = SLOT_DATA;
-		memset(&m[i].msg_hdr, 0, sizeof m[i].msg_hdr);
-		m[i].msg_hdr.msg_iov = &iov[i];
-		m[i].msg_hdr.msg_iovlen = 1;
+		in->iov[i].iov_base = in->slots + i * SLOT_SIZE + SLOT_HEAD;
+		in->iov[i].iov_len = SLOT_DATA;
+		memset(&in->m[i].msg_hdr, 0, sizeof in->m[i].msg_hdr);
+		in->m[i].msg_hdr.msg_iov = &in->iov[i];
+		in->m[i].msg_hdr.msg_iovlen = 1;
 	}
-	int n = recvmmsg(fd, m, BATCH, MSG_DONTWAIT, NULL);
+	int n = recvmmsg(fd, in->m, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
-		uint8_t *pkt = iov[i].iov_base;
-		size_t len = m[i].msg_len;
-		if (m[i].msg_hdr.msg_flags & MSG_TRUNC)
-			drop(t, ESP_DROP_MALFORMED, 0);
-		else if (fd == t->raw4)
-			open_raw4(k, t, tb, pkt, len);
+		uint8_t *pkt = in->iov[i].iov_base;
+		size_t len = in->m[i].msg_len;
+		if (in->m[i].msg_hdr.msg_flags & MSG_TRUNC)
+			drop(in->t, ESP_DROP_MALFORMED, 0);
+		else if (fd == in->t->raw4)
+			open_raw4(in, tb, pkt, len);
 		else
-			open_one(k, t, tb, pkt, len);
+			open_one(in, tb, pkt, len, true);
 	}
 }
 
@@ -599,7 +678,7 @@ static void *inbound_main(void *arg)
 {
 	struct kernel *k = arg;
 	struct tunk *t = k->priv;
-	int fds[MAX_DATA_SOCKS + 2];
+	int fds[MAX_DATA_SOCKS + 3];
 	size_t nfds = 0;
 	for (size_t i = 0; i < t->nudp; i++)
 		fds[nfds++] = t->udp[i].fd;
@@ -607,32 +686,48 @@ static void *inbound_main(void *arg)
 		fds[nfds++] = t->raw4;
 	if (t->raw6 >= 0)
 		fds[nfds++] = t->raw6;
-	uint8_t *slots = malloc((size_t)BATCH * SLOT_SIZE);
-	struct mmsghdr *m = calloc(BATCH, sizeof *m);
-	struct iovec *iov = calloc(BATCH, sizeof *iov);
+	fds[nfds++] = t->published;
+	struct inbound *in = calloc(1, sizeof *in);
 	int ep = thread_epoll(t, fds, nfds);
-	if (!slots || !m || !iov || ep < 0) {
+	if (in) {
+		in->k = k;
+		in->t = t;
+		in->slots = malloc((size_t)BATCH * SLOT_SIZE);
+		in->hold = malloc((size_t)HOLD_MAX * HOLD_SIZE);
+	}
+	if (!in || !in->slots || !in->hold || ep < 0) {
 		log_err("kernel(tun): the inbound thread cannot start: %s", strerror(errno));
 		goto out;
 	}
 	while (!atomic_load(&t->stop)) {
 		struct epoll_event evs[MAX_DATA_SOCKS + 3];
-		int n = epoll_wait(ep, evs, MAX_DATA_SOCKS + 3, -1);
+		int n = epoll_wait(ep, evs, MAX_DATA_SOCKS + 3, in->nheld ? HOLD_MS / 5 : -1);
 		if (n < 0 && errno != EINTR)
 			break;
 		pass_begin(t, TH_IN);
 		const struct table *tb = current(t);
-		for (int i = 0; i < n; i++)
-			if (evs[i].data.fd != t->wake)
-				receive_batch(k, t, tb, evs[i].data.fd, slots, m, iov);
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			uint64_t v;
+			if (fd == t->published) {
+				if (read(fd, &v, sizeof v) < 0 && errno != EAGAIN)
+					log_debug("kernel(tun): published: %s", strerror(errno));
+			} else if (fd != t->wake) {
+				receive_batch(in, tb, fd);
+			}
+		}
+		if (in->nheld)
+			retry_held(in, tb);
 		pass_end(t, TH_IN);
 	}
 out:
 	if (ep >= 0)
 		close(ep);
-	free(iov);
-	free(m);
-	free(slots);
+	if (in) {
+		free(in->hold);
+		free(in->slots);
+	}
+	free(in);
 	return NULL;
 }
 
@@ -1027,6 +1122,8 @@ static void t_close(struct kernel *k)
 		close(t->raw6);
 	if (t->wake >= 0)
 		close(t->wake);
+	if (t->published >= 0)
+		close(t->published);
 	if (k->event_fd >= 0)
 		close(k->event_fd);
 	k->event_fd = -1;
@@ -1187,7 +1284,8 @@ struct kernel *kernel_tun_open(const char *device, struct net *net, char *err, s
 	atomic_store(&t->table, empty);
 	k->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	t->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (k->event_fd < 0 || t->wake < 0) {
+	t->published = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (k->event_fd < 0 || t->wake < 0 || t->published < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
