@@ -113,28 +113,60 @@ bool ip_flow_matches(const struct kernel_sel *s, const struct ip_flow *f)
 	return (!s->sport || s->sport == f->sport) && (!s->dport || s->dport == f->dport);
 }
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t acc)
+/* One's complement sums in the machine's byte order, 32 bits at a time
+ * (RFC 1071: the order of the bytes in each word only swaps the result);
+ * fewer than 2^32 words cannot overflow the accumulator. */
+uint64_t ip_sum(const void *p, size_t len, uint64_t acc)
 {
-	while (len > 1) {
-		acc += get16(p);
-		p += 2;
-		len -= 2;
+	const uint8_t *b = p;
+	for (; len >= 4; b += 4, len -= 4) {
+		uint32_t w;
+		memcpy(&w, b, 4);
+		acc += w;
 	}
-	if (len)
-		acc += (uint32_t)p[0] << 8;
+	if (len) {
+		uint32_t w = 0;
+		memcpy(&w, b, len);
+		acc += w;
+	}
 	return acc;
 }
 
-static uint16_t fold(uint32_t acc)
+uint16_t ip_sum_fold(uint64_t acc)
 {
 	while (acc >> 16)
 		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)~acc;
+	return (uint16_t)acc;
+}
+
+void ip_sum_put(uint8_t *at, uint16_t folded)
+{
+	memcpy(at, &folded, 2);
+}
+
+uint64_t ip_pseudo_sum(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
+		       size_t len)
+{
+	uint8_t ph[40];
+	size_t n = src->family == AF_INET6 ? 16 : 4;
+	memcpy(ph, src->b, n);
+	memcpy(ph + n, dst->b, n);
+	if (n == 16) {
+		put32(ph + 32, (uint32_t)len);
+		put32(ph + 36, proto);
+		return ip_sum(ph, 40, 0);
+	}
+	ph[8] = 0;
+	ph[9] = proto;
+	put16(ph + 10, (uint16_t)len);
+	return ip_sum(ph, 12, 0);
 }
 
 uint16_t ip_checksum(const void *p, size_t len)
 {
-	return fold(sum16(p, len, 0));
+	uint8_t c[2];
+	ip_sum_put(c, (uint16_t)~ip_sum_fold(ip_sum(p, len, 0)));
+	return get16(c);
 }
 
 /* A TCP or UDP checksum over the pseudo-header of (src, dst, proto). */
@@ -150,16 +182,11 @@ static void fix_l4_checksum(uint8_t *l4, size_t len, const struct ip_addr *src,
 		return;
 	if (proto == IPPROTO_UDP && src->family == AF_INET && get16(l4 + at) == 0)
 		return;                          /* IPv4 UDP without a checksum stays so */
-	size_t n = src->family == AF_INET6 ? 16 : 4;
-	uint32_t acc = sum16(src->b, n, 0);
-	acc = sum16(dst->b, n, acc);
-	acc += proto;
-	acc += (uint32_t)(len & 0xffff) + (uint32_t)(len >> 16);
 	put16(l4 + at, 0);
-	uint16_t c = fold(sum16(l4, len, acc));
+	uint16_t c = (uint16_t)~ip_sum_fold(ip_sum(l4, len, ip_pseudo_sum(src, dst, proto, len)));
 	if (proto == IPPROTO_UDP && c == 0)
 		c = 0xffff;
-	put16(l4 + at, c);
+	ip_sum_put(l4 + at, c);
 }
 
 size_t ip_build_header(uint8_t *payload, size_t len, const struct ip_addr *src,

@@ -37,8 +37,16 @@ int ip_flow_parse(const uint8_t *p, size_t len, struct ip_flow *f);
 bool ip_flow_matches(const struct kernel_sel *s, const struct ip_flow *f);
 
 /* One's complement sum of a buffer, folded to 16 bits and complemented
- * (the Internet checksum, RFC 1071). */
+ * (the Internet checksum, RFC 1071), as a number (put16 stores it). */
 uint16_t ip_checksum(const void *p, size_t len);
+/* The same in parts: sums (in the machine's byte order) added up, folded,
+ * and stored as they are, complemented or not. */
+uint64_t ip_sum(const void *p, size_t len, uint64_t acc);
+uint16_t ip_sum_fold(uint64_t acc);
+void ip_sum_put(uint8_t *at, uint16_t folded);
+/* The sum of the TCP/UDP pseudo-header (RFC 793, RFC 8200 8.1). */
+uint64_t ip_pseudo_sum(const struct ip_addr *src, const struct ip_addr *dst, uint8_t proto,
+		       size_t len);
 
 /* Transport mode, inbound: put an IP header for (src, dst, proto) in the
  * hdr bytes before payload (IPV4_HDR_LEN or IPV6_HDR_LEN, which the caller

@@ -44,6 +44,7 @@
 #include <inttypes.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -61,6 +62,7 @@
 #include "iked/ippkt.h"
 #include "iked/isakmp.h"
 #include "iked/net.h"
+#include "iked/offload.h"
 #include "iked/tun.h"
 #include "policy/schema.h"
 
@@ -69,9 +71,10 @@
 #endif
 
 #define TUN_MTU        1400              /* fits ESP in UDP in a 1500-byte link */
-#define BATCH          32                /* packets per system call */
+#define BATCH          32                /* datagrams per receive system call */
+#define READS_PER_PASS 16                /* device reads between two table loads */
 #define SLOT_HEAD      64                /* before a packet: ESP header and IV, or an IP header */
-#define SLOT_DATA      16384
+#define SLOT_DATA      65536             /* a datagram, or what UDP GRO joined */
 #define SLOT_SIZE      (SLOT_HEAD + SLOT_DATA + ESP_TAILROOM)
 #define SEQ_SOFT_LEFT  (1u << 28)        /* refresh with this many sequence numbers left */
 #define MAX_DATA_SOCKS NET_MAX_SOCKETS
@@ -141,6 +144,7 @@ struct tunk {
 	struct route *routes;
 	size_t nroutes;
 	_Atomic uint64_t drops[ESP_NRESULTS];
+	_Atomic bool no_udp_gso;          /* UDP_SEGMENT failed once */
 };
 
 /* ---- drops ---------------------------------------------------------------------- */
@@ -346,19 +350,24 @@ static void check_limits(struct kernel *k, struct tsa *sa)
 
 /* ---- the outbound thread ---------------------------------------------------------- */
 
+/* Up to a TSO packet's worth of sealed segments, sent together. */
+#define OUT_BATCH      64
+#define OUT_SLOT_DATA  2048               /* a packet of the device's MTU */
+
 struct out_batch {
-	struct mmsghdr m[BATCH];
-	struct iovec iov[BATCH];
-	int fd[BATCH];
-	uint8_t ctl[BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	struct mmsghdr m[OUT_BATCH];
+	struct iovec iov[OUT_BATCH];
+	int fd[OUT_BATCH];
+	uint8_t ctl[OUT_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	uint8_t slot[OUT_BATCH][SLOT_HEAD + OUT_SLOT_DATA + ESP_TAILROOM];
 	size_t n;
+	uint8_t *gso;                     /* seal_gso's: GSO_SIZE bytes */
 };
 
-static void add_source(struct msghdr *mh, uint8_t *ctl, const struct ip_addr *src)
+/* The source address of a packet from a wildcard socket, as a control
+ * message at c; the room it takes. */
+static size_t put_source(struct cmsghdr *c, const struct ip_addr *src)
 {
-	memset(ctl, 0, CMSG_SPACE(sizeof(struct in6_pktinfo)));
-	mh->msg_control = ctl;
-	struct cmsghdr *c = (struct cmsghdr *)ctl;
 	if (src->family == AF_INET6) {
 		struct in6_pktinfo pi = { 0 };
 		memcpy(&pi.ipi6_addr, src->b, 16);
@@ -366,16 +375,15 @@ static void add_source(struct msghdr *mh, uint8_t *ctl, const struct ip_addr *sr
 		c->cmsg_type = IPV6_PKTINFO;
 		c->cmsg_len = CMSG_LEN(sizeof pi);
 		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-		mh->msg_controllen = CMSG_SPACE(sizeof pi);
-	} else {
-		struct in_pktinfo pi = { 0 };
-		memcpy(&pi.ipi_spec_dst, src->b, 4);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-		mh->msg_controllen = CMSG_SPACE(sizeof pi);
+		return CMSG_SPACE(sizeof pi);
 	}
+	struct in_pktinfo pi = { 0 };
+	memcpy(&pi.ipi_spec_dst, src->b, 4);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof pi);
+	memcpy(CMSG_DATA(c), &pi, sizeof pi);
+	return CMSG_SPACE(sizeof pi);
 }
 
 /* Send what the batch holds, one sendmmsg per run of packets for the same
@@ -406,25 +414,17 @@ static void flush(struct tunk *t, struct out_batch *b)
 	b->n = 0;
 }
 
-static void seal_one(struct kernel *k, struct tunk *t, const struct table *tb, uint8_t *pkt,
-		     size_t len, struct out_batch *b)
+/* Seal the len bytes at pkt (a packet of flow f, in an out slot) with sa
+ * and queue the result. */
+static void seal_into(struct kernel *k, struct tunk *t, struct tsa *sa, const struct ip_flow *f,
+		      uint8_t *pkt, size_t len, struct out_batch *b)
 {
-	struct ip_flow f;
-	if (ip_flow_parse(pkt, len, &f)) {
-		drop(t, ESP_DROP_MALFORMED, 0);
-		return;
-	}
-	struct tsa *sa = find_out(tb, &f);
-	if (!sa) {
-		drop(t, ESP_DROP_NO_SA, 0);
-		return;
-	}
-	uint8_t *p = pkt, nh = f.src.family == AF_INET6 ? 41 : 4, *esp;
-	size_t plen = f.total, esplen;
+	uint8_t *p = pkt, nh = f->src.family == AF_INET6 ? 41 : 4, *esp;
+	size_t plen = len, esplen;
 	if (sa->esp.mode == ENCAP_TRANSPORT) {
-		p += f.hdr_len;
-		plen -= f.hdr_len;
-		nh = f.proto;
+		p += f->hdr_len;
+		plen -= f->hdr_len;
+		nh = f->proto;
 	}
 	int rc = esp_seal(&sa->esp, p, plen, nh, &esp, &esplen);
 	check_limits(k, sa);
@@ -441,9 +441,158 @@ static void seal_one(struct kernel *k, struct tunk *t, const struct table *tb, u
 	mh->msg_namelen = sa->tolen;
 	mh->msg_iov = &b->iov[n];
 	mh->msg_iovlen = 1;
-	if (sa->set_src)
-		add_source(mh, b->ctl[n], &sa->src);
+	if (sa->set_src) {
+		memset(b->ctl[n], 0, sizeof b->ctl[n]);
+		mh->msg_control = b->ctl[n];
+		mh->msg_controllen = put_source((struct cmsghdr *)b->ctl[n], &sa->src);
+	}
 	b->fd[n] = sa->fd;
+}
+
+/* One UDP GSO send: nseg ESP packets of size bytes back to back (the last
+ * may be shorter). A kernel or device that cannot (EIO) gets them one by
+ * one, now and from then on. */
+static void send_gso(struct tunk *t, const struct tsa *sa, uint8_t *buf, size_t len, size_t size,
+		     unsigned nseg)
+{
+	union {
+		struct cmsghdr c;
+		uint8_t b[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	memset(&ctl, 0, sizeof ctl);
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_name = (void *)&sa->to, .msg_namelen = sa->tolen, .msg_iov = &iov,
+			     .msg_iovlen = 1, .msg_control = ctl.b };
+	size_t cl = 0;
+	if (nseg > 1 && !atomic_load_explicit(&t->no_udp_gso, memory_order_relaxed)) {
+		struct cmsghdr *c = &ctl.c;
+		uint16_t gso = (uint16_t)size;
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof gso);
+		memcpy(CMSG_DATA(c), &gso, sizeof gso);
+		cl = CMSG_SPACE(sizeof gso);
+	} else {
+		iov.iov_len = len < size ? len : size;
+	}
+	if (sa->set_src)
+		cl += put_source((struct cmsghdr *)(ctl.b + cl), &sa->src);
+	mh.msg_controllen = cl;
+	if (nseg > 1 && iov.iov_len == len) {
+		if (sendmsg(sa->fd, &mh, 0) >= 0)
+			return;
+		if (errno != EIO && errno != EINVAL) {
+			drop(t, ESP_DROP_IO, sa->esp.spi);
+			return;
+		}
+		log_info("kernel(tun): no UDP segmentation offload here (%s): one send per packet",
+			 strerror(errno));
+		atomic_store(&t->no_udp_gso, true);
+		mh.msg_controllen = sa->set_src ? put_source(&ctl.c, &sa->src) : 0;
+	}
+	for (size_t off = 0; off < len; off += size) {
+		iov.iov_base = buf + off;
+		iov.iov_len = len - off < size ? len - off : size;
+		if (sendmsg(sa->fd, &mh, 0) < 0)
+			drop(t, ESP_DROP_IO, sa->esp.spi);
+	}
+}
+
+#define GSO_BYTES 60000                   /* ESP bytes of one UDP GSO send */
+#define GSO_SEGS  64
+#define GSO_SIZE  (SLOT_HEAD + GSO_BYTES + OUT_SLOT_DATA + ESP_HEADROOM + ESP_TAILROOM)
+
+/* ESP in UDP of a TSO packet's segments: sealed back to back and sent with
+ * UDP_SEGMENT, so that the kernel makes the datagrams (one send and one
+ * route lookup for all). In order after what the batch holds. */
+static void seal_gso(struct kernel *k, struct tunk *t, struct tsa *sa, const struct ip_flow *f,
+		     struct tso *s, struct out_batch *b)
+{
+	flush(t, b);
+	uint8_t *base = b->gso + SLOT_HEAD, nh = f->src.family == AF_INET6 ? 41 : 4;
+	size_t hdr = ESP_HDR_LEN + sa->esp.iv_len, used = 0, size = 0;
+	unsigned nseg = 0;
+	for (;;) {
+		uint8_t *seg = base + used + hdr, *esp;
+		size_t n = tso_next(s, seg, OUT_SLOT_DATA), esplen;
+		if (!n)
+			break;
+		int rc = esp_seal(&sa->esp, seg, n, nh, &esp, &esplen);
+		check_limits(k, sa);
+		if (rc != ESP_OK) {
+			drop(t, rc, sa->esp.spi);
+			break;
+		}
+		if (!nseg)
+			size = esplen;
+		used += esplen;
+		nseg++;
+		/* a shorter one is the last of a send */
+		if (esplen != size || nseg == GSO_SEGS || used + size > GSO_BYTES) {
+			send_gso(t, sa, base, used, size, nseg);
+			used = 0;
+			nseg = 0;
+		}
+	}
+	if (nseg)
+		send_gso(t, sa, base, used, size, nseg);
+}
+
+/* One packet read from the device: pkt[0..len) with its virtio_net_hdr h
+ * (NULL without offloads). A TSO packet is split into segments, each
+ * sealed on its own; the SA is chosen once for all of them. */
+static void seal_read(struct kernel *k, struct tunk *t, const struct table *tb,
+		      const struct virtio_net_hdr *h, uint8_t *pkt, size_t len,
+		      struct out_batch *b)
+{
+	struct ip_flow f;
+	if (ip_flow_parse(pkt, len, &f)) {
+		drop(t, ESP_DROP_MALFORMED, 0);
+		return;
+	}
+	struct tsa *sa = find_out(tb, &f);
+	if (!sa) {
+		drop(t, ESP_DROP_NO_SA, 0);
+		return;
+	}
+	if (h && h->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+		struct tso s;
+		if (tso_init(&s, pkt, f.total, h)) {
+			drop(t, ESP_DROP_MALFORMED, 0);
+			return;
+		}
+		if (sa->udp_encap && sa->esp.mode == ENCAP_TUNNEL) {
+			seal_gso(k, t, sa, &f, &s, b);
+			return;
+		}
+		for (;;) {
+			if (b->n == OUT_BATCH)
+				flush(t, b);
+			uint8_t *slot = b->slot[b->n] + SLOT_HEAD;
+			size_t n = tso_next(&s, slot, OUT_SLOT_DATA);
+			if (!n)
+				break;
+			/* a segment's flow: the super-packet's, but for its length */
+			struct ip_flow sf = f;
+			sf.total = n;
+			seal_into(k, t, sa, &sf, slot, n, b);
+		}
+		return;
+	}
+	if (h && (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    offload_finish_csum(pkt, f.total, h)) {
+		drop(t, ESP_DROP_MALFORMED, 0);
+		return;
+	}
+	if (f.total > OUT_SLOT_DATA) {
+		drop(t, ESP_DROP_MALFORMED, 0);
+		return;
+	}
+	if (b->n == OUT_BATCH)
+		flush(t, b);
+	uint8_t *slot = b->slot[b->n] + SLOT_HEAD;
+	memcpy(slot, pkt, f.total);
+	seal_into(k, t, sa, &f, slot, f.total, b);
 }
 
 static void pass_begin(struct tunk *t, int th)
@@ -477,10 +626,13 @@ static void *outbound_main(void *arg)
 {
 	struct kernel *k = arg;
 	struct tunk *t = k->priv;
-	uint8_t *slots = malloc((size_t)BATCH * SLOT_SIZE);
+	size_t cap = VNET_HDR_LEN + GSO_MAX_LEN;
+	uint8_t *rbuf = malloc(cap);
 	struct out_batch *b = calloc(1, sizeof *b);
+	if (b)
+		b->gso = malloc(GSO_SIZE);
 	int ep = thread_epoll(t, &t->tun.fd, 1);
-	if (!slots || !b || ep < 0) {
+	if (!rbuf || !b || !b->gso || ep < 0) {
 		log_err("kernel(tun): the outbound thread cannot start: %s", strerror(errno));
 		goto out;
 	}
@@ -490,12 +642,21 @@ static void *outbound_main(void *arg)
 			break;
 		pass_begin(t, TH_OUT);
 		const struct table *tb = current(t);
-		for (size_t i = 0; i < BATCH; i++) {
-			uint8_t *pkt = slots + i * SLOT_SIZE + SLOT_HEAD;
-			ssize_t n = read(t->tun.fd, pkt, SLOT_DATA);
+		for (size_t i = 0; i < READS_PER_PASS; i++) {
+			ssize_t n = read(t->tun.fd, rbuf, cap);
 			if (n <= 0)
 				break;
-			seal_one(k, t, tb, pkt, (size_t)n, b);
+			if (!t->tun.vnet) {
+				seal_read(k, t, tb, NULL, rbuf, (size_t)n, b);
+				continue;
+			}
+			if ((size_t)n < VNET_HDR_LEN) {
+				drop(t, ESP_DROP_MALFORMED, 0);
+				continue;
+			}
+			struct virtio_net_hdr h;
+			vnet_hdr_read(rbuf, &h);
+			seal_read(k, t, tb, &h, rbuf + VNET_HDR_LEN, (size_t)n - VNET_HDR_LEN, b);
 		}
 		flush(t, b);
 		pass_end(t, TH_OUT);
@@ -503,8 +664,10 @@ static void *outbound_main(void *arg)
 out:
 	if (ep >= 0)
 		close(ep);
+	if (b)
+		free(b->gso);
 	free(b);
-	free(slots);
+	free(rbuf);
 	return NULL;
 }
 
@@ -529,9 +692,11 @@ struct held {
 struct inbound {
 	struct kernel *k;
 	struct tunk *t;
+	struct gro gro;                   /* with offloads: what goes to the device next */
 	uint8_t *slots;
 	struct mmsghdr m[BATCH];
 	struct iovec iov[BATCH];
+	uint8_t ctl[BATCH][CMSG_SPACE(sizeof(int))];
 	uint8_t *hold;                    /* HOLD_MAX slots of HOLD_SLOT (+ head and tail room) */
 	struct held held[HOLD_MAX];
 	size_t nheld;
@@ -544,6 +709,31 @@ static uint64_t now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* What is coalesced so far goes to the device. */
+static void deliver_flush(struct inbound *in)
+{
+	uint8_t *out;
+	size_t n = gro_take(&in->gro, &out);
+	if (n && write(in->t->tun.fd, out, n) < 0)
+		drop(in->t, ESP_DROP_IO, 0);
+}
+
+/* An opened packet for the device: with offloads, joined to the segments
+ * before it when it continues them (written at the end of the batch). */
+static void deliver(struct inbound *in, const uint8_t *p, size_t len)
+{
+	if (!in->t->tun.vnet) {
+		if (write(in->t->tun.fd, p, len) < 0)
+			drop(in->t, ESP_DROP_IO, 0);
+		return;
+	}
+	if (gro_add(&in->gro, p, len))
+		return;
+	deliver_flush(in);
+	if (!gro_add(&in->gro, p, len))
+		drop(in->t, ESP_DROP_MALFORMED, 0);
 }
 
 static bool hold(struct inbound *in, const uint8_t *esp, size_t len, uint32_t spi)
@@ -606,8 +796,7 @@ static void open_one(struct inbound *in, const struct table *tb, uint8_t *esp, s
 		drop(t, ESP_DROP_SELECTOR, spi);
 		return;
 	}
-	if (write(t->tun.fd, p, plen) < 0)
-		drop(t, ESP_DROP_IO, spi);
+	deliver(in, p, f.total);
 }
 
 /* Held packets whose SA has come are opened (in the order they came);
@@ -652,6 +841,20 @@ static void open_raw4(struct inbound *in, const struct table *tb, uint8_t *pkt, 
 	open_one(in, tb, pkt + ihl, total - ihl, true);
 }
 
+/* The datagram size UDP GRO coalesced by (0: one datagram). */
+static size_t gro_size(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int v;
+			memcpy(&v, CMSG_DATA(c), sizeof v);
+			return v > 0 ? (size_t)v : 0;
+		}
+	}
+	return 0;
+}
+
 static void receive_batch(struct inbound *in, const struct table *tb, int fd)
 {
 	for (size_t i = 0; i < BATCH; i++) {
@@ -660,17 +863,28 @@ static void receive_batch(struct inbound *in, const struct table *tb, int fd)
 		memset(&in->m[i].msg_hdr, 0, sizeof in->m[i].msg_hdr);
 		in->m[i].msg_hdr.msg_iov = &in->iov[i];
 		in->m[i].msg_hdr.msg_iovlen = 1;
+		in->m[i].msg_hdr.msg_control = in->ctl[i];
+		in->m[i].msg_hdr.msg_controllen = sizeof in->ctl[i];
 	}
 	int n = recvmmsg(fd, in->m, BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
 		uint8_t *pkt = in->iov[i].iov_base;
 		size_t len = in->m[i].msg_len;
-		if (in->m[i].msg_hdr.msg_flags & MSG_TRUNC)
+		if (in->m[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			drop(in->t, ESP_DROP_MALFORMED, 0);
-		else if (fd == in->t->raw4)
+			continue;
+		}
+		if (fd == in->t->raw4) {
 			open_raw4(in, tb, pkt, len);
-		else
-			open_one(in, tb, pkt, len, true);
+			continue;
+		}
+		/* datagrams UDP GRO joined: each one in turn, in place (what an
+		 * opened packet leaves behind is already delivered) */
+		size_t step = gro_size(&in->m[i].msg_hdr);
+		if (!step || step > len)
+			step = len;
+		for (size_t off = 0; off < len; off += step)
+			open_one(in, tb, pkt + off, len - off < step ? len - off : step, true);
 	}
 }
 
@@ -694,8 +908,9 @@ static void *inbound_main(void *arg)
 		in->t = t;
 		in->slots = malloc((size_t)BATCH * SLOT_SIZE);
 		in->hold = malloc((size_t)HOLD_MAX * HOLD_SIZE);
+		in->gro.buf = malloc(VNET_HDR_LEN + GSO_MAX_LEN);
 	}
-	if (!in || !in->slots || !in->hold || ep < 0) {
+	if (!in || !in->slots || !in->hold || !in->gro.buf || ep < 0) {
 		log_err("kernel(tun): the inbound thread cannot start: %s", strerror(errno));
 		goto out;
 	}
@@ -718,12 +933,14 @@ static void *inbound_main(void *arg)
 		}
 		if (in->nheld)
 			retry_held(in, tb);
+		deliver_flush(in);
 		pass_end(t, TH_IN);
 	}
 out:
 	if (ep >= 0)
 		close(ep);
 	if (in) {
+		free(in->gro.buf);
 		free(in->hold);
 		free(in->slots);
 	}
@@ -1188,6 +1405,8 @@ static int open_udp(struct tunk *t, const struct net_socket *ns, char *err, size
 	d->wildcard = memcmp(d->local.b, zero, af == AF_INET6 ? 16 : 4) == 0;
 	int pmtu = af == AF_INET6 ? IPV6_PMTUDISC_DONT : IP_PMTUDISC_DONT;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	/* the kernel may join ESP datagrams of one flow: one receive for many */
+	setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof on);
 	if (af == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
 		setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof pmtu);
@@ -1289,11 +1508,12 @@ struct kernel *kernel_tun_open(const char *device, struct net *net, char *err, s
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (tun_open(&t->tun, device, TUN_MTU, err, errlen) || open_sockets(t, net, err, errlen) ||
+	if (tun_open(&t->tun, device, TUN_MTU, true, err, errlen) || open_sockets(t, net, err, errlen) ||
 	    start_threads(k, err, errlen))
 		goto fail;
-	log_info("kernel(tun): ESP data path on %s (MTU %d), routes in table %d for packets "
-		 "without mark 0x%x", t->tun.name, TUN_MTU, TUN_ROUTE_TABLE, TUN_FWMARK);
+	log_info("kernel(tun): ESP data path on %s (MTU %d%s), routes in table %d for packets "
+		 "without mark 0x%x", t->tun.name, TUN_MTU,
+		 t->tun.vnet ? ", TCP segmentation offload" : "", TUN_ROUTE_TABLE, TUN_FWMARK);
 	return k;
 fail:
 	t_close(k);

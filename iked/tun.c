@@ -6,6 +6,7 @@
 #include <ifaddrs.h>
 #include <linux/fib_rules.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -205,7 +206,21 @@ static int set_link(struct tun *t, unsigned mtu, char *err, size_t errlen)
 	return rc;
 }
 
-static int open_device(struct tun *t, const char *name, char *err, size_t errlen)
+/* The kernel then hands over TCP packets of up to 64 KB and ones with a
+ * partial checksum, and takes the same (offload.c does the rest). */
+static bool set_offloads(struct tun *t)
+{
+	int hdr = (int)sizeof(struct virtio_net_hdr);
+	unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+	if (ioctl(t->fd, TUNSETVNETHDRSZ, &hdr) < 0 || ioctl(t->fd, TUNSETOFFLOAD, off) < 0) {
+		log_warn("tun %s: no offloads (%s): every packet crosses the device alone", t->name,
+			 strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+static int open_device(struct tun *t, const char *name, bool offload, char *err, size_t errlen)
 {
 	t->fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (t->fd < 0) {
@@ -215,22 +230,29 @@ static int open_device(struct tun *t, const char *name, char *err, size_t errlen
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof ifr);
 	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
 		snprintf(err, errlen, "TunDevice %s: %s%s", name, strerror(errno),
 			 errno == EBUSY ? " (another program has it)" : "");
 		return -1;
 	}
 	snprintf(t->name, sizeof t->name, "%s", ifr.ifr_name);
+	if (offload && !set_offloads(t)) {
+		/* the header stays on every packet; a device without it is simpler */
+		close(t->fd);
+		return open_device(t, name, false, err, errlen);
+	}
+	t->vnet = offload;
 	return 0;
 }
 
-int tun_open(struct tun *t, const char *name, unsigned mtu, char *err, size_t errlen)
+int tun_open(struct tun *t, const char *name, unsigned mtu, bool offload, char *err,
+	     size_t errlen)
 {
 	memset(t, 0, sizeof *t);
 	t->fd = t->nl = -1;
 	t->mtu = mtu;
-	if (open_device(t, name, err, errlen) || set_link(t, mtu, err, errlen))
+	if (open_device(t, name, offload, err, errlen) || set_link(t, mtu, err, errlen))
 		goto fail;
 	t->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };

@@ -35,15 +35,19 @@ struct tun {
 	char name[IFNAMSIZ];
 	int ifindex;
 	unsigned mtu;
+	bool vnet;                        /* reads and writes carry a virtio_net_hdr
+					   * and TCP packets up to 64 KB (offload.h) */
 	int nl;                           /* rtnetlink requests */
 	uint32_t seq;
 	bool rule[2];                     /* IPv4, IPv6 rule installed */
 };
 
-/* Create the device (IFF_TUN, no packet information), set its MTU, bring it
- * up, and install the rules. 0, or -1 with err filled (nothing left
- * behind). */
-int tun_open(struct tun *t, const char *name, unsigned mtu, char *err, size_t errlen);
+/* Create the device (IFF_TUN, no packet information; with offload, TCP
+ * segmentation and checksum offloads through a virtio_net_hdr when the
+ * kernel has them: t->vnet), set its MTU, bring it up, and install the
+ * rules. 0, or -1 with err filled (nothing left behind). */
+int tun_open(struct tun *t, const char *name, unsigned mtu, bool offload, char *err,
+	     size_t errlen);
 /* Remove the rules and the device (and with it every route through it). */
 void tun_close(struct tun *t);
 

@@ -76,15 +76,16 @@ START_TEST(device_rules_and_routes)
 	ck_assert_int_eq(system("ip link set lo up && ip addr add 198.19.1.1/32 dev lo"), 0);
 	struct tun t;
 	char err[200];
-	ck_assert_msg(tun_open(&t, "attlstest0", 1400, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(tun_open(&t, "attlstest0", 1400, true, err, sizeof err) == 0, "%s", err);
 	ck_assert_int_ge(t.fd, 0);
+	ck_assert(t.vnet);                         /* this kernel has the offloads */
 	ck_assert_int_eq(t.ifindex, (int)if_nametoindex("attlstest0"));
 	ck_assert(output_has("ip link show attlstest0", "mtu 1400"));
 	ck_assert(output_has("ip link show attlstest0", ",UP"));
 	ck_assert(output_has("ip -4 rule show", "4303:\tnot from all fwmark 0x4303 lookup 4303"));
 	/* a second device of that name is refused while the first lives */
 	struct tun t2;
-	ck_assert_int_ne(tun_open(&t2, "attlstest0", 1400, err, sizeof err), 0);
+	ck_assert_int_ne(tun_open(&t2, "attlstest0", 1400, false, err, sizeof err), 0);
 	ck_assert_ptr_nonnull(strstr(err, "attlstest0"));
 	ck_assert(output_has("ip -4 rule show", "lookup 4303"));
 	/* routes with the local data endpoint as source */
@@ -126,7 +127,7 @@ START_TEST(stale_rule_is_replaced)
 	ck_assert_int_eq(system("ip rule add not fwmark 0x4303 table 4303 pref 4303"), 0);
 	struct tun t;
 	char err[200];
-	ck_assert_msg(tun_open(&t, "attlstest1", 1400, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(tun_open(&t, "attlstest1", 1400, false, err, sizeof err) == 0, "%s", err);
 	FILE *f = popen("ip -4 rule show | grep -c 'lookup 4303'", "r");
 	char line[32] = "";
 	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
