@@ -11,6 +11,10 @@ import pytest
 
 EXPECTED_SUMMARY = {
     "client.conf": "1 TTLSRule, 2 actions (1 group, 1 environment, 0 connection)",
+    "esp-left.conf": "0 TTLSRules, 0 actions (0 group, 0 environment, 0 connection); "
+                     "1 IpFilterRule, 1 IpDynVpnAction, 1 KeyExchangeRule, 1 KeyExchangeAction",
+    "esp-right.conf": "0 TTLSRules, 0 actions (0 group, 0 environment, 0 connection); "
+                      "1 IpFilterRule, 1 IpDynVpnAction, 1 KeyExchangeRule, 1 KeyExchangeAction",
     "ftp.conf": "1 TTLSRule, 2 actions (1 group, 1 environment, 0 connection)",
     "ike-psk.conf": "0 TTLSRules, 0 actions (0 group, 0 environment, 0 connection); "
                     "2 IpFilterRules, 1 IpDynVpnAction, 1 KeyExchangeRule, 1 KeyExchangeAction",
