@@ -22,7 +22,7 @@ PY = "/usr/bin/python3"
 # connection and prints how many bytes came and their SHA-256.
 SINK = r"""
 import hashlib, socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET, socket.SOCK_STREAM)
 s.bind((sys.argv[1], 0))
 s.listen(1)
 s.settimeout(float(sys.argv[2]))

@@ -2,7 +2,7 @@
 network namespaces: with strongSwan's charon (kernel-libipsec, ESP in UDP)
 both ways, AES-CBC/HMAC-SHA2-256 and AES-GCM, between the protected
 addresses behind the hosts and host to host; with another iked over plain
-ESP, over UDP through a real NAT, and in transport mode; refreshes driven
+ESP (IPv4 and IPv6), over UDP through a real NAT, and in transport mode; refreshes driven
 by the lifesize during a transfer; packets tampered, replayed, cut short
 or sent to an unknown SPI on the wire."""
 import os
@@ -311,3 +311,27 @@ def test_auto_picks_tun_where_the_kernel_has_no_esp(topo, iked, workdir):
     iked.stop()
     assert "attls0" not in run(["ip", "-n", topo.a, "link"]).stdout
     assert "4303" not in run(["ip", "-n", topo.a, "rule"]).stdout
+
+
+def test_iked_iked_over_ipv6(topo, workdir):
+    """IPv6 outside and inside: plain ESP on IPv6 raw sockets, IPv6 routes
+    and rule, IPv6 flows."""
+    a6, b6, an6, bn6 = "2001:db8::1", "2001:db8::2", "2001:db8:1::1", "2001:db8:2::1"
+    for ns, dev, addr, net in ((topo.a, topo.va, a6, an6), (topo.b, topo.vb, b6, bn6)):
+        run(["ip", "-n", ns, "addr", "add", addr + "/64", "dev", dev, "nodad"])
+        run(["ip", "-n", ns, "addr", "add", net + "/128", "dev", "lo"])
+    a, b = start_pair(workdir, topo.a, topo.b,
+                      tun_policy(workdir, allow_nat="No", local_addr=a6, remote_addr=b6,
+                                 local_id="IpAddr " + a6, remote_id="IpAddr " + b6, lnet=an6,
+                                 rnet=bn6),
+                      peer_policy(workdir, allow_nat="No", a_addr=a6, b_addr=b6, lnet=bn6,
+                                  rnet=an6))
+    try:
+        a.ipsec("-y", "activate", "toB")
+        assert wait_until(lambda: a.active_dyn() and b.active_dyn(), timeout=20), a.log()[-3000:]
+        assert "route %s/128 dev attls0 src %s" % (bn6, an6) in a.log()
+        both_ways(topo.a, an6, topo.b, bn6, total=10 * MB)
+    finally:
+        a.stop()
+        b.stop()
+    assert sa_counts(a.log())["Y1.1 in"]["bytes"] > 10 * MB
