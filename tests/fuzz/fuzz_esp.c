@@ -1,5 +1,7 @@
 /* libFuzzer target: the ESP decoder (iked/esp) and what the data path reads
- * in an opened packet (iked/ippkt).
+ * in an opened packet (iked/ippkt, and iked/offload's coalescing, which
+ * parses what a peer sent once it is authentic), and the TSO splitting of
+ * what the TUN device hands over.
  *
  * Input: one control byte, then up to eight packets, each a 2-byte length
  * and its bytes. The control byte picks the transform (low 3 bits), the
@@ -7,13 +9,16 @@
  * packets: lengths, SPI, replay and ICV checks) or, as clear text with any
  * trailer, encrypted and authenticated first under the same keys, so that
  * padding, next header and the inner packet are reached with anything in
- * them. All packets go to one inbound SA, so the replay window moves. */
+ * them. All packets go to one inbound SA, so the replay window moves.
+ * With bit 5, each packet is instead a virtio_net_hdr and a packet from the
+ * device, split into segments. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "iked/esp.h"
 #include "iked/ippkt.h"
+#include "iked/offload.h"
 #include "policy/schema.h"
 
 struct xform {
@@ -58,10 +63,28 @@ static int setup(struct esp_sa *sa, const struct xform *x, bool inbound, int mod
 	return esp_sa_init(sa, &ks, err, sizeof err);
 }
 
+/* What the device hands over: a header the kernel wrote, then the packet. */
+static void split(const uint8_t *p, size_t len)
+{
+	static uint8_t seg[2048];
+	if (len < VNET_HDR_LEN)
+		return;
+	struct virtio_net_hdr h;
+	vnet_hdr_read(p, &h);
+	struct tso s;
+	if (tso_init(&s, p + VNET_HDR_LEN, len - VNET_HDR_LEN, &h))
+		return;
+	for (int i = 0; i < 64 && tso_next(&s, seg, sizeof seg); i++)
+		;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct esp_sa in, out;
 	static uint8_t buf[ESP_HEADROOM + 4096 + ESP_TAILROOM];
+	static uint8_t grobuf[VNET_HDR_LEN + GSO_MAX_LEN];
+	struct gro g = { .buf = grobuf };
+	uint8_t *taken;
 	if (size < 1)
 		return 0;
 	uint8_t ctl = data[0];
@@ -82,6 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t plen, pktlen = len;
 		memcpy(p, data + off, len);
 		off += len;
+		if (ctl & 0x20) {
+			split(p, len);
+			continue;
+		}
 		if (authentic) {
 			len -= len % in.align;
 			if (esp_encrypt(&out, p, len, &pkt, &pktlen) != ESP_OK)
@@ -94,8 +121,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct kernel_sel s;
 			memset(&s, 0, sizeof s);
 			(void)ip_flow_matches(&s, &f);
+			if (!gro_add(&g, payload, f.total)) {
+				gro_take(&g, &taken);
+				gro_add(&g, payload, f.total);
+			}
 		}
 	}
+	gro_take(&g, &taken);
 	esp_sa_wipe(&in);
 	esp_sa_wipe(&out);
 	return 0;
