@@ -62,6 +62,25 @@ static const struct nettle_mac *mac_for(int alg, size_t *key_len, size_t *icv_le
 	}
 }
 
+/* The AES key schedule (16 or 32 bytes), for encrypting or decrypting. */
+static void set_aes(struct esp_sa *sa, const uint8_t *key, size_t len, bool encrypt)
+{
+	sa->aes256 = len == 32;
+	if (sa->aes256) {
+		if (encrypt)
+			aes256_set_encrypt_key(&sa->aes.a256, key);
+		else
+			aes256_set_decrypt_key(&sa->aes.a256, key);
+		sa->aes_fn = (nettle_cipher_func *)(encrypt ? aes256_encrypt : aes256_decrypt);
+	} else {
+		if (encrypt)
+			aes128_set_encrypt_key(&sa->aes.a128, key);
+		else
+			aes128_set_decrypt_key(&sa->aes.a128, key);
+		sa->aes_fn = (nettle_cipher_func *)(encrypt ? aes128_encrypt : aes128_decrypt);
+	}
+}
+
 static int init_gcm(struct esp_sa *sa, const struct kernel_sa *ks, char *err, size_t errlen)
 {
 	size_t klen = ks->enc_key_len - 4;
@@ -71,14 +90,11 @@ static int init_gcm(struct esp_sa *sa, const struct kernel_sa *ks, char *err, si
 		return -1;
 	}
 	sa->enc = ESP_ENC_GCM;
-	sa->aes256 = klen == 32;
 	sa->iv_len = GCM_IV_LEN;
 	sa->icv_len = GCM_ICV_LEN;
 	sa->align = 4;
-	if (sa->aes256)
-		gcm_aes256_set_key(&sa->gcm.g256, ks->enc_key);
-	else
-		gcm_aes128_set_key(&sa->gcm.g128, ks->enc_key);
+	set_aes(sa, ks->enc_key, klen, true);
+	gcm_set_key(&sa->gkey, &sa->aes, sa->aes_fn);
 	memcpy(sa->salt, ks->enc_key + klen, 4);
 	return 0;
 }
@@ -94,21 +110,10 @@ static int init_cbc(struct esp_sa *sa, const struct kernel_sa *ks, char *err, si
 		return -1;
 	}
 	sa->enc = ESP_ENC_CBC;
-	sa->aes256 = ks->enc_key_len == 32;
 	sa->iv_len = AES_BLOCK_SIZE;
 	sa->icv_len = icv_len;
 	sa->align = AES_BLOCK_SIZE;
-	if (sa->aes256) {
-		if (sa->inbound)
-			aes256_set_decrypt_key(&sa->cbc.a256, ks->enc_key);
-		else
-			aes256_set_encrypt_key(&sa->cbc.a256, ks->enc_key);
-	} else {
-		if (sa->inbound)
-			aes128_set_decrypt_key(&sa->cbc.a128, ks->enc_key);
-		else
-			aes128_set_encrypt_key(&sa->cbc.a128, ks->enc_key);
-	}
+	set_aes(sa, ks->enc_key, ks->enc_key_len, !sa->inbound);
 	sa->mac->set_key(&sa->hmac, ks->auth_key);     /* key_size: the digest size, checked */
 	if (!sa->inbound) {
 		uint8_t k[16];
@@ -211,27 +216,19 @@ int esp_encrypt(struct esp_sa *sa, uint8_t *p, size_t clen, uint8_t **out, size_
 		put32(iv, 0);
 		put32(iv + 4, (uint32_t)sa->seq);
 		gcm_nonce(sa, iv, nonce);
-		if (sa->aes256) {
-			struct gcm_aes256_ctx *g = &sa->gcm.g256;
-			gcm_aes256_set_iv(g, sizeof nonce, nonce);
-			gcm_aes256_update(g, ESP_HDR_LEN, h);
-			gcm_aes256_encrypt(g, clen, p, p);
-			gcm_aes256_digest(g, GCM_ICV_LEN, p + clen);
-		} else {
-			struct gcm_aes128_ctx *g = &sa->gcm.g128;
-			gcm_aes128_set_iv(g, sizeof nonce, nonce);
-			gcm_aes128_update(g, ESP_HDR_LEN, h);
-			gcm_aes128_encrypt(g, clen, p, p);
-			gcm_aes128_digest(g, GCM_ICV_LEN, p + clen);
-		}
+		gcm_set_iv(&sa->gctx, &sa->gkey, sizeof nonce, nonce);
+		gcm_update(&sa->gctx, &sa->gkey, ESP_HDR_LEN, h);
+		gcm_encrypt(&sa->gctx, &sa->gkey, &sa->aes, sa->aes_fn, clen, p, p);
+		gcm_digest(&sa->gctx, &sa->gkey, &sa->aes, sa->aes_fn, GCM_ICV_LEN, p + clen);
 	} else {
 		uint8_t chain[AES_BLOCK_SIZE];
 		cbc_iv(sa, iv);
 		memcpy(chain, iv, sizeof chain);
+		/* nettle's CBC encryption for AES runs several blocks at once */
 		if (sa->aes256)
-			cbc_aes256_encrypt(&sa->cbc.a256, chain, clen, p, p);
+			cbc_aes256_encrypt(&sa->aes.a256, chain, clen, p, p);
 		else
-			cbc_aes128_encrypt(&sa->cbc.a128, chain, clen, p, p);
+			cbc_aes128_encrypt(&sa->aes.a128, chain, clen, p, p);
 		sa->mac->update(&sa->hmac, ESP_HDR_LEN + sa->iv_len + clen, h);
 		sa->mac->digest(&sa->hmac, sa->icv_len, p + clen);
 	}
@@ -303,19 +300,10 @@ static bool gcm_open(struct esp_sa *sa, uint8_t *h, uint8_t *c, size_t clen)
 {
 	uint8_t nonce[12], tag[GCM_ICV_LEN];
 	gcm_nonce(sa, h + ESP_HDR_LEN, nonce);
-	if (sa->aes256) {
-		struct gcm_aes256_ctx *g = &sa->gcm.g256;
-		gcm_aes256_set_iv(g, sizeof nonce, nonce);
-		gcm_aes256_update(g, ESP_HDR_LEN, h);
-		gcm_aes256_decrypt(g, clen, c, c);
-		gcm_aes256_digest(g, sizeof tag, tag);
-	} else {
-		struct gcm_aes128_ctx *g = &sa->gcm.g128;
-		gcm_aes128_set_iv(g, sizeof nonce, nonce);
-		gcm_aes128_update(g, ESP_HDR_LEN, h);
-		gcm_aes128_decrypt(g, clen, c, c);
-		gcm_aes128_digest(g, sizeof tag, tag);
-	}
+	gcm_set_iv(&sa->gctx, &sa->gkey, sizeof nonce, nonce);
+	gcm_update(&sa->gctx, &sa->gkey, ESP_HDR_LEN, h);
+	gcm_decrypt(&sa->gctx, &sa->gkey, &sa->aes, sa->aes_fn, clen, c, c);
+	gcm_digest(&sa->gctx, &sa->gkey, &sa->aes, sa->aes_fn, sizeof tag, tag);
 	return memeql_sec(tag, c + clen, GCM_ICV_LEN);
 }
 
@@ -331,12 +319,7 @@ static void cbc_decrypt_in_place(struct esp_sa *sa, const uint8_t *iv, uint8_t *
 {
 	uint8_t chain[AES_BLOCK_SIZE];
 	memcpy(chain, iv, sizeof chain);
-	if (sa->aes256)
-		cbc_decrypt(&sa->cbc.a256, (nettle_cipher_func *)aes256_decrypt, AES_BLOCK_SIZE,
-			    chain, clen, c, c);
-	else
-		cbc_decrypt(&sa->cbc.a128, (nettle_cipher_func *)aes128_decrypt, AES_BLOCK_SIZE,
-			    chain, clen, c, c);
+	cbc_decrypt(&sa->aes, sa->aes_fn, AES_BLOCK_SIZE, chain, clen, c, c);
 }
 
 /* The trailer: padding 1, 2, 3, ..., its length, a next header the mode can

@@ -91,13 +91,13 @@ struct esp_sa {
 	union {
 		struct aes128_ctx a128;
 		struct aes256_ctx a256;
-	} cbc;                            /* CBC: encrypt (outbound) or decrypt key */
-	struct aes128_ctx ivgen;          /* CBC outbound: IV = AES(ivgen, seq) */
+	} aes;                            /* the key schedule: decrypting for an inbound
+					   * CBC SA, else encrypting */
+	nettle_cipher_func *aes_fn;       /* what uses it */
 	bool aes256;
-	union {
-		struct gcm_aes128_ctx g128;
-		struct gcm_aes256_ctx g256;
-	} gcm;
+	struct aes128_ctx ivgen;          /* CBC outbound: IV = AES(ivgen, seq) */
+	struct gcm_key gkey;              /* GCM: the hash key */
+	struct gcm_ctx gctx;              /* GCM: one packet's state */
 	uint8_t salt[4];
 	const struct nettle_mac *mac;     /* CBC: the HMAC */
 	union {
