@@ -8,7 +8,8 @@ IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c i
                  iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c iked/net.c \
                  iked/control.c iked/display.c
 # The userspace data path (KernelBackend tun).
-IKED_LIB_SRCS += iked/esp.c iked/ippkt.c iked/offload.c iked/netlink.c iked/tun.c iked/kernel_tun.c
+IKED_LIB_SRCS += iked/esp.c iked/ippkt.c iked/offload.c iked/netlink.c iked/tun.c iked/kernel_tun.c \
+                 iked/dp_table.c iked/dp_out.c iked/dp_in.c
 IKED_MAIN_SRCS := iked/main.c
 IPSEC_SRCS := ctl/ipsec.c
 

@@ -19,27 +19,62 @@
 #define UDP_ENCAP_ESPINUDP 2
 #endif
 
-static socklen_t to_sockaddr(const struct ikeaddr *a, struct sockaddr_storage *ss)
+socklen_t net_sockaddr(const struct ip_addr *a, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof *ss);
-	if (a->ip.family == AF_INET6) {
+	if (a->family == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, a->ip.b, 16);
-		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->b, 16);
+		s6->sin6_port = htons(port);
 		return sizeof *s6;
 	}
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	s4->sin_family = AF_INET;
-	memcpy(&s4->sin_addr, a->ip.b, 4);
-	s4->sin_port = htons(a->port);
+	memcpy(&s4->sin_addr, a->b, 4);
+	s4->sin_port = htons(port);
 	return sizeof *s4;
 }
 
-static bool is_wildcard(const struct ip_addr *a)
+static socklen_t to_sockaddr(const struct ikeaddr *a, struct sockaddr_storage *ss)
+{
+	return net_sockaddr(&a->ip, a->port, ss);
+}
+
+bool net_is_wildcard(const struct ip_addr *a)
 {
 	static const uint8_t zero[16];
 	return memcmp(a->b, zero, a->family == AF_INET6 ? 16 : 4) == 0;
+}
+
+size_t net_put_source(struct cmsghdr *c, const struct ip_addr *src)
+{
+	if (src->family == AF_INET6) {
+		struct in6_pktinfo pi = { 0 };
+		memcpy(&pi.ipi6_addr, src->b, 16);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof pi);
+		memcpy(CMSG_DATA(c), &pi, sizeof pi);
+		return CMSG_SPACE(sizeof pi);
+	}
+	struct in_pktinfo pi = { 0 };
+	memcpy(&pi.ipi_spec_dst, src->b, 4);
+	c->cmsg_level = IPPROTO_IP;
+	c->cmsg_type = IP_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof pi);
+	memcpy(CMSG_DATA(c), &pi, sizeof pi);
+	return CMSG_SPACE(sizeof pi);
+}
+
+/* Above rmem_max / wmem_max needs CAP_NET_ADMIN, which iked has as root;
+ * without it, the normal limit. */
+void net_buffers(int fd, int rcv, int snd)
+{
+	if (rcv && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+	if (snd && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
 }
 
 static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bool natt,
@@ -55,7 +90,7 @@ static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bo
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	int on = 1, rcvbuf = 2 << 20;
+	int on = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
 	if (natt && (flags & NET_REUSEPORT) &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0) {
@@ -63,10 +98,7 @@ static int open_one(struct net *n, const struct ip_addr *addr, uint16_t port, bo
 		close(fd);
 		return -1;
 	}
-	/* room for bursts (many peers at once, or a flood): above rmem_max
-	 * needs CAP_NET_ADMIN, which iked has as root */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	net_buffers(fd, 2 << 20, 0);             /* room for bursts: many peers, or a flood */
 	if (af == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
@@ -131,7 +163,7 @@ static struct net_socket *socket_for(struct net *n, const struct ikeaddr *from)
 			continue;
 		if (memcmp(s->local.ip.b, from->ip.b, 16) == 0)
 			return s;
-		if (is_wildcard(&s->local.ip))
+		if (net_is_wildcard(&s->local.ip))
 			wild = s;
 	}
 	return wild;
@@ -151,28 +183,14 @@ int net_send(void *ctx, const struct ikeaddr *from, const struct ikeaddr *to,
 	struct iovec iov = { (void *)pkt, len };
 	struct msghdr mh = { .msg_name = &ss, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1 };
 	/* a wildcard socket needs the source address set per packet */
-	uint8_t cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	memset(cbuf, 0, sizeof cbuf);
-	if (is_wildcard(&s->local.ip) && !is_wildcard(&from->ip)) {
-		mh.msg_control = cbuf;
-		struct cmsghdr *c = (struct cmsghdr *)cbuf;
-		if (from->ip.family == AF_INET6) {
-			mh.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
-			c->cmsg_level = IPPROTO_IPV6;
-			c->cmsg_type = IPV6_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
-			struct in6_pktinfo pi = { 0 };
-			memcpy(&pi.ipi6_addr, from->ip.b, 16);
-			memcpy(CMSG_DATA(c), &pi, sizeof pi);
-		} else {
-			mh.msg_controllen = CMSG_SPACE(sizeof(struct in_pktinfo));
-			c->cmsg_level = IPPROTO_IP;
-			c->cmsg_type = IP_PKTINFO;
-			c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-			struct in_pktinfo pi = { 0 };
-			memcpy(&pi.ipi_spec_dst, from->ip.b, 4);
-			memcpy(CMSG_DATA(c), &pi, sizeof pi);
-		}
+	union {
+		struct cmsghdr c;
+		uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
+	memset(&cbuf, 0, sizeof cbuf);
+	if (net_is_wildcard(&s->local.ip) && !net_is_wildcard(&from->ip)) {
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = net_put_source(&cbuf.c, &from->ip);
 	}
 	for (int tries = 0; tries < 3; tries++) {
 		if (sendmsg(s->fd, &mh, 0) >= 0)

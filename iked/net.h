@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "iked/iked.h"
 
@@ -39,5 +40,15 @@ int net_send(void *ctx, const struct ikeaddr *from, const struct ikeaddr *to,
 	     const uint8_t *pkt, size_t len);
 /* Read what is waiting on one socket (bounded) and hand it to iked. */
 void net_receive(struct iked *ike, struct net_socket *s);
+
+/* Socket helpers iked's data path shares. */
+socklen_t net_sockaddr(const struct ip_addr *a, uint16_t port, struct sockaddr_storage *ss);
+bool net_is_wildcard(const struct ip_addr *a);
+/* The source address of a datagram from a wildcard socket, as a control
+ * message (IP_PKTINFO, IPV6_PKTINFO) at c; the room it takes. */
+size_t net_put_source(struct cmsghdr *c, const struct ip_addr *src);
+/* Receive and send buffers of these sizes (0: leave), beyond the system's
+ * maximum when iked may. */
+void net_buffers(int fd, int rcv, int snd);
 
 #endif
