@@ -208,6 +208,33 @@ class NatTopology:
         self.made = []
 
 
+def add_host_behind(topo, tag="h"):
+    """A host behind A, which becomes its gateway: C 198.19.1.2/24 on a
+    veth to A (198.19.1.1/24 there), default route through A, A forwarding,
+    no checksum offload from A to C. Returns C's namespace (removed with the
+    topology)."""
+    c = topo.a[:-1] + tag
+    run(["ip", "netns", "add", c])
+    topo.made.append(c)
+    dev_a, dev_c = "g" + topo.a[2:], "c" + topo.a[2:]
+    run(["ip", "link", "add", dev_a, "netns", topo.a, "type", "veth", "peer", "name", dev_c,
+         "netns", c])
+    run(["ip", "-n", topo.a, "addr", "del", A_NET + "/32", "dev", "lo"])
+    run(["ip", "-n", topo.a, "addr", "add", A_NET + "/24", "dev", dev_a])
+    run(["ip", "-n", c, "addr", "add", HOST_BEHIND + "/24", "dev", dev_c])
+    for ns, dev in ((topo.a, dev_a), (c, dev_c), (c, "lo")):
+        run(["ip", "-n", ns, "link", "set", dev, "up"])
+    run(["ip", "-n", c, "route", "add", "default", "via", A_NET])
+    run(ns_cmd(topo.a, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"))
+    # as a real NIC would: checksums A leaves partial are finished on the
+    # way out (in software here), and C checks them
+    run(ns_cmd(topo.a, "ethtool", "-K", dev_a, "tx", "off"))
+    return c
+
+
+HOST_BEHIND = "198.19.1.2"
+
+
 def start_pair(workdir, ns_a, ns_b, a_text, b_text):
     """Two ikeds (A, B) started with their policies."""
     a = Iked(ns_a, workdir, "iked")

@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from esp_env import (NatTopology, assert_byte_exact, drops, ns_cmd, peer_policy, ping,
-                     sa_counts, start_pair, tun_policy, PY)
+from esp_env import (HOST_BEHIND, NatTopology, add_host_behind, assert_byte_exact, drops, ns_cmd,
+                     peer_policy, ping, sa_counts, start_pair, tun_policy, PY)
 from iked_env import (A_ADDR, A_NET, B_ADDR, B_NET, Iked, charon_child, charon_conf, data_offer,
                       run, wait_until)
 from iked_env import charon, iked, topo, workdir  # noqa: F401  (fixtures)
@@ -120,6 +120,25 @@ def test_iked_iked_plain_esp(topo, workdir):
         b.stop()
     assert sa_counts(a.log())["Y1.1 in"]["bytes"] > TRANSFER
     assert drops(a.log()).get("unknown SPI", 0) == 0
+
+
+def test_gateway_for_a_subnet_behind_it(topo, workdir):
+    """A is a gateway: the tunnel protects 198.19.1.0/24, where another
+    host sits behind A. A forwards that host's traffic into the tunnel and
+    what comes out of it to the host, TCP coalesced on the way (checksums
+    left partial must be finished when the kernel forwards)."""
+    c = add_host_behind(topo)
+    a, b = start_pair(workdir, topo.a, topo.b,
+                      tun_policy(workdir, allow_nat="No", lnet="198.19.1.0/24"),
+                      peer_policy(workdir, allow_nat="No", rnet="198.19.1.0/24"))
+    try:
+        a.ipsec("-y", "activate", "toB")
+        assert wait_until(lambda: a.active_dyn() and b.active_dyn(), timeout=20), a.log()[-3000:]
+        both_ways(c, HOST_BEHIND, topo.b, B_NET, total=20 * MB)
+    finally:
+        a.stop()
+        b.stop()
+    assert sa_counts(a.log())["Y1.1 in"]["bytes"] > 20 * MB
 
 
 @pytest.fixture
