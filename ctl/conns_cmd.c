@@ -1,175 +1,155 @@
 /*
- * ctl/conns_cmd — "attls conns": the netstat -x of attls. Finds every process
- * that publishes @attls/<pid> (in /proc/net/unix), asks each for its covered
- * connections, and prints them. A process answers only its own user or root.
+ * ctl/conns_cmd — "attls conns": the netstat -x of attls. Asks every process
+ * that publishes @attls/<pid> for its covered connections (ctl/conns_query:
+ * owner checked, size and time bounded) and prints them. What a process says
+ * is its own business: the PID and PROGRAM columns come from the kernel, and
+ * every field is printed so that it cannot drive the terminal.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "common/json.h"
 #include "common/kvline.h"
+#include "common/strutil.h"
+#include "ctl/conns_query.h"
 #include "ctl/ctl.h"
 
 #define MAX_PIDS 4096
 
-static size_t find_pids(int *pids, size_t max)
-{
-	FILE *f = fopen("/proc/net/unix", "r");
-	if (!f)
-		return 0;
-	char line[512];
-	size_t n = 0;
-	while (fgets(line, sizeof line, f) && n < max) {
-		char *at = strstr(line, " @attls/");
-		if (!at)
-			continue;
-		int pid = atoi(at + 8);
-		bool seen = false;
-		for (size_t i = 0; i < n; i++)
-			seen |= pids[i] == pid;
-		if (pid > 0 && !seen)
-			pids[n++] = pid;
-	}
-	fclose(f);
-	return n;
-}
-
-/* Everything the process answers, or NULL. */
-static char *ask(int pid, int *err)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int n = snprintf(sun.sun_path + 1, sizeof sun.sun_path - 1, "attls/%d", pid);
-	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-	if (connect(fd, (struct sockaddr *)&sun, len) != 0) {
-		*err = errno;
-		close(fd);
-		return NULL;
-	}
-	size_t cap = 65536, used = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		if (poll(&p, 1, 2000) <= 0)
-			break;
-		if (used + 4096 > cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + used, cap - used - 1);
-		if (r <= 0)
-			break;
-		used += (size_t)r;
-	}
-	close(fd);
-	if (buf)
-		buf[used] = '\0';
-	if (buf && used == 0) {
-		/* connected but no answer: another user's process */
-		*err = EACCES;
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
+struct report {
+	bool as_json;
+	struct json j;
+	size_t denied, skipped;
+};
 
 static const char *or_dash(const char *s)
 {
 	return s && *s ? s : "-";
 }
 
+static bool is_number_key(const char *key)
+{
+	return !strcmp(key, "id") || !strcmp(key, "bytes_in") || !strcmp(key, "bytes_out");
+}
+
+static void json_row(struct report *r, const struct conns_answer *a, const struct kvline *kv)
+{
+	json_obj_begin(&r->j);
+	json_key(&r->j, "pid");
+	json_int(&r->j, a->pid);
+	json_kstr(&r->j, "program", a->program);
+	for (size_t k = 0; k < kv->n; k++) {
+		const char *key = kv->key[k];
+		if (!strcmp(key, "pid") || !strcmp(key, "program"))
+			continue;   /* the kernel's word, above */
+		if (is_number_key(key)) {
+			json_key(&r->j, key);
+			json_uint(&r->j, strtoull(kv->val[k], NULL, 10));
+		} else {
+			json_kstr(&r->j, key, *kv->val[k] ? kv->val[k] : NULL);
+		}
+	}
+	json_obj_end(&r->j);
+}
+
+#define ROW_FMT "%-7s %-12s %-4s %-9s %-3s %-22s %-22s %-16s %-8s %-30s %10s %10s  %s\n"
+
+/* A field as the terminal may show it: escaped, never longer than its buffer. */
+#define SAFE(buf, s) str_term_safe(buf, sizeof buf, or_dash(s))
+
+static void text_row(const struct conns_answer *a, const struct kvline *kv)
+{
+	char pid[16], prog[256], id[64], st[64], loc[256], rem[256], rule[256], proto[64];
+	char cipher[256], in[64], out[64], peer[1024];
+	snprintf(pid, sizeof pid, "%d", (int)a->pid);
+	const char *dir = kv_get(kv, "direction");
+	printf(ROW_FMT, pid, SAFE(prog, a->program), SAFE(id, kv_get(kv, "id")),
+	       SAFE(st, kv_get(kv, "state")), dir && !strcmp(dir, "inbound") ? "in" : "out",
+	       SAFE(loc, kv_get(kv, "local")), SAFE(rem, kv_get(kv, "remote")),
+	       SAFE(rule, kv_get(kv, "rule")), SAFE(proto, kv_get(kv, "protocol")),
+	       SAFE(cipher, kv_get(kv, "cipher")), SAFE(in, kv_get(kv, "bytes_in")),
+	       SAFE(out, kv_get(kv, "bytes_out")), SAFE(peer, kv_get(kv, "peer")));
+}
+
+static void warn_skipped(const struct conns_answer *a)
+{
+	switch (a->status) {
+	case CONNS_UNTRUSTED:
+		fprintf(stderr, "attls conns: skipped process %d: %s\n", (int)a->pid, a->why);
+		break;
+	case CONNS_TOO_BIG:
+		fprintf(stderr, "attls conns: skipped process %d: its answer is larger than %u MiB\n",
+			(int)a->pid, CONNS_MAX_ANSWER >> 20);
+		break;
+	case CONNS_TIMEOUT:
+		fprintf(stderr, "attls conns: skipped process %d: no complete answer within %d ms\n",
+			(int)a->pid, CONNS_DEADLINE_MS);
+		break;
+	case CONNS_FAILED:
+		fprintf(stderr, "attls conns: skipped process %d: %s\n", (int)a->pid, a->why);
+		break;
+	default:
+		break;
+	}
+}
+
+static void one_process(const struct conns_answer *a, void *arg)
+{
+	struct report *r = arg;
+	if (a->status == CONNS_DENIED)
+		r->denied++;
+	if (a->status != CONNS_OK) {
+		if (a->status != CONNS_DENIED && a->status != CONNS_GONE)
+			r->skipped++;
+		warn_skipped(a);
+		return;
+	}
+	char *save = NULL;
+	for (char *line = strtok_r(a->text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct kvline kv;
+		if (kv_parse(line, &kv) != 0 || strcmp(kv.kind, "conn") != 0)
+			continue;
+		if (r->as_json)
+			json_row(r, a, &kv);
+		else
+			text_row(a, &kv);
+	}
+}
+
 int cmd_conns(int argc, char **argv)
 {
-	bool as_json = false;
+	struct report r = { 0 };
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
-			as_json = true;
+			r.as_json = true;
 		} else {
 			fprintf(stderr, "usage: attls conns [--json]\n");
 			return 2;
 		}
 	}
-	int pids[MAX_PIDS];
-	size_t np = find_pids(pids, MAX_PIDS);
-	struct json j;
-	if (as_json) {
-		json_init(&j, stdout, 2);
-		json_obj_begin(&j);
-		json_key(&j, "connections");
-		json_arr_begin(&j);
+	pid_t pids[MAX_PIDS];
+	size_t np = conns_find(pids, MAX_PIDS);
+	if (r.as_json) {
+		json_init(&r.j, stdout, 2);
+		json_obj_begin(&r.j);
+		json_key(&r.j, "connections");
+		json_arr_begin(&r.j);
 	} else {
-		printf("%-7s %-12s %-4s %-9s %-3s %-22s %-22s %-16s %-8s %-30s %10s %10s  %s\n",
-		       "PID", "PROGRAM", "ID", "STATE", "DIR", "LOCAL", "REMOTE", "RULE", "PROTOCOL",
-		       "CIPHER", "BYTES_IN", "BYTES_OUT", "PEER");
+		printf(ROW_FMT, "PID", "PROGRAM", "ID", "STATE", "DIR", "LOCAL", "REMOTE", "RULE",
+		       "PROTOCOL", "CIPHER", "BYTES_IN", "BYTES_OUT", "PEER");
 	}
-	size_t denied = 0;
-	for (size_t i = 0; i < np; i++) {
-		int err = 0;
-		char *text = ask(pids[i], &err);
-		if (!text) {
-			if (err == EACCES || err == EPERM)
-				denied++;
-			continue;
-		}
-		char pidbuf[16] = "", prog[32] = "";
-		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-			struct kvline kv;
-			if (kv_parse(line, &kv) != 0)
-				continue;
-			if (!strcmp(kv.kind, "process")) {
-				snprintf(pidbuf, sizeof pidbuf, "%s", or_dash(kv_get(&kv, "pid")));
-				snprintf(prog, sizeof prog, "%s", or_dash(kv_get(&kv, "program")));
-				continue;
-			}
-			if (strcmp(kv.kind, "conn") != 0)
-				continue;
-			if (as_json) {
-				json_obj_begin(&j);
-				json_key(&j, "pid");
-				json_int(&j, atoi(pidbuf));
-				json_kstr(&j, "program", prog);
-				for (size_t k = 0; k < kv.n; k++) {
-					const char *key = kv.key[k];
-					if (!strcmp(key, "id") || !strcmp(key, "bytes_in") || !strcmp(key, "bytes_out")) {
-						json_key(&j, key);
-						json_uint(&j, strtoull(kv.val[k], NULL, 10));
-					} else {
-						json_kstr(&j, key, *kv.val[k] ? kv.val[k] : NULL);
-					}
-				}
-				json_obj_end(&j);
-			} else {
-				printf("%-7s %-12s %-4s %-9s %-3s %-22s %-22s %-16s %-8s %-30s %10s %10s  %s\n",
-				       pidbuf, prog, or_dash(kv_get(&kv, "id")), or_dash(kv_get(&kv, "state")),
-				       !strcmp(or_dash(kv_get(&kv, "direction")), "inbound") ? "in" : "out",
-				       or_dash(kv_get(&kv, "local")), or_dash(kv_get(&kv, "remote")),
-				       or_dash(kv_get(&kv, "rule")), or_dash(kv_get(&kv, "protocol")),
-				       or_dash(kv_get(&kv, "cipher")), or_dash(kv_get(&kv, "bytes_in")),
-				       or_dash(kv_get(&kv, "bytes_out")), or_dash(kv_get(&kv, "peer")));
-			}
-		}
-		free(text);
-	}
-	if (as_json) {
-		json_arr_end(&j);
-		json_kuint(&j, "processes_not_visible", denied);
-		json_obj_end(&j);
-		json_end(&j);
-	} else if (denied) {
-		printf("(%zu process%s of other users not shown; run as root to see all)\n", denied,
-		       denied == 1 ? "" : "es");
+	conns_ask_all(pids, np, one_process, &r);
+	if (r.as_json) {
+		json_arr_end(&r.j);
+		json_kuint(&r.j, "processes_not_visible", r.denied);
+		json_kuint(&r.j, "processes_skipped", r.skipped);
+		json_obj_end(&r.j);
+		json_end(&r.j);
+	} else if (r.denied) {
+		printf("(%zu process%s of other users not shown; run as root to see all)\n", r.denied,
+		       r.denied == 1 ? "" : "es");
 	}
 	return 0;
 }

@@ -1,5 +1,5 @@
 # ctl/: the attls command (run, conns, policy check/show/reference).
-ATTLS_SRCS := ctl/attls.c ctl/policy_cmd.c ctl/run_cmd.c ctl/conns_cmd.c
+ATTLS_SRCS := ctl/attls.c ctl/policy_cmd.c ctl/run_cmd.c ctl/conns_cmd.c ctl/conns_query.c
 
 $(BUILD)/bin/attls: $(call objs,$(OBJ),$(ATTLS_SRCS)) $(OBJ)/libcore.a
 	@mkdir -p $(@D)
