@@ -448,7 +448,7 @@ static void dispatch(struct epoll_event *ev)
 			if (read(E.tmfd, &v, sizeof v) >= 0 || errno != EAGAIN)
 				check_timers();
 		} else if (sp == SP_EXPORT) {
-			export_serve(E.exfd);
+			export_serve();
 		}
 		return;
 	}
@@ -660,6 +660,10 @@ struct renumber { int oldfd, newfd; bool found; };
 static void renumber_on_engine(void *arg)
 {
 	struct renumber *r = arg;
+	/* the export's own descriptors, its epoll (E.exfd, below) among them */
+	r->found = export_renumber(r->oldfd, r->newfd);
+	if (r->found && r->oldfd != E.exfd)
+		return;
 	int *slots[] = { &E.epfd, &E.evfd, &E.tmfd, &E.exfd };
 	for (size_t i = 0; i < 4; i++)
 		if (*slots[i] == r->oldfd) {
@@ -725,4 +729,5 @@ void engine_atfork_child(void)
 	E.turns = (struct turns){ NULL, NULL };
 	E.armed_ms = 0;
 	E.epfd = E.evfd = E.tmfd = E.exfd = -1;
+	export_atfork_child();
 }
