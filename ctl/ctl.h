@@ -5,8 +5,12 @@
 #ifndef ATTLS_CTL_CTL_H
 #define ATTLS_CTL_CTL_H
 
+#include <stdbool.h>
+
 int cmd_policy(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_conns(int argc, char **argv);
+/* -h or --help */
+bool ctl_is_help(const char *arg);
 
 #endif

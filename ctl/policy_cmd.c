@@ -579,13 +579,50 @@ static int policy_reference(void)
 	return 0;
 }
 
+static const struct {
+	const char *name, *usage;
+} policy_cmds[] = {
+	{ "check", "usage: attls policy check [--json] FILE...\n"
+		   "  Check each policy file on its own: every error as FILE:LINE:COL with a\n"
+		   "  hint, or a summary of what the file holds. Exit status 1 when any\n"
+		   "  file has an error.\n" },
+	{ "show", "usage: attls policy show [--json] [--match SPEC] FILE\n"
+		  "  The TTLSRules in evaluation order with every effective parameter and\n"
+		  "  where it comes from; with --match, the rule a connection maps to and\n"
+		  "  why each rule before it did not match. SPEC, e.g.\n"
+		  "    'inbound 127.0.0.1:443 from 10.1.2.3:5555 job nginx user www'\n"
+		  "    'outbound 10.0.0.5:40000 to [2001:db8::1]:443 job curl'\n" },
+	{ "reference", "usage: attls policy reference\n"
+		       "  Every statement and parameter attls knows, as Markdown.\n" },
+};
+
+/* The usage of sub (NULL: of all); false when there is no such command. */
+static bool policy_usage(FILE *out, const char *sub)
+{
+	if (!sub)
+		fputs("usage: attls policy check|show|reference ...\n\n", out);
+	bool any = false;
+	for (size_t i = 0; i < sizeof policy_cmds / sizeof policy_cmds[0]; i++)
+		if (!sub || !strcmp(sub, policy_cmds[i].name)) {
+			fputs(policy_cmds[i].usage, out);
+			any = true;
+		}
+	return any;
+}
+
 int cmd_policy(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs("usage: attls policy check|show|reference ...\n", stderr);
-		return 2;
+	if (argc < 2 || ctl_is_help(argv[1])) {
+		policy_usage(argc < 2 ? stderr : stdout, NULL);
+		return argc < 2 ? 2 : 0;
 	}
 	const char *sub = argv[1];
+	for (int i = 2; i < argc; i++)
+		if (ctl_is_help(argv[i])) {
+			if (policy_usage(stdout, sub))
+				return 0;
+			break;   /* an unknown command: said below */
+		}
 	bool as_json = false;
 	const char *match = NULL;
 	char **files = calloc((size_t)argc, sizeof *files);
@@ -604,7 +641,7 @@ int cmd_policy(int argc, char **argv)
 			match = argv[i];
 		} else if (!strncmp(argv[i], "--match=", 8)) {
 			match = argv[i] + 8;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
+		} else if (argv[i][0] == '-' && argv[i][1] && !ctl_is_help(argv[i])) {
 			fprintf(stderr, "attls: unknown option '%s'\n", argv[i]);
 			free(files);
 			return 2;

@@ -15,7 +15,14 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: attls run [-p POLICY] [--trace LEVEL] [--log FILE] -- PROGRAM [ARGS...]\n", out);
+	fputs("usage: attls run [-p POLICY] [--trace LEVEL] [--log FILE] -- PROGRAM [ARGS...]\n"
+	      "  Run PROGRAM with libattls.so preloaded: connections a TTLSRule of the\n"
+	      "  policy covers get TLS, the program reads and writes plain bytes.\n"
+	      "  -p POLICY      the policy file (else $ATTLS_POLICY, else\n"
+	      "                 /etc/attls/attls.conf)\n"
+	      "  --trace LEVEL  what to log, overriding the rules' Trace (0-255: 2 errors,\n"
+	      "                 4 info, 8 events, 16 flow)\n"
+	      "  --log FILE     log to FILE as well as syslog\n", out);
 }
 
 /* libattls.so next to this attls: <bindir>/../lib/libattls.so (build tree) or

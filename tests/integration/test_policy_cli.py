@@ -1,6 +1,6 @@
 """attls policy check / show / reference, driven as a user would: on the
 examples, on broken policies (exact FILE:LINE:COL lines), with --json and
---match, with bad arguments, and installed with `make install`."""
+--match, with bad arguments (`make install` is in test_cli.py)."""
 import json
 import os
 import re
@@ -463,26 +463,6 @@ def test_reference_document_is_current(attls, repo):
     r = attls("policy", "reference")
     assert generated.strip("\n") == r.stdout.strip("\n"), \
         "docs/policy-reference.md is stale: run `make docs`"
-
-
-# ---- install ----------------------------------------------------------------------------
-
-
-def test_make_install(repo, tmp_path):
-    prefix = tmp_path / "prefix"
-    r = subprocess.run(["make", "-s", "install", f"PREFIX={prefix}"], cwd=repo,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout + r.stderr
-    attls = prefix / "bin" / "attls"
-    assert os.access(attls, os.X_OK)
-    examples = prefix / "share" / "attls" / "examples"
-    assert (examples / "server.conf").is_file()
-    assert (prefix / "share" / "doc" / "attls" / "policy-reference.md").is_file()
-    # the installed program works on its own, away from the source tree
-    r = subprocess.run([str(attls), "policy", "check", "server.conf", "ike-psk.conf"],
-                       cwd=examples, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0].startswith("server.conf: OK: 1 TTLSRule")
 
 
 # ---- the README and the demo -------------------------------------------------------------
