@@ -425,8 +425,9 @@ static const struct param_schema p_ikeconfig[] = {
 	  .dflt = "/run/attls/iked.sock", .doc = "unix socket for the ipsec command" },
 	{ .name = "PidFile", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS,
 	  .dflt = "/run/attls/iked.pid", .doc = "pid file when iked daemonizes" },
-	{ .name = "SwsaStore", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS,
-	  .doc = "shared SA store: dir:/path or redis://host:port" },
+	/* SWSA (sysplex-wide SAs) is not implemented: iked keeps no shared store. */
+	{ .name = "SwsaStore", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS | NA,
+	  .doc = "shared SA store for SWSA takeover: dir:/path or redis://host:port" },
 	STR("Keyring", 1, 1023, 0, "PEM bundle with iked's key, certificate and trusted CAs"),
 	INT("IkeSyslogLevel", 0, 255, 0, "1", "1 errors, 2 warnings, 4 events, 8 debug, 16 packets"),
 	INT("IkeRetries", 1, 20, 0, "10", "retransmissions before giving up"),

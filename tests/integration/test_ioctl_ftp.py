@@ -155,3 +155,19 @@ def test_secondary_map_off_leaves_data_connections_uncovered(ftp, certs, work):
     log = server_log(srv, 2)
     assert re.search(r"^conn 2: PROT C \[secure", log, re.M)
     assert re.search(r"^conn 2: data connection: rule \(none\), not secure$", log, re.M)
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_directory_it_cannot_serve_stops_it_at_once(work, kind):
+    """-d names what the server serves: a missing directory (the README once
+    named /srv/files) or a file is refused with a message, before listening."""
+    path = work / "nowhere" if kind == "missing" else work / "a-file"
+    if kind == "file":
+        path.write_text("not a directory\n")
+    port = free_port()
+    r = run([REPO / "build" / "examples" / "ftp_server", "-p", port, "-d", path], timeout=30,
+            text=True)
+    assert r.returncode == 1
+    why = "No such file or directory" if kind == "missing" else "not a directory"
+    assert r.stderr == f"ftp_server: {path}: {why}\n"
+    assert r.stdout == "" and not listening(port)

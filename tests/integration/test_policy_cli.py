@@ -465,21 +465,7 @@ def test_reference_document_is_current(attls, repo):
         "docs/policy-reference.md is stale: run `make docs`"
 
 
-# ---- the README and the demo -------------------------------------------------------------
-
-
-def readme_commands(repo):
-    """The attls commands of the README's tour (lines starting with `$ build/bin/attls`)."""
-    text = (repo / "README.md").read_text()
-    return [line[2:] for line in text.splitlines() if line.startswith("$ build/bin/attls ")]
-
-
-def test_readme_tour_commands_work(repo, attls_bin):
-    cmds = readme_commands(repo)
-    assert len(cmds) >= 3
-    for cmd in cmds:
-        r = subprocess.run(cmd, shell=True, cwd=repo, capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, f"{cmd}\n{r.stdout}{r.stderr}"
+# ---- the demo (the README's examples: test_readme.py) ----------------------------------
 
 
 def test_demo_script(repo, attls_bin):
