@@ -43,6 +43,7 @@ struct attls_settings {
 	bool secondary_map;
 	unsigned hs_timeout;           /* seconds; 0 = no limit */
 	const char *keyring, *keyring_pw, *keyring_stash;
+	struct srcpos keyring_pos;     /* where Keyring is written (line 0: nowhere) */
 	const char *cert_label;
 	const uint16_t *ciphers;       /* IANA codes in preference order, usable ones only */
 	size_t nciphers;               /* 0 = the library's secure defaults */
@@ -53,6 +54,12 @@ struct attls_settings {
 	bool tickets_client, tickets_server;
 	int fips140;                   /* FIPS_* */
 };
+
+/* What a connection with settings s in role needs from its key ring: a key
+ * with its certificate (it proves who it is), CA certificates (it verifies
+ * its peer). */
+bool attls_needs_key(const struct attls_settings *s, int role);
+bool attls_verifies_peer(const struct attls_settings *s, int role);
 
 /* One line of "policy show": an effective parameter and where it came from. */
 struct attls_param_view {

@@ -421,6 +421,19 @@ static void check_keyring(struct compiler *c, const struct effective *e)
 			  "Keyring %s cannot be read here", path);
 }
 
+bool attls_needs_key(const struct attls_settings *s, int role)
+{
+	(void)s;
+	return role != ROLE_CLIENT;
+}
+
+bool attls_verifies_peer(const struct attls_settings *s, int role)
+{
+	/* A server that does not ask for client certificates verifies nobody. */
+	return role == ROLE_CLIENT ||
+	       (role == ROLE_SERVER_CLIENT_AUTH && s->client_auth != CAUTH_PASSTHRU);
+}
+
 /* Errors in the merged view. Values attls refuses wherever they are written
  * (SSLv2 On, ClientAuthType SAFCheck) are checked per statement in validate.c. */
 static void check_effective(struct compiler *c, const struct pstmt *rule, struct effective *e)
@@ -491,6 +504,9 @@ static int fill_settings(struct compiler *c, struct effective *e, const struct s
 	s->hs_timeout = (unsigned)eff_int(c, e, "HandshakeTimeout");
 	const char *dir = c->p->tree.dir;
 	s->keyring = policy_resolve_path(c->a, dir, eff_str(c, e, "Keyring"));
+	size_t kr = kw_index(c, "Keyring");
+	if (kr < c->nkw && e->found[kr])
+		s->keyring_pos = e->found[kr]->vpos;
 	s->keyring_pw = eff_str(c, e, "KeyringPw");
 	s->keyring_stash = policy_resolve_path(c->a, dir, eff_str(c, e, "KeyringStashFile"));
 	s->cert_label = eff_str(c, e, "CertificateLabel");

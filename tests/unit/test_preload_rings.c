@@ -1,0 +1,207 @@
+/* tests/unit/test_preload_rings — key rings (common/ring): no count limit
+ * (the system trust store is a client's key ring), chains, what a role needs. */
+#include <check.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/ring.h"
+#include "support.h"
+
+#define SYSTEM_STORE "/etc/ssl/certs/ca-certificates.crt"
+
+static char dir[64];
+static char logpath[96];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/attls-rings-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(logpath, sizeof logpath, "%s/log", dir);
+	log_init("attls", LOG_TO_FILE);
+	log_set_level(LOG_DEBUG);
+	ck_assert_int_eq(log_set_file(logpath), 0);
+}
+
+static void teardown(void)
+{
+	log_set_file(NULL);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static char *path_in(const char *name)
+{
+	static char buf[4][128];
+	static int i;
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
+	return buf[i];
+}
+
+/* ---- certificates made here ----------------------------------------------------- */
+
+struct cert {
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+};
+
+static void make_cert(struct cert *c, const char *cn, bool ca, const struct cert *issuer,
+		      unsigned serial)
+{
+	ck_assert_int_eq(gnutls_x509_privkey_init(&c->key), 0);
+	ck_assert_int_eq(gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA,
+			 GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0), 0);
+	ck_assert_int_eq(gnutls_x509_crt_init(&c->crt), 0);
+	gnutls_x509_crt_set_version(c->crt, 3);
+	unsigned char sn[4] = { (unsigned char)(serial >> 24), (unsigned char)(serial >> 16),
+				(unsigned char)(serial >> 8), (unsigned char)serial | 1 };
+	gnutls_x509_crt_set_serial(c->crt, sn, sizeof sn);
+	gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn));
+	time_t now = time(NULL);
+	gnutls_x509_crt_set_activation_time(c->crt, now - 60);
+	gnutls_x509_crt_set_expiration_time(c->crt, now + 86400);
+	gnutls_x509_crt_set_key(c->crt, c->key);
+	gnutls_x509_crt_set_basic_constraints(c->crt, ca, -1);
+	if (ca)
+		gnutls_x509_crt_set_key_usage(c->crt, GNUTLS_KEY_KEY_CERT_SIGN);
+	const struct cert *by = issuer ? issuer : c;
+	ck_assert_int_eq(gnutls_x509_crt_sign2(c->crt, by->crt, by->key, GNUTLS_DIG_SHA256, 0), 0);
+}
+
+static void free_cert(struct cert *c)
+{
+	gnutls_x509_crt_deinit(c->crt);
+	gnutls_x509_privkey_deinit(c->key);
+}
+
+static void put_crt(FILE *f, gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t d;
+	ck_assert_int_eq(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d), 0);
+	fwrite(d.data, 1, d.size, f);
+	gnutls_free(d.data);
+}
+
+static void put_key(FILE *f, gnutls_x509_privkey_t key)
+{
+	gnutls_datum_t d;
+	ck_assert_int_eq(gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d), 0);
+	fwrite(d.data, 1, d.size, f);
+	gnutls_free(d.data);
+}
+
+/* A ring of n CA certificates. */
+static void write_cas(const char *path, unsigned n)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (unsigned i = 0; i < n; i++) {
+		struct cert ca;
+		char cn[32];
+		snprintf(cn, sizeof cn, "CA %u", i);
+		make_cert(&ca, cn, true, NULL, i + 1);
+		put_crt(f, ca.crt);
+		free_cert(&ca);
+	}
+	fclose(f);
+}
+
+static int load(const char *path, bool need_key, bool need_cas, struct ring_info *info,
+		char *err, size_t errlen)
+{
+	gnutls_certificate_credentials_t cred;
+	ck_assert_int_eq(gnutls_certificate_allocate_credentials(&cred), 0);
+	struct ring_want w = { .path = path, .need_key = need_key, .need_cas = need_cas };
+	int rc = ring_load(cred, &w, ring_read_file, NULL, info, err, errlen);
+	gnutls_certificate_free_credentials(cred);
+	return rc;
+}
+
+/* ---- no count limit ------------------------------------------------------------- */
+
+START_TEST(system_trust_store_is_a_client_ring)
+{
+	struct ring_info info;
+	char err[512] = "";
+	ck_assert_msg(load(SYSTEM_STORE, false, true, &info, err, sizeof err) == 0, "%s", err);
+	ck_assert_uint_ge(info.ncas, 100);
+	ck_assert(!info.has_key);
+}
+END_TEST
+
+START_TEST(server_ring_with_200_cas_and_a_chain)
+{
+	/* 200 CAs, then a server key whose chain runs leaf -> intermediate -> root. */
+	const char *path = path_in("big.pem");
+	write_cas(path, 200);
+	struct cert root, mid, leaf;
+	make_cert(&root, "root", true, NULL, 1001);
+	make_cert(&mid, "intermediate", true, &root, 1002);
+	make_cert(&leaf, "server", false, &mid, 1003);
+	FILE *f = fopen(path, "a");
+	ck_assert_ptr_nonnull(f);
+	put_key(f, leaf.key);
+	put_crt(f, leaf.crt);
+	put_crt(f, mid.crt);
+	put_crt(f, root.crt);
+	fclose(f);
+	struct ring_info info;
+	char err[512] = "";
+	ck_assert_msg(load(path, true, false, &info, err, sizeof err) == 0, "%s", err);
+	ck_assert(info.has_key);
+	ck_assert_str_eq(info.subject_cn, "server");
+	ck_assert_uint_eq(info.ncerts, 203);
+	ck_assert_uint_eq(info.ncas, 202);
+	free_cert(&root);
+	free_cert(&mid);
+	free_cert(&leaf);
+}
+END_TEST
+
+START_TEST(what_a_role_needs)
+{
+	const char *cas = path_in("cas.pem");
+	write_cas(cas, 2);
+	struct ring_info info;
+	char err[512] = "";
+	ck_assert_int_eq(load(cas, true, false, &info, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "no private key with its certificate"), "%s", err);
+	struct cert c;
+	make_cert(&c, "lonely", false, NULL, 7);
+	const char *keyonly = path_in("key.pem");
+	FILE *f = fopen(keyonly, "w");
+	put_key(f, c.key);
+	put_crt(f, c.crt);
+	fclose(f);
+	ck_assert_int_eq(load(keyonly, false, true, &info, err, sizeof err), -1);
+	ck_assert_msg(strstr(err, "no CA certificate to verify peers with"), "%s", err);
+	free_cert(&c);
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+	Suite *s = suite_create("preload_rings");
+	TCase *t = tcase_create("rings");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, system_trust_store_is_a_client_ring);
+	tcase_add_test(t, server_ring_with_200_cas_and_a_chain);
+	tcase_add_test(t, what_a_role_needs);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(make_suite());
+}
