@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define EXPECTED "expected a PEM bundle (certificates and private keys) or a PKCS#12 file"
+
 struct bundle {
 	gnutls_x509_crt_t *certs;
 	size_t ncerts, capcerts;
@@ -91,11 +93,34 @@ static const char *find(const char *hay, const char *end, const char *needle)
 	return NULL;
 }
 
+static unsigned line_of(const char *start, const char *p)
+{
+	unsigned line = 1;
+	for (; start < p; start++)
+		line += *start == '\n';
+	return line;
+}
+
+/* Why a PEM block failed, in the terms of the file rather than GnuTLS's. */
+static const char *pem_failure(int rc)
+{
+	switch (rc) {
+	case GNUTLS_E_BASE64_DECODING_ERROR:
+	case GNUTLS_E_BASE64_UNEXPECTED_HEADER_ERROR:
+		return "the text between its BEGIN and END lines is not valid base64";
+	case GNUTLS_E_DECRYPTION_FAILED:
+		return "the key is encrypted and KeyringPw (or KeyringStashFile) does not open it";
+	default:
+		return gnutls_strerror(rc);
+	}
+}
+
 /* Every CERTIFICATE and PRIVATE KEY block; other blocks are skipped. */
 static int load_pem(const gnutls_datum_t *file, const char *pw, struct bundle *b, char *err,
 		    size_t errlen)
 {
-	const char *p = (const char *)file->data, *end = p + file->size;
+	const char *start = (const char *)file->data, *end = start + file->size;
+	const char *p = start;
 	while ((p = find(p, end, "-----BEGIN "))) {
 		const char *label = p + 11;
 		const char *dash = find(label, end, "-----");
@@ -111,7 +136,8 @@ static int load_pem(const gnutls_datum_t *file, const char *pw, struct bundle *b
 		snprintf(endmark, sizeof endmark, "-----END %s-----", name);
 		const char *stop = find(dash, end, endmark);
 		if (!stop) {
-			snprintf(err, errlen, "unterminated PEM block %s", name);
+			snprintf(err, errlen, "line %u: PEM block %s has no END line", line_of(start, p),
+				 name);
 			return -1;
 		}
 		stop += strlen(endmark);
@@ -138,10 +164,16 @@ static int load_pem(const gnutls_datum_t *file, const char *pw, struct bundle *b
 			return -1;
 		}
 		if (rc < 0) {
-			snprintf(err, errlen, "bad %s block: %s", name, gnutls_strerror(rc));
+			snprintf(err, errlen, "line %u: the %s block cannot be read: %s", line_of(start, p),
+				 name, pem_failure(rc));
 			return -1;
 		}
 		p = stop;
+	}
+	if (!b->ncerts && !b->nkeys) {
+		snprintf(err, errlen, "its PEM blocks hold no certificate and no private key; "
+			 EXPECTED);
+		return -1;
 	}
 	return 0;
 }
@@ -180,12 +212,10 @@ static int load_p12(const gnutls_datum_t *file, const char *pw, struct bundle *b
 		snprintf(err, errlen, "%s", gnutls_strerror(rc));
 		return -1;
 	}
-	rc = gnutls_pkcs12_import(p12, file, GNUTLS_X509_FMT_DER, 0);
-	if (rc < 0)
-		rc = gnutls_pkcs12_import(p12, file, GNUTLS_X509_FMT_PEM, 0);
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot read PKCS#12: %s", gnutls_strerror(rc));
+	if (gnutls_pkcs12_import(p12, file, GNUTLS_X509_FMT_DER, 0) < 0) {
 		gnutls_pkcs12_deinit(p12);
+		snprintf(err, errlen, "it holds neither PEM blocks (-----BEGIN lines) nor PKCS#12 "
+			 "data; " EXPECTED);
 		return -1;
 	}
 	if ((rc = gnutls_pkcs12_verify_mac(p12, pw)) < 0) {
@@ -228,6 +258,10 @@ static int load_p12(const gnutls_datum_t *file, const char *pw, struct bundle *b
 static int load_bundle(const gnutls_datum_t *file, const char *pw, struct bundle *b, char *err,
 		       size_t errlen)
 {
+	if (file->size == 0) {
+		snprintf(err, errlen, "it is empty; " EXPECTED);
+		return -1;
+	}
 	if (memmem(file->data, file->size, "-----BEGIN ", 11))
 		return load_pem(file, pw, b, err, errlen);
 	return load_p12(file, pw ? pw : "", b, err, errlen);
@@ -346,14 +380,20 @@ static int use_bundle(gnutls_certificate_credentials_t cred, const struct ring_w
 	return 0;
 }
 
+static bool world_readable(const struct stat *st)
+{
+	return (st->st_mode & S_IROTH) != 0;
+}
+
 static int stash_read(const struct ring_want *w, ring_reader *rd, void *rd_arg, char *pw,
-		      size_t pwlen, char *err, size_t errlen)
+		      size_t pwlen, struct ring_info *info, char *err, size_t errlen)
 {
 	gnutls_datum_t d = { NULL, 0 };
 	struct stat st;
 	if (rd(rd_arg, w->stash, &d, &st, err, errlen))
 		return -1;
 	int rc = stash_password(w->stash, &d, pw, pwlen, err, errlen);
+	info->stash_exposed = world_readable(&st);
 	gnutls_memset(d.data, 0, d.size);
 	gnutls_free(d.data);
 	return rc;
@@ -370,7 +410,7 @@ int ring_load(gnutls_certificate_credentials_t cred, const struct ring_want *w,
 	char stashpw[256];
 	const char *pw = w->pw;
 	if (!pw && w->stash) {
-		if (stash_read(w, rd, rd_arg, stashpw, sizeof stashpw, err, errlen))
+		if (stash_read(w, rd, rd_arg, stashpw, sizeof stashpw, info, err, errlen))
 			return -1;
 		pw = stashpw;
 	}
@@ -384,6 +424,7 @@ int ring_load(gnutls_certificate_credentials_t cred, const struct ring_want *w,
 		gnutls_memset(file.data, 0, file.size);
 		gnutls_free(file.data);
 		info->ncerts = (unsigned)b.ncerts;
+		info->key_exposed = b.nkeys && world_readable(&st);
 		if (rc == 0)
 			rc = use_bundle(cred, w, &b, info, why, sizeof why);
 		if (rc)

@@ -33,6 +33,9 @@ struct ring_info {
 	bool has_key;                 /* a key with its certificate is in cred */
 	unsigned ncerts, ncas;
 	char subject_cn[256];         /* of the chosen key's certificate */
+	/* Any user on the host may read a private key (the ring holds one and is
+	 * world-readable) or the password to one (the stash file). */
+	bool key_exposed, stash_exposed;
 };
 
 /* Loads w->path into cred through rd. Returns 0, or -1 with err saying what

@@ -107,6 +107,18 @@ static void check_ring(const struct attls_rule *r, struct diags *d)
 	if (ring_load(cred, &w, read_noting, &rr, &info, msg, sizeof msg) && !rr.unreadable)
 		ring_diag(d, DIAG_ERROR, pos, NULL, msg);
 	gnutls_certificate_free_credentials(cred);
+	if (info.key_exposed) {
+		snprintf(msg, sizeof msg, "Keyring %s holds a private key that every user on this "
+			 "host can read", s->keyring);
+		ring_diag(d, DIAG_WARNING, pos, "make it readable by the program's user (or root) "
+			  "only, e.g. chmod o-r", msg);
+	}
+	if (info.stash_exposed) {
+		snprintf(msg, sizeof msg, "KeyringStashFile %s (the key ring's password) can be read "
+			 "by every user on this host", s->keyring_stash);
+		ring_diag(d, DIAG_WARNING, pos, "make it readable by the program's user (or root) "
+			  "only, e.g. chmod o-r", msg);
+	}
 }
 
 /* Every key ring a rule that says TLS will use: what the shim would refuse

@@ -114,6 +114,11 @@ const char *attls_rule_mismatch(const struct attls_rule *r, const struct attls_c
  * looking the names up). */
 bool attls_uses_jobname(const struct policy *p);
 bool attls_uses_userid(const struct policy *p);
+/* Whether some rule covering outbound connections has a condition on the
+ * local address / local port, which a socket not yet bound does not know
+ * before connect(). */
+bool attls_outbound_uses_local_addr(const struct policy *p);
+bool attls_outbound_uses_local_port(const struct policy *p);
 
 /* Rules in evaluation order. */
 size_t attls_rule_count(const struct policy *p);

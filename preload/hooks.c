@@ -99,6 +99,11 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = EACCES;
 		return -1;
 	}
+	if (convert_before_connect(p, fd, addr, len) != 0) {
+		policy_unref(p);
+		errno = EACCES;
+		return -1;
+	}
 	int rc = real.connect(fd, addr, len);
 	int err = errno;
 	if (rc != 0 && err != EINPROGRESS) {

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "common/ring.h"
 #include "policy/attls.h"
 #include "policy/ciphers.h"
@@ -108,6 +109,14 @@ static void build_priority(const struct attls_settings *s, char *buf, size_t len
 
 /* ---- contexts ----------------------------------------------------------------- */
 
+/* As ssh says of an unprotected private key. */
+static void warn_exposed(const char *what, const char *path)
+{
+	log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_WARNING,
+		 "%s %s can be read by every user on this host; it should be readable by the "
+		 "program's user (or root) only: chmod o-r %s", what, path, path);
+}
+
 static void ctx_free(struct tls_ctx *x)
 {
 	if (x->cred)
@@ -141,7 +150,12 @@ static int ctx_build(struct tls_ctx *x)
 		.label = s->cert_label,
 		.need_key = attls_needs_key(s, x->role), .need_cas = attls_verifies_peer(s, x->role),
 	};
-	if (ring_load(x->cred, &w, ring_read_file, NULL, &x->ki, x->err, sizeof x->err))
+	rc = ring_load(x->cred, &w, ring_read_file, NULL, &x->ki, x->err, sizeof x->err);
+	if (x->ki.key_exposed)
+		warn_exposed("keyring (it holds a private key)", s->keyring);
+	if (x->ki.stash_exposed)
+		warn_exposed("KeyringStashFile (the key ring's password)", s->keyring_stash);
+	if (rc)
 		return -1;
 	char prio[1024];
 	build_priority(s, prio, sizeof prio);

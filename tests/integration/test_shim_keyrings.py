@@ -1,14 +1,29 @@
 """Key rings as users meet them: the system trust store as a client's key ring
-(no count limit), and `attls policy check` loading every ring the way the
-shim will."""
-from shim_helpers import (attls_run, built, certs, free_port, listening,  # noqa: F401
-                          log_text, need, procs, rule, run, wait_for, work, write_policy)
+(no count limit), `attls policy check` loading every ring the way the shim
+will (empty or garbage rings are errors that say what was expected; missing
+and unreadable rings are told apart; a world-readable private key is warned
+about, there and in the log), and a client rule whose ring cannot be used
+failing before any packet leaves."""
+import os
+import socket
+
+import pytest
+
+from shim_helpers import (PROGS, PY, attls_run, built, certs, free_port,  # noqa: F401
+                          listening, log_text, need, procs, rule, run, tls_connect, wait_for,
+                          work, write_policy)
 
 SYSTEM_STORE = "/etc/ssl/certs/ca-certificates.crt"
+EXPECTED = "expected a PEM bundle (certificates and private keys) or a PKCS#12 file"
+NOBODY = 65534
 
 
-def policy_check(path):
-    r = run([built(), "policy", "check", path])
+def policy_check(path, as_user=None):
+    argv = [built(), "policy", "check", path]
+    if as_user is not None:
+        argv = [need("setpriv"), f"--reuid={as_user}", f"--regid={as_user}", "--clear-groups",
+                "--"] + argv
+    r = run(argv)
     return r.returncode, r.stdout.decode() + r.stderr.decode()
 
 
@@ -74,7 +89,19 @@ def test_system_trust_store_plus_own_ca_connects(procs, work, certs):
     assert "secure: TLS1.3" in text and "peer CN=localhost" in text, text
 
 
-# ---- policy check loads every ring as the shim will ------------------------------
+# ---- what policy check says about rings --------------------------------------
+
+@pytest.mark.parametrize("content", [b"", b"hello, I am no key ring\n", b"\x00\x01garbage" * 40],
+                         ids=["empty", "text", "binary"])
+def test_empty_or_garbage_ring_is_an_error(work, content):
+    ring = work / "ring.pem"
+    ring.write_bytes(content)
+    pol = write_policy(work / "p.conf", rule("srv", "Inbound", ring, "Server", lport=free_port()))
+    rc, out = policy_check(pol)
+    assert rc == 1, out
+    assert f"error: keyring {ring}: " in out and EXPECTED in out, out
+    assert "Base64" not in out and "OK:" not in out, out
+
 
 def test_ring_that_does_not_fit_the_rule_is_an_error(work, certs):
     """A ring the shim would refuse for its role: a server ring with only a
@@ -87,3 +114,138 @@ def test_ring_that_does_not_fit_the_rule_is_an_error(work, certs):
     assert rc == 1, out
     assert "has no private key with its certificate, which a server needs" in out, out
     assert "has no key whose certificate is labelled 'nosuchlabel'" in out, out
+
+
+def test_missing_and_unreadable_rings_are_told_apart(work, certs):
+    """'will fail until it exists' is for a ring that does not exist; a ring
+    this user may not read says so, with the user, and is not an error (the
+    program may read it as another user, or as root before dropping)."""
+    os.chmod(work, 0o755)
+    secret = work / "secret.pem"
+    secret.write_bytes(certs.path("server.pem").read_bytes())
+    os.chmod(secret, 0o600)
+    missing = work / "missing.pem"
+    pol = write_policy(work / "p.conf",
+                       rule("gone", "Inbound", missing, "Server", lport=free_port()),
+                       rule("root", "Inbound", secret, "Server", lport=free_port()))
+    rc, out = policy_check(pol, as_user=NOBODY)
+    assert rc == 0, out
+    lines = out.splitlines()
+    gone = [ln for ln in lines if str(missing) in ln or "until it exists" in ln]
+    assert any(f"Keyring {missing} does not exist" in ln for ln in gone), out
+    assert any("will fail until it exists" in ln for ln in gone), out
+    assert f"Keyring {secret} cannot be read by this user (uid {NOBODY}): Permission denied" \
+        in out, out
+    assert out.count("until it exists") == 1, out
+
+
+def test_world_readable_private_key_is_warned(procs, work, certs):
+    """As ssh warns of an unprotected private key: policy check warns (the
+    check still passes), and so does the shim's log when it loads the ring,
+    once; a ring readable by its owner only gets no such warning."""
+    ring = work / "server.pem"
+    ring.write_bytes(certs.path("server.pem").read_bytes())
+    os.chmod(ring, 0o644)
+    port = free_port()
+    pol = write_policy(work / "p.conf", rule("srv", "Inbound", ring, "Server", lport=port))
+    rc, out = policy_check(pol)
+    assert rc == 0, out
+    assert f"warning: Keyring {ring} holds a private key that every user on this host can read" \
+        in out, out
+    log = work / "attls.log"
+    p = procs.start(attls_run(pol, log, PY, PROGS / "echo_server.py", port), name="echo")
+    wait_for(lambda: listening(port) or p.poll() is not None, 15, "echo server to listen")
+    for _ in range(3):
+        with tls_connect(port, certs.ca) as s:
+            s.sendall(b"x")
+            assert s.recv(1) == b"x"
+    text = log_text(log)
+    assert text.count(f"keyring (it holds a private key) {ring} can be read by every user") == 1, \
+        text
+
+    os.chmod(ring, 0o600)
+    rc, out = policy_check(pol)
+    assert rc == 0 and "every user" not in out, out
+
+
+# ---- a client rule whose ring cannot be used ---------------------------------
+
+CONNECT_BOTH_WAYS = r"""
+import errno, socket, sys
+port = int(sys.argv[1])
+for blocking in (True, False):
+    s = socket.socket()
+    s.setblocking(blocking)
+    try:
+        rc = s.connect_ex(("127.0.0.1", port))
+    except OSError as e:
+        rc = e.errno
+    print(("blocking" if blocking else "nonblocking"), errno.errorcode.get(rc, rc), flush=True)
+    s.close()
+"""
+
+
+@pytest.mark.parametrize("ring", ["garbage", "server-without-ca"])
+def test_client_rule_with_unusable_ring_fails_before_connecting(work, certs, ring):
+    """connect() fails with EACCES (as with no valid policy) before a SYN is
+    sent: the listening socket never has a connection to accept, blocking or
+    not. The log says which rule and why."""
+    if ring == "garbage":
+        path = work / "ring.pem"
+        path.write_text("not a key ring\n")
+    else:
+        path = certs.path("server.crt")      # a certificate, no CA: nothing to verify with
+    with socket.socket() as lsock:
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        port = lsock.getsockname()[1]
+        pol = write_policy(work / "client.conf",
+                           rule("to-tls", "Outbound", path, "Client", rport=port))
+        log = work / "client.log"
+        script = work / "connect.py"
+        script.write_text(CONNECT_BOTH_WAYS)
+        r = run(attls_run(pol, log, PY, script, port))
+        out = r.stdout.decode()
+        assert out.splitlines() == ["blocking EACCES", "nonblocking EACCES"], \
+            out + r.stderr.decode() + log_text(log)
+        lsock.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            conn, _ = lsock.accept()
+            conn.close()
+    text = log_text(log)
+    assert f"rule to-tls: connection to 127.0.0.1 port {port} refused before connecting " \
+        "(EACCES): TLS cannot be set up: keyring" in text, text
+
+
+def test_rule_on_local_ports_fails_right_after_connecting(work):
+    """A rule with LocalPortRange depends on the port the kernel picks during
+    connect(), so the check comes right after it: the same EACCES, and the
+    peer gets a connection that closes without a byte."""
+    path = work / "ring.pem"
+    path.write_text("not a key ring\n")
+    with socket.socket() as lsock:
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        port = lsock.getsockname()[1]
+        pol = write_policy(work / "client.conf",
+                           rule("to-tls", "Outbound", path, "Client", rport=port,
+                                lport="1024-65535"))
+        log = work / "client.log"
+        script = work / "connect.py"
+        script.write_text(CONNECT_BOTH_WAYS)
+        r = run(attls_run(pol, log, PY, script, port))
+        out = r.stdout.decode()
+        assert out.splitlines() == ["blocking EACCES", "nonblocking EACCES"], \
+            out + r.stderr.decode() + log_text(log)
+        lsock.settimeout(10)
+        conn, _ = lsock.accept()
+        with conn:
+            conn.settimeout(10)
+            try:
+                first = conn.recv(100)
+            except ConnectionResetError:
+                first = b""
+            assert first == b""
+    text = log_text(log)
+    assert f"rule to-tls: connection to 127.0.0.1 port {port} closed before any byte was sent " \
+        "(EACCES): TLS cannot be set up: keyring" in text, text

@@ -667,11 +667,17 @@ static const struct wcase warnings[] = {
 	  "TTLSCipherParms { V3CipherSuites 0A35 } }\n",
 	  3, "0A35", "V3CipherSuites: TLS_RSA_WITH_3DES_EDE_CBC_SHA is a legacy suite attls never "
 	  "enables; it is ignored" },
-	{ "key ring that cannot be read",
+	{ "key ring that does not exist",
 	  RULE("r", "LocalPortRange 1") BASE,
 	  RULE("r", "LocalPortRange 1") GRP_ON
 	  "TTLSEnvironmentAction e { HandshakeRole Server TTLSKeyringParms { Keyring /nonexistent/k.pem } }\n",
-	  3, "/nonexistent/k.pem", "Keyring /nonexistent/k.pem cannot be read here" },
+	  3, "/nonexistent/k.pem", "Keyring /nonexistent/k.pem does not exist" },
+	{ "stash file that does not exist",
+	  RULE("r", "LocalPortRange 1") BASE,
+	  RULE("r", "LocalPortRange 1") GRP_ON
+	  "TTLSEnvironmentAction e { HandshakeRole Server TTLSKeyringParms { Keyring /dev/null "
+	  "KeyringStashFile /nonexistent/k.sth } }\n",
+	  3, "/nonexistent/k.sth", "KeyringStashFile /nonexistent/k.sth does not exist" },
 	{ "singleton given twice",
 	  "KeyExchangePolicy { AllowNat Yes }\n",
 	  "KeyExchangePolicy { AllowNat Yes }\nKeyExchangePolicy { AllowNat No }\n",

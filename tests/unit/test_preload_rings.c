@@ -1,5 +1,6 @@
 /* tests/unit/test_preload_rings — key rings (common/ring): no count limit
- * (the system trust store is a client's key ring), chains, what a role needs. */
+ * (the system trust store is a client's key ring), chains, what a role
+ * needs, what an empty or garbage ring is told, world-readable private keys. */
 #include <check.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
@@ -99,6 +100,15 @@ static void put_key(FILE *f, gnutls_x509_privkey_t key)
 	gnutls_free(d.data);
 }
 
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
 /* A ring of n CA certificates. */
 static void write_cas(const char *path, unsigned n)
 {
@@ -167,6 +177,37 @@ START_TEST(server_ring_with_200_cas_and_a_chain)
 }
 END_TEST
 
+/* ---- what a ring that is not one is told ------------------------------------ */
+
+static const struct {
+	const char *name, *text, *msg;
+} bad_rings[] = {
+	{ "empty", "", "it is empty; expected a PEM bundle (certificates and private keys) or a "
+	  "PKCS#12 file" },
+	{ "garbage", "hello, I am no key ring\n", "it holds neither PEM blocks (-----BEGIN lines) "
+	  "nor PKCS#12 data; expected a PEM bundle (certificates and private keys) or a PKCS#12 file" },
+	{ "other PEM", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+	  "its PEM blocks hold no certificate and no private key; expected a PEM bundle" },
+	{ "bad base64", "\n\n-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+	  "line 3: the CERTIFICATE block cannot be read" },
+	{ "unterminated", "-----BEGIN CERTIFICATE-----\nAAAA\n", "line 1: PEM block CERTIFICATE has "
+	  "no END line" },
+};
+
+START_TEST(bad_ring_says_what_was_expected)
+{
+	const char *path = path_in("bad.pem");
+	write_text(path, bad_rings[_i].text, 0600);
+	struct ring_info info;
+	char err[512] = "", want[512];
+	ck_assert_int_eq(load(path, false, true, &info, err, sizeof err), -1);
+	snprintf(want, sizeof want, "keyring %s: %s", path, bad_rings[_i].msg);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s: got '%s', want '%s'",
+		      bad_rings[_i].name, err, want);
+	ck_assert_ptr_null(strstr(err, "Base64 unexpected header"));
+}
+END_TEST
+
 START_TEST(what_a_role_needs)
 {
 	const char *cas = path_in("cas.pem");
@@ -188,6 +229,33 @@ START_TEST(what_a_role_needs)
 }
 END_TEST
 
+START_TEST(world_readable_private_key_is_exposed)
+{
+	struct cert c;
+	make_cert(&c, "srv", false, NULL, 9);
+	const char *path = path_in("srv.pem");
+	FILE *f = fopen(path, "w");
+	put_key(f, c.key);
+	put_crt(f, c.crt);
+	fclose(f);
+	struct ring_info info;
+	char err[512] = "";
+	ck_assert_int_eq(chmod(path, 0640), 0);
+	ck_assert_int_eq(load(path, true, false, &info, err, sizeof err), 0);
+	ck_assert(!info.key_exposed);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(load(path, true, false, &info, err, sizeof err), 0);
+	ck_assert(info.key_exposed);
+	/* Certificates alone are public. */
+	const char *cas = path_in("cas.pem");
+	write_cas(cas, 1);
+	ck_assert_int_eq(chmod(cas, 0644), 0);
+	ck_assert_int_eq(load(cas, false, true, &info, err, sizeof err), 0);
+	ck_assert(!info.key_exposed);
+	free_cert(&c);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("preload_rings");
@@ -196,7 +264,10 @@ static Suite *make_suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, system_trust_store_is_a_client_ring);
 	tcase_add_test(t, server_ring_with_200_cas_and_a_chain);
+	tcase_add_loop_test(t, bad_ring_says_what_was_expected, 0,
+			    (int)(sizeof bad_rings / sizeof bad_rings[0]));
 	tcase_add_test(t, what_a_role_needs);
+	tcase_add_test(t, world_readable_private_key_is_exposed);
 	suite_add_tcase(s, t);
 	return s;
 }
