@@ -3,8 +3,9 @@
  * the shim uses it and as `attls policy check` tests it: a PEM bundle or a
  * PKCS#12 file (password from KeyringPw or a stash file), every CA
  * certificate a trust anchor, the key chosen by CertificateLabel with its
- * chain. How the files are read is the caller's: the shim (preload/tls) and
- * the policy check (ctl/policy_cmd) read them directly (ring_read_file).
+ * chain. How the files are read is the caller's: the shim reads through the
+ * copies it keeps across privilege drops (preload/rings), the policy check
+ * reads them directly (ring_read_file).
  */
 #ifndef ATTLS_COMMON_RING_H
 #define ATTLS_COMMON_RING_H

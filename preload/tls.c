@@ -11,13 +11,12 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "common/log.h"
-#include "common/ring.h"
 #include "policy/attls.h"
 #include "policy/ciphers.h"
 #include "policy/policy.h"
 #include "policy/schema.h"
 #include "preload/conn.h"
+#include "preload/rings.h"
 
 #define CLIENT_CACHE 64
 #define RETRY_BROKEN_S 5
@@ -109,14 +108,6 @@ static void build_priority(const struct attls_settings *s, char *buf, size_t len
 
 /* ---- contexts ----------------------------------------------------------------- */
 
-/* As ssh says of an unprotected private key. */
-static void warn_exposed(const char *what, const char *path)
-{
-	log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_WARNING,
-		 "%s %s can be read by every user on this host; it should be readable by the "
-		 "program's user (or root) only: chmod o-r %s", what, path, path);
-}
-
 static void ctx_free(struct tls_ctx *x)
 {
 	if (x->cred)
@@ -145,17 +136,7 @@ static int ctx_build(struct tls_ctx *x)
 		snprintf(x->err, sizeof x->err, "cannot allocate credentials: %s", gnutls_strerror(rc));
 		return -1;
 	}
-	struct ring_want w = {
-		.path = s->keyring, .pw = s->keyring_pw, .stash = s->keyring_stash,
-		.label = s->cert_label,
-		.need_key = attls_needs_key(s, x->role), .need_cas = attls_verifies_peer(s, x->role),
-	};
-	rc = ring_load(x->cred, &w, ring_read_file, NULL, &x->ki, x->err, sizeof x->err);
-	if (x->ki.key_exposed)
-		warn_exposed("keyring (it holds a private key)", s->keyring);
-	if (x->ki.stash_exposed)
-		warn_exposed("KeyringStashFile (the key ring's password)", s->keyring_stash);
-	if (rc)
+	if (rings_load(x->cred, s, x->role, &x->ki, x->err, sizeof x->err))
 		return -1;
 	char prio[1024];
 	build_priority(s, prio, sizeof prio);
@@ -265,6 +246,7 @@ void tls_ctx_new_ticket_key(struct tls_ctx *x)
 void tls_ctx_trim(const struct policy *current)
 {
 	pthread_mutex_lock(&ctx_lock);
+	rings_keep_named(current);
 	for (struct tls_ctx **pp = &ctxs; *pp;) {
 		struct tls_ctx *x = *pp;
 		if (x->pol != current) {

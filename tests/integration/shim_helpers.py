@@ -199,12 +199,14 @@ def hosts_file(path, names):
     return path
 
 
-def nginx_conf(d, server_block, master=False, workers=1, extra_http=""):
-    """An nginx.conf in d whose paths all stay in d; server_block goes in http{}."""
+def nginx_conf(d, server_block, master=False, workers=1, extra_http="", extra_main=""):
+    """An nginx.conf in d whose paths all stay in d; server_block goes in http{},
+    extra_main in the main context (e.g. "user nobody nogroup;")."""
     d = Path(d)
     (d / "tmp").mkdir(exist_ok=True)
     conf = d / "nginx.conf"
     conf.write_text(f"""
+{extra_main}
 daemon off;
 master_process {'on' if master else 'off'};
 worker_processes {workers};

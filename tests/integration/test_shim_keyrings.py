@@ -2,10 +2,13 @@
 (no count limit), `attls policy check` loading every ring the way the shim
 will (empty or garbage rings are errors that say what was expected; missing
 and unreadable rings are told apart; a world-readable private key is warned
-about, there and in the log), and a client rule whose ring cannot be used
-failing before any packet leaves."""
+about, there and in the log), a client rule whose ring cannot be used failing
+before any packet leaves, and a server that drops root keeping its key ring
+across policy edits, rotation of the ring included."""
+import errno
 import os
 import socket
+import ssl
 
 import pytest
 
@@ -249,3 +252,86 @@ def test_rule_on_local_ports_fails_right_after_connecting(work):
     text = log_text(log)
     assert f"rule to-tls: connection to 127.0.0.1 port {port} closed before any byte was sent " \
         "(EACCES): TLS cannot be set up: keyring" in text, text
+
+
+# ---- a server that drops root keeps its key ring -----------------------------
+
+def wait_reloaded(log, pid, n, port, certs):
+    """Connections (every one must work) until pid logged its n-th reload."""
+    def reloaded():
+        assert tls_echo(port, certs) == b"ping\n"
+        return sum(f"attls[{pid}]" in ln and "reloaded; new connections follow it" in ln
+                   for ln in log_text(log).splitlines()) >= n
+    wait_for(reloaded, 20, f"process {pid} to reload the policy ({n})", interval=0.1)
+
+
+def tls_echo(port, certs, want_cipher=None):
+    with tls_connect(port, certs.ca) as s:
+        if want_cipher:
+            assert s.cipher()[0] == want_cipher, s.cipher()
+        s.sendall(b"ping\n")
+        return s.recv(5)
+
+
+def peer_cert(port):
+    """The server's certificate (DER), whoever issued it."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as s:
+            der = s.getpeercert(binary_form=True)
+    return der
+
+
+def test_server_that_drops_root_keeps_its_key_ring(procs, work, certs):
+    """A server that listens as root, then setgroups/setgid/setuid to nobody,
+    with a key ring only root may read: it keeps serving TLS after policy
+    edits (a comment, a cipher change, a new rule naming the same ring), the
+    log says once that the ring read at start stands in. When root then
+    replaces the ring file (rotation), the server keeps the key material it
+    has and the log says, once, that the file changed and a restart is needed."""
+    os.chmod(work, 0o755)
+    ring = work / "server.pem"
+    ring.write_bytes(certs.path("server.pem").read_bytes())
+    os.chmod(ring, 0o600)
+    port, port2 = free_port(), free_port()
+    web = rule("web", "Inbound", ring, "Server", lport=port)
+    pol = write_policy(work / "p.conf", web)
+    log = work / "attls.log"
+    p = procs.start(attls_run(pol, log, PY, PROGS / "dropping_echo_server.py", port, "nobody"),
+                    name="server")
+    wait_for(lambda: "dropped uid=65534" in procs.out(p) or p.poll() is not None, 15,
+             "the server to drop privileges")
+    assert p.poll() is None, procs.err(p)
+    assert tls_echo(port, certs) == b"ping\n"
+
+    write_policy(pol, "# an edit that changes nothing\n" + web)
+    wait_reloaded(log, p.pid, 1, port, certs)
+    text = log_text(log)
+    assert f"cannot open keyring {ring}: Permission denied (uid {NOBODY}); new connections " \
+        "use the copy this process read at" in text, text
+    assert "the file has not changed since" in text, text
+
+    # A real change: another cipher, and a second rule with the same ring.
+    write_policy(pol, rule("web", "Inbound", ring, "Server", lport=port, ciphers4="1302"),
+                 rule("web2", "Inbound", ring, "Server", lport=port2))
+    wait_reloaded(log, p.pid, 2, port, certs)
+    assert tls_echo(port, certs, want_cipher="TLS_AES_256_GCM_SHA384") == b"ping\n"
+    # One line for the copy, however many reloads and rules use it.
+    assert log_text(log).count("new connections use the copy") == 1, log_text(log)
+
+    # Rotation: root replaces the ring (new file, another certificate).
+    old_cert = peer_cert(port)
+    rotated = work / "rotated.pem"
+    rotated.write_bytes(certs.path("other.key").read_bytes() + certs.path("other.crt").read_bytes()
+                        + certs.ca.read_bytes())
+    os.chmod(rotated, 0o600)
+    os.replace(rotated, ring)
+    write_policy(pol, "# after rotation\n" + web)
+    wait_reloaded(log, p.pid, 3, port, certs)
+    assert peer_cert(port) == old_cert        # the key material it had
+    text = log_text(log)
+    assert text.count("the file CHANGED since and this process cannot read the new one: "
+                      "restart the program to use it") == 1, text
+    assert "cannot be set up" not in text, text

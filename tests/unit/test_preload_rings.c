@@ -1,6 +1,7 @@
-/* tests/unit/test_preload_rings — key rings (common/ring): no count limit
- * (the system trust store is a client's key ring), chains, what a role
- * needs, what an empty or garbage ring is told, world-readable private keys. */
+/* tests/unit/test_preload_rings — key rings (common/ring, preload/rings): no
+ * count limit (the system trust store is a client's key ring), what an empty
+ * or garbage ring is told, world-readable private keys, and the copies a
+ * process keeps of a ring it can no longer read. */
 #include <check.h>
 #include <fcntl.h>
 #include <gnutls/gnutls.h>
@@ -14,6 +15,9 @@
 
 #include "common/log.h"
 #include "common/ring.h"
+#include "policy/attls.h"
+#include "policy/schema.h"
+#include "preload/rings.h"
 #include "support.h"
 
 #define SYSTEM_STORE "/etc/ssl/certs/ca-certificates.crt"
@@ -33,6 +37,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	rings_forget_all();
 	log_set_file(NULL);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
@@ -256,6 +261,108 @@ START_TEST(world_readable_private_key_is_exposed)
 }
 END_TEST
 
+/* ---- the shim's copies ---------------------------------------------------------- */
+
+static struct attls_settings client_settings(const char *path)
+{
+	struct attls_settings s = { .enabled = true, .role = ROLE_CLIENT, .keyring = path };
+	return s;
+}
+
+static int rings_client(const struct attls_settings *s, struct ring_info *info)
+{
+	gnutls_certificate_credentials_t cred;
+	ck_assert_int_eq(gnutls_certificate_allocate_credentials(&cred), 0);
+	char err[512] = "";
+	int rc = rings_load(cred, s, ROLE_CLIENT, info, err, sizeof err);
+	gnutls_certificate_free_credentials(cred);
+	return rc;
+}
+
+static unsigned log_count(const char *needle)
+{
+	FILE *f = fopen(logpath, "r");
+	if (!f)
+		return 0;
+	unsigned n = 0;
+	char line[2048];
+	while (fgets(line, sizeof line, f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+START_TEST(copy_stands_in_for_a_ring_that_cannot_be_read)
+{
+	const char *path = path_in("ring.pem");
+	write_cas(path, 3);
+	struct attls_settings s = client_settings(path);
+	struct ring_info info;
+	ck_assert_int_eq(rings_client(&s, &info), 0);
+	ck_assert_uint_eq(info.ncas, 3);
+
+	/* Gone: the copy is used, and that is said once. */
+	ck_assert_int_eq(unlink(path), 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(rings_client(&s, &info), 0);
+		ck_assert_uint_eq(info.ncas, 3);
+	}
+	ck_assert_uint_eq(log_count("new connections use the copy this process read at"), 1);
+	ck_assert_uint_eq(log_count("whether the file changed since cannot be seen"), 1);
+
+	/* Something else at the path that cannot be read as a ring (a directory):
+	 * it changed, said once more. */
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(rings_client(&s, &info), 0);
+		ck_assert_uint_eq(info.ncas, 3);
+	}
+	ck_assert_uint_eq(log_count("the file CHANGED since and this process cannot read the new one"), 1);
+	ck_assert_uint_eq(log_count("new connections use the copy"), 2);
+
+	/* A readable file again: what it holds now is used. */
+	ck_assert_int_eq(rmdir(path), 0);
+	write_cas(path, 5);
+	ck_assert_int_eq(rings_client(&s, &info), 0);
+	ck_assert_uint_eq(info.ncas, 5);
+}
+END_TEST
+
+START_TEST(copies_of_rings_no_rule_names_are_dropped)
+{
+	const char *path = path_in("ring.pem");
+	write_cas(path, 2);
+	struct attls_settings s = client_settings(path);
+	struct ring_info info;
+	ck_assert_int_eq(rings_client(&s, &info), 0);
+	ck_assert_int_eq(unlink(path), 0);
+
+	/* A policy that still names it keeps the copy... */
+	char text[512];
+	snprintf(text, sizeof text,
+		 "TTLSRule r { RemotePortRange 1 Direction Outbound TTLSGroupActionRef g "
+		 "TTLSEnvironmentActionRef e }\n"
+		 "TTLSGroupAction g { TTLSEnabled On }\n"
+		 "TTLSEnvironmentAction e { HandshakeRole Client TTLSKeyringParms { Keyring %s } }\n",
+		 path);
+	struct diags d;
+	diags_init(&d);
+	struct policy *p = must_load(text, &d);
+	rings_keep_named(p);
+	ck_assert_int_eq(rings_client(&s, &info), 0);
+	policy_unref(p);
+	diags_free(&d);
+
+	/* ...one that does not lets it go. */
+	diags_init(&d);
+	p = must_load("TTLSGroupAction g { TTLSEnabled On }\n", &d);
+	rings_keep_named(p);
+	ck_assert_int_eq(rings_client(&s, &info), -1);
+	policy_unref(p);
+	diags_free(&d);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
 	Suite *s = suite_create("preload_rings");
@@ -268,6 +375,8 @@ static Suite *make_suite(void)
 			    (int)(sizeof bad_rings / sizeof bad_rings[0]));
 	tcase_add_test(t, what_a_role_needs);
 	tcase_add_test(t, world_readable_private_key_is_exposed);
+	tcase_add_test(t, copy_stands_in_for_a_ring_that_cannot_be_read);
+	tcase_add_test(t, copies_of_rings_no_rule_names_are_dropped);
 	suite_add_tcase(s, t);
 	return s;
 }
