@@ -188,6 +188,30 @@ for blocking in (True, False):
 """
 
 
+def listener():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    return s
+
+
+def connect_both_ways(work, lsock, ring, **conds):
+    """A program under a client rule for lsock's port (ring, conditions)
+    connects once blocking and once not: both must fail with EACCES. Returns
+    the port and the attls log."""
+    port = lsock.getsockname()[1]
+    pol = write_policy(work / "client.conf",
+                       rule("to-tls", "Outbound", ring, "Client", rport=port, **conds))
+    log = work / "client.log"
+    script = work / "connect.py"
+    script.write_text(CONNECT_BOTH_WAYS)
+    r = run(attls_run(pol, log, PY, script, port))
+    out = r.stdout.decode()
+    assert out.splitlines() == ["blocking EACCES", "nonblocking EACCES"], \
+        out + r.stderr.decode() + log_text(log)
+    return port, log_text(log)
+
+
 @pytest.mark.parametrize("ring", ["garbage", "server-without-ca"])
 def test_client_rule_with_unusable_ring_fails_before_connecting(work, certs, ring):
     """connect() fails with EACCES (as with no valid policy) before a SYN is
@@ -198,24 +222,12 @@ def test_client_rule_with_unusable_ring_fails_before_connecting(work, certs, rin
         path.write_text("not a key ring\n")
     else:
         path = certs.path("server.crt")      # a certificate, no CA: nothing to verify with
-    with socket.socket() as lsock:
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(8)
-        port = lsock.getsockname()[1]
-        pol = write_policy(work / "client.conf",
-                           rule("to-tls", "Outbound", path, "Client", rport=port))
-        log = work / "client.log"
-        script = work / "connect.py"
-        script.write_text(CONNECT_BOTH_WAYS)
-        r = run(attls_run(pol, log, PY, script, port))
-        out = r.stdout.decode()
-        assert out.splitlines() == ["blocking EACCES", "nonblocking EACCES"], \
-            out + r.stderr.decode() + log_text(log)
+    with listener() as lsock:
+        port, text = connect_both_ways(work, lsock, path)
         lsock.setblocking(False)
         with pytest.raises(BlockingIOError):
             conn, _ = lsock.accept()
             conn.close()
-    text = log_text(log)
     assert f"rule to-tls: connection to 127.0.0.1 port {port} refused before connecting " \
         "(EACCES): TLS cannot be set up: keyring" in text, text
 
@@ -226,20 +238,8 @@ def test_rule_on_local_ports_fails_right_after_connecting(work):
     peer gets a connection that closes without a byte."""
     path = work / "ring.pem"
     path.write_text("not a key ring\n")
-    with socket.socket() as lsock:
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(8)
-        port = lsock.getsockname()[1]
-        pol = write_policy(work / "client.conf",
-                           rule("to-tls", "Outbound", path, "Client", rport=port,
-                                lport="1024-65535"))
-        log = work / "client.log"
-        script = work / "connect.py"
-        script.write_text(CONNECT_BOTH_WAYS)
-        r = run(attls_run(pol, log, PY, script, port))
-        out = r.stdout.decode()
-        assert out.splitlines() == ["blocking EACCES", "nonblocking EACCES"], \
-            out + r.stderr.decode() + log_text(log)
+    with listener() as lsock:
+        port, text = connect_both_ways(work, lsock, path, lport="1024-65535")
         lsock.settimeout(10)
         conn, _ = lsock.accept()
         with conn:
@@ -249,7 +249,6 @@ def test_rule_on_local_ports_fails_right_after_connecting(work):
             except ConnectionResetError:
                 first = b""
             assert first == b""
-    text = log_text(log)
     assert f"rule to-tls: connection to 127.0.0.1 port {port} closed before any byte was sent " \
         "(EACCES): TLS cannot be set up: keyring" in text, text
 
@@ -299,7 +298,7 @@ def test_server_that_drops_root_keeps_its_key_ring(procs, work, certs):
     web = rule("web", "Inbound", ring, "Server", lport=port)
     pol = write_policy(work / "p.conf", web)
     log = work / "attls.log"
-    p = procs.start(attls_run(pol, log, PY, PROGS / "dropping_echo_server.py", port, "nobody"),
+    p = procs.start(attls_run(pol, log, PY, PROGS / "echo_server.py", port, "nobody"),
                     name="server")
     wait_for(lambda: "dropped uid=65534" in procs.out(p) or p.poll() is not None, 15,
              "the server to drop privileges")

@@ -69,7 +69,7 @@ static void make_cert(struct cert *c, const char *cn, bool ca, const struct cert
 	ck_assert_int_eq(gnutls_x509_crt_init(&c->crt), 0);
 	gnutls_x509_crt_set_version(c->crt, 3);
 	unsigned char sn[4] = { (unsigned char)(serial >> 24), (unsigned char)(serial >> 16),
-				(unsigned char)(serial >> 8), (unsigned char)serial | 1 };
+				(unsigned char)(serial >> 8), (unsigned char)serial };
 	gnutls_x509_crt_set_serial(c->crt, sn, sizeof sn);
 	gnutls_x509_crt_set_dn_by_oid(c->crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn));
 	time_t now = time(NULL);
@@ -89,20 +89,24 @@ static void free_cert(struct cert *c)
 	gnutls_x509_privkey_deinit(c->key);
 }
 
+/* PEM out of GnuTLS into f (export2 gives it, f takes it, it is freed). */
+static void put_pem(FILE *f, int rc, gnutls_datum_t *d)
+{
+	ck_assert_int_eq(rc, 0);
+	fwrite(d->data, 1, d->size, f);
+	gnutls_free(d->data);
+}
+
 static void put_crt(FILE *f, gnutls_x509_crt_t crt)
 {
 	gnutls_datum_t d;
-	ck_assert_int_eq(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d), 0);
-	fwrite(d.data, 1, d.size, f);
-	gnutls_free(d.data);
+	put_pem(f, gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d), &d);
 }
 
 static void put_key(FILE *f, gnutls_x509_privkey_t key)
 {
 	gnutls_datum_t d;
-	ck_assert_int_eq(gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d), 0);
-	fwrite(d.data, 1, d.size, f);
-	gnutls_free(d.data);
+	put_pem(f, gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d), &d);
 }
 
 static void write_text(const char *path, const char *text, mode_t mode)
@@ -128,6 +132,19 @@ static void write_cas(const char *path, unsigned n)
 		free_cert(&ca);
 	}
 	fclose(f);
+}
+
+/* A ring of one key with its self-signed (not CA) certificate. */
+static void write_key_and_cert(const char *path, const char *cn)
+{
+	struct cert c;
+	make_cert(&c, cn, false, NULL, 7);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	put_key(f, c.key);
+	put_crt(f, c.crt);
+	fclose(f);
+	free_cert(&c);
 }
 
 static int load(const char *path, bool need_key, bool need_cas, struct ring_info *info,
@@ -221,28 +238,17 @@ START_TEST(what_a_role_needs)
 	char err[512] = "";
 	ck_assert_int_eq(load(cas, true, false, &info, err, sizeof err), -1);
 	ck_assert_msg(strstr(err, "no private key with its certificate"), "%s", err);
-	struct cert c;
-	make_cert(&c, "lonely", false, NULL, 7);
 	const char *keyonly = path_in("key.pem");
-	FILE *f = fopen(keyonly, "w");
-	put_key(f, c.key);
-	put_crt(f, c.crt);
-	fclose(f);
+	write_key_and_cert(keyonly, "lonely");
 	ck_assert_int_eq(load(keyonly, false, true, &info, err, sizeof err), -1);
 	ck_assert_msg(strstr(err, "no CA certificate to verify peers with"), "%s", err);
-	free_cert(&c);
 }
 END_TEST
 
 START_TEST(world_readable_private_key_is_exposed)
 {
-	struct cert c;
-	make_cert(&c, "srv", false, NULL, 9);
 	const char *path = path_in("srv.pem");
-	FILE *f = fopen(path, "w");
-	put_key(f, c.key);
-	put_crt(f, c.crt);
-	fclose(f);
+	write_key_and_cert(path, "srv");
 	struct ring_info info;
 	char err[512] = "";
 	ck_assert_int_eq(chmod(path, 0640), 0);
@@ -257,7 +263,6 @@ START_TEST(world_readable_private_key_is_exposed)
 	ck_assert_int_eq(chmod(cas, 0644), 0);
 	ck_assert_int_eq(load(cas, false, true, &info, err, sizeof err), 0);
 	ck_assert(!info.key_exposed);
-	free_cert(&c);
 }
 END_TEST
 
@@ -292,17 +297,25 @@ static unsigned log_count(const char *needle)
 	return n;
 }
 
-START_TEST(copy_stands_in_for_a_ring_that_cannot_be_read)
+/* A client ring of ncas CAs at path, loaded once, then removed. */
+static struct attls_settings loaded_then_gone(const char *path, unsigned ncas)
 {
-	const char *path = path_in("ring.pem");
-	write_cas(path, 3);
+	write_cas(path, ncas);
 	struct attls_settings s = client_settings(path);
 	struct ring_info info;
 	ck_assert_int_eq(rings_client(&s, &info), 0);
-	ck_assert_uint_eq(info.ncas, 3);
+	ck_assert_uint_eq(info.ncas, ncas);
+	ck_assert_int_eq(unlink(path), 0);
+	return s;
+}
+
+START_TEST(copy_stands_in_for_a_ring_that_cannot_be_read)
+{
+	const char *path = path_in("ring.pem");
+	struct attls_settings s = loaded_then_gone(path, 3);
+	struct ring_info info;
 
 	/* Gone: the copy is used, and that is said once. */
-	ck_assert_int_eq(unlink(path), 0);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(rings_client(&s, &info), 0);
 		ck_assert_uint_eq(info.ncas, 3);
@@ -331,11 +344,8 @@ END_TEST
 START_TEST(copies_of_rings_no_rule_names_are_dropped)
 {
 	const char *path = path_in("ring.pem");
-	write_cas(path, 2);
-	struct attls_settings s = client_settings(path);
+	struct attls_settings s = loaded_then_gone(path, 2);
 	struct ring_info info;
-	ck_assert_int_eq(rings_client(&s, &info), 0);
-	ck_assert_int_eq(unlink(path), 0);
 
 	/* A policy that still names it keeps the copy... */
 	char text[512];
