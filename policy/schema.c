@@ -23,6 +23,34 @@ const char *const enum_routing[] = { "Local", "Routed", "Either", NULL };
 const char *const enum_authalg[] = { "Null", "HMAC_MD5", "HMAC_SHA1", "HMAC_SHA2_256_128",
 				     "HMAC_SHA2_384_192", "HMAC_SHA2_512_256", "AES_GMAC_128",
 				     "AES_GMAC_256", "AES128_XCBC_96", NULL };
+const char *const enum_encrypt[] = { "DES", "3DES", "AES_CBC", "AES_GCM_16", "DoNot", NULL };
+const char *const enum_identity[] = { "IpAddr", "Fqdn", "UserAtFqdn", "X500dn", "KeyID", NULL };
+
+/* VK_DHGROUP: the groups attls implements, by the names policies write. */
+static const struct { int group; const char *name; } dh_groups[] = {
+	{ 1, "Group1" }, { 2, "Group2" }, { 5, "Group5" }, { 14, "Group14" }, { 15, "Group15" },
+	{ 16, "Group16" }, { 19, "Group19" }, { 20, "Group20" }, { 21, "Group21" },
+};
+
+const char *dhgroup_name(int group)
+{
+	if (group == 0)
+		return "None";
+	for (size_t i = 0; i < sizeof dh_groups / sizeof dh_groups[0]; i++)
+		if (dh_groups[i].group == group)
+			return dh_groups[i].name;
+	return NULL;
+}
+
+int dhgroup_parse(const char *word)
+{
+	if (strcasecmp(word, "None") == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof dh_groups / sizeof dh_groups[0]; i++)
+		if (strcasecmp(dh_groups[i].name, word) == 0)
+			return dh_groups[i].group;
+	return -1;
+}
 
 static const char *const e_suiteb[] = { "Off", "128", "128Min", "192", "192Min", "All", NULL };
 static const char *const e_reneg[] = { "Default", "Disabled", "All", "Abbreviated", NULL };
