@@ -13,6 +13,7 @@
 
 #include "policy/addr.h"
 #include "policy/diag.h"
+#include "policy/storeurl.h"
 #include "policy/tree.h"
 
 struct policy;
@@ -117,8 +118,14 @@ struct ike_config {
 	size_t nlisten;
 	uint16_t ike_port, nat_port;
 	int backend;                      /* BACKEND_* */
-	const char *control_socket, *pid_file, *swsa_store, *keyring;
+	const char *control_socket, *pid_file, *keyring;
 	unsigned syslog_level, retries, init_wait, max_wait;
+	/* sysplex-wide SAs: off when swsa_store.kind is STORE_NONE */
+	struct store_url swsa_store;
+	const char *swsa_password_file;   /* absolute, or NULL */
+	const char *swsa_node;            /* NULL: the host name */
+	const struct ip_addr *swsa_dvipa;
+	size_t nswsa_dvipa;
 };
 
 struct ipsec_policy {

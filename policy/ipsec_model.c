@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "policy/policy_internal.h"
 
@@ -316,8 +317,40 @@ static struct ike_rule *ke_rule(struct arena *a, struct pstmt *s, const struct i
 	return r;
 }
 
+/* Every value of a repeatable VK_HOST parameter, in file order. */
+static int host_list(struct arena *a, const struct pstmt *s, const char *name,
+		     const struct ip_addr **out, size_t *nout)
+{
+	size_t n = pstmt_count(s, name);
+	struct ip_addr *v = arena_array(a, n ? n : 1, sizeof *v);
+	if (!v)
+		return -1;
+	*nout = 0;
+	for (size_t i = 0; s && i < s->nparams; i++) {
+		const struct pparam *q = &s->params[i];
+		if (q->invalid || strcasecmp(q->ps->name, name) != 0)
+			continue;   /* pstmt_count does not count invalid values either */
+		struct ip_addr *x = &v[(*nout)++];
+		x->family = q->v.range.family;
+		memcpy(x->b, q->v.range.lo, 16);
+	}
+	*out = v;
+	return 0;
+}
+
+/* A password file that cannot be read now may be readable by the daemon (it
+ * reads the file at each connection, and iked -n may run as another user):
+ * a warning, not an error. */
+static void check_password_file(const struct pstmt *s, const char *path, struct diags *d)
+{
+	const struct pparam *p = pstmt_param(s, "SwsaStorePasswordFile");
+	if (p && path && access(path, R_OK) != 0)
+		diag_warn(d, p->vpos, "iked cannot log in to Redis until it can read the file",
+			  "SwsaStorePasswordFile %s cannot be read here", path);
+}
+
 static int ike_config(struct arena *a, const char *dir, const struct pstmt *s,
-		      struct ike_config *c)
+		      struct ike_config *c, struct diags *d)
 {
 	c->ike_port = (uint16_t)int_or(s, "IkePort", 500);
 	c->nat_port = (uint16_t)int_or(s, "NatPort", 4500);
@@ -325,27 +358,26 @@ static int ike_config(struct arena *a, const char *dir, const struct pstmt *s,
 	const struct pparam *p;
 	c->control_socket = (p = pstmt_param(s, "ControlSocket")) ? p->v.s : "/run/attls/iked.sock";
 	c->pid_file = (p = pstmt_param(s, "PidFile")) ? p->v.s : "/run/attls/iked.pid";
-	c->swsa_store = (p = pstmt_param(s, "SwsaStore")) ? p->v.s : NULL;
 	c->keyring = (p = pstmt_param(s, "Keyring")) ? p->v.s : NULL;
 	c->keyring = policy_resolve_path(a, dir, c->keyring);
 	c->syslog_level = (unsigned)int_or(s, "IkeSyslogLevel", 1);
 	c->retries = (unsigned)int_or(s, "IkeRetries", 10);
 	c->init_wait = (unsigned)int_or(s, "IkeInitWait", 2);
 	c->max_wait = (unsigned)int_or(s, "IkeMaxWait", 8);
-	size_t n = pstmt_count(s, "ListenAddr");
-	struct ip_addr *v = arena_array(a, n ? n : 1, sizeof *v);
-	if (!v)
+	if (host_list(a, s, "ListenAddr", &c->listen, &c->nlisten))
 		return -1;
-	for (size_t i = 0; s && i < s->nparams; i++) {
-		const struct pparam *q = &s->params[i];
-		if (strcasecmp(q->ps->name, "ListenAddr") != 0)
-			continue;
-		struct ip_addr *x = &v[c->nlisten++];
-		x->family = q->v.range.family;
-		memcpy(x->b, q->v.range.lo, 16);
-	}
-	c->listen = v;
-	return 0;
+
+	/* validate.c has refused a URL that does not parse */
+	char err[256], hint[128];
+	if ((p = pstmt_param(s, "SwsaStore")) &&
+	    store_url_parse(p->v.s, &c->swsa_store, err, sizeof err, hint, sizeof hint))
+		c->swsa_store.kind = STORE_NONE;
+	p = pstmt_param(s, "SwsaStorePasswordFile");
+	c->swsa_password_file = policy_resolve_path(a, dir, p ? p->v.s : NULL);
+	if (c->swsa_store.kind == STORE_REDIS)
+		check_password_file(s, c->swsa_password_file, d);
+	c->swsa_node = (p = pstmt_param(s, "SwsaNode")) ? p->v.s : NULL;
+	return host_list(a, s, "SwsaDvipa", &c->swsa_dvipa, &c->nswsa_dvipa);
 }
 
 static const struct pstmt *singleton(const struct ptree *t, const char *type)
@@ -358,7 +390,6 @@ static const struct pstmt *singleton(const struct ptree *t, const char *type)
 
 int ipsec_compile(struct policy *p, struct diags *d)
 {
-	(void)d;
 	struct arena *a = &p->arena;
 	struct ipsec_policy *ip = &p->ipsec;
 	const struct ptree *t = &p->tree;
@@ -373,7 +404,7 @@ int ipsec_compile(struct policy *p, struct diags *d)
 	ip->how_to_respond = enum_or(kp, "HowToRespondIKEv1", HOWRESP_EITHER);
 	ip->liveness = (unsigned)int_or(kp, "LivenessInterval", 0);
 	ip->nat_keepalive = (unsigned)int_or(kp, "NatKeepAliveInterval", 20);
-	if (ike_config(a, t->dir, ic, &ip->ike))
+	if (ike_config(a, t->dir, ic, &ip->ike, d))
 		return -1;
 
 	size_t nf = pstmt_count(fp, "IpFilterRule") + pstmt_count(fp, "IpFilterRuleRef");

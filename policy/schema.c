@@ -453,9 +453,17 @@ static const struct param_schema p_ikeconfig[] = {
 	  .dflt = "/run/attls/iked.sock", .doc = "unix socket for the ipsec command" },
 	{ .name = "PidFile", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS,
 	  .dflt = "/run/attls/iked.pid", .doc = "pid file when iked daemonizes" },
-	/* SWSA (sysplex-wide SAs) is not implemented: iked keeps no shared store. */
+	/* Not acted on until iked's exchanges write and read the records. */
 	{ .name = "SwsaStore", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS | NA,
-	  .doc = "shared SA store for SWSA takeover: dir:/path or redis://host:port" },
+	  .doc = "where sysplex-wide SA records live: redis://[USER@]HOST[:PORT][/DB] or "
+		 "dir:/ABSOLUTE/PATH; without it SWSA is off" },
+	{ .name = "SwsaStorePasswordFile", .kind = VK_STRING, .min = 1, .max = 1023,
+	  .flags = PF_ATTLS | NA, .doc = "file whose first line is the Redis password (read at each "
+				    "connection, never logged)" },
+	{ .name = "SwsaDvipa", .kind = VK_HOST, .flags = RP | PF_ATTLS | NA,
+	  .doc = "an address whose tunnels are sysplex-wide" },
+	{ .name = "SwsaNode", .kind = VK_STRING, .min = 1, .max = 64, .flags = PF_ATTLS | NA,
+	  .doc = "this node's name in the SWSA records; default: the host name" },
 	STR("Keyring", 1, 1023, 0, "PEM bundle with iked's key, certificate and trusted CAs"),
 	INT("IkeSyslogLevel", 0, 255, 0, "1", "1 errors, 2 warnings, 4 events, 8 debug, 16 packets"),
 	INT("IkeRetries", 1, 20, 0, "10", "retransmissions before giving up"),
