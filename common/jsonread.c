@@ -402,7 +402,7 @@ const struct jr_node *jr_member(const struct jr_doc *doc, const struct jr_node *
 
 const char *jr_type_name(int type)
 {
-	static const char *const names[] = { "null", "boolean", "integer", "number", "string",
-					     "array", "object" };
+	static const char *const names[] = { "null", "a boolean", "an integer", "a number",
+					     "a string", "an array", "an object" };
 	return type >= 0 && type <= JR_OBJECT ? names[type] : "?";
 }

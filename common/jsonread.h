@@ -56,6 +56,6 @@ const struct jr_node *jr_member(const struct jr_doc *doc, const struct jr_node *
 /* Children of an array or object in order: first, then next until NULL. */
 const struct jr_node *jr_first(const struct jr_doc *doc, const struct jr_node *n);
 const struct jr_node *jr_next(const struct jr_doc *doc, const struct jr_node *n);
-const char *jr_type_name(int type);   /* "string", "integer", ... */
+const char *jr_type_name(int type);   /* "a string", "an integer", ... for messages */
 
 #endif

@@ -6,7 +6,8 @@ IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c i
                  iked/proposal.c iked/match.c iked/cert.c iked/natt.c iked/sa.c iked/ikev1.c \
                  iked/phase1.c iked/quick.c iked/info.c iked/lifecycle.c iked/daemon.c \
                  iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c iked/net.c \
-                 iked/control.c iked/display.c
+                 iked/control.c iked/display.c \
+                 iked/swsa_record.c
 IKED_MAIN_SRCS := iked/main.c
 IPSEC_SRCS := ctl/ipsec.c
 
@@ -31,9 +32,9 @@ $(IKED_UNIT_BINS): $(SAN)/tests/unit/%: $(SAN)/tests/unit/%.o $(SAN)/tests/unit/
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(CHECK_LIBS) $(IKED_LIBS) -lpthread
 
-# Fuzz targets of iked (tests/fuzz/fuzz_isakmp*.c).
+# Fuzz targets of iked (tests/fuzz/fuzz_isakmp*.c, fuzz_swsa*.c).
 IKED_FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ)/tests/fuzz/%,\
-                    $(wildcard tests/fuzz/fuzz_isakmp*.c))
+                    $(wildcard tests/fuzz/fuzz_isakmp*.c tests/fuzz/fuzz_swsa*.c))
 $(IKED_FUZZ_BINS): $(FUZZ)/tests/fuzz/%: $(FUZZ)/tests/fuzz/%.o \
                    $(call objs,$(FUZZ),$(IKED_LIB_SRCS)) $(FUZZ)/libcore.a
 	@mkdir -p $(@D)
