@@ -7,11 +7,12 @@ IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c i
                  iked/phase1.c iked/quick.c iked/info.c iked/lifecycle.c iked/daemon.c \
                  iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c iked/net.c \
                  iked/control.c iked/display.c \
-                 iked/swsa_record.c
+                 iked/swsa_record.c iked/swsa_store.c iked/swsa_dir.c iked/swsa_redis.c \
+                 iked/swsa_inspect.c
 IKED_MAIN_SRCS := iked/main.c
 IPSEC_SRCS := ctl/ipsec.c
 
-IKED_LIBS := $(shell $(PKG_CONFIG) --libs hogweed nettle gnutls 2>/dev/null) -lgmp
+IKED_LIBS := $(shell $(PKG_CONFIG) --libs hogweed nettle gnutls hiredis 2>/dev/null) -lgmp
 EXTRA_CFLAGS_iked := $(GNUTLS_CFLAGS)
 
 $(BUILD)/bin/iked: $(call objs,$(OBJ),$(IKED_MAIN_SRCS) $(IKED_LIB_SRCS)) $(OBJ)/libcore.a

@@ -147,12 +147,12 @@ static const char *enum_at(const char *const *table, int i)
 /* Years 1970 to 9999: four digits, as the decoder wants them. */
 #define TIME_MAX ((time_t)253402300799)   /* 9999-12-31T23:59:59Z */
 
-static void time_text(time_t t, char buf[32])
+static void time_text(time_t t, char buf[64])
 {
 	struct tm tm;
 	t = t < 0 ? 0 : t > TIME_MAX ? TIME_MAX : t;
 	gmtime_r(&t, &tm);
-	snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	snprintf(buf, 64, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
@@ -232,7 +232,7 @@ int swsa_record_encode(const struct swsa_record *r, char **text, size_t *len)
 		return -1;
 	struct json j;
 	json_init(&j, f, 0);
-	char t1[32], t2[32];
+	char t1[64], t2[64];
 	time_text(r->established, t1);
 	time_text(r->refreshed, t2);
 	json_obj_begin(&j);
