@@ -97,6 +97,7 @@ struct swsa_store {
 	/* the worker's own */
 	bool connected, logged_down;
 	bool retried;                     /* the quiet reconnection was used */
+	bool wrote;                       /* the last turn was a write */
 	unsigned delay;
 	uint64_t next_try;
 };
@@ -325,7 +326,7 @@ static void collect_one(void *arg, const char *key, const char *text, size_t len
 	struct collect *c = arg;
 	struct read_req *r = c->r;
 	struct swsa_record rec;
-	char err[200];
+	char err[200] = "";
 	struct ip_addr kd;
 	char kt[SWSA_TUNNEL_HEX + 1];
 	int bad = swsa_key_parse(key, &kd, kt) ? -1 : swsa_record_decode(text, len, &rec, err, sizeof err);
@@ -438,7 +439,10 @@ static void *worker(void *arg)
 			continue;
 		}
 		if (work && s->connected) {
-			if (!TAILQ_EMPTY(&s->dirty))
+			/* writes and reads take turns, so neither waits for the other's backlog */
+			bool write = !TAILQ_EMPTY(&s->dirty) && (TAILQ_EMPTY(&s->reads) || !s->wrote);
+			s->wrote = write;
+			if (write)
 				write_one(s);
 			else
 				read_one(s);

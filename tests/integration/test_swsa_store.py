@@ -143,15 +143,17 @@ def test_records_are_readable_json_under_their_keys(procs, redis):
     # garbage under our prefix is counted and named in the log, never fatal
     redis.cli("SET", f"attls:swsa:{DVIPA}:{'0' * 32}", "{not json")
     redis.cli("HSET", f"attls:swsa:{DVIPA}:{'1' * 32}", "a", "b")
+    redis.cli("SET", "attls:swsa:junk", "x")
     rows = d.read("inspect")
-    assert rows["err"] == 0 and rows["unreadable"] == 2
+    assert rows["err"] == 0 and rows["unreadable"] == 3
     assert [(r["Dvipa"], r["IpFilterRule"], r["Owner"], r["Generation"])
             for r in rows["records"]] == [(DVIPA, "toB", "nodeA", 1), (DVIPA, "toC", "nodeA", 1),
                                           ("2001:db8::10", "toD", "nodeA", 4)]
     assert rows["text"].splitlines()[0].split() == ["DVIPA", "IpFilterRule", "Peer", "Owner",
                                                     "Generation", "Age"]
-    assert "3 records, 2 unreadable" in rows["text"]
-    assert d.log().count("is unreadable and ignored") == 2
+    assert "3 records, 3 unreadable" in rows["text"]
+    assert d.log().count("is unreadable and ignored") == 3
+    assert "record attls:swsa:junk is unreadable and ignored: not a record key\n" in d.log()
 
     d.cmd(f"delete {DVIPA} {b['tunnel']}")
     wait_for(lambda: b["key"] not in redis.keys(), WAIT, "the deleted record to go")
