@@ -654,6 +654,31 @@ static struct slot *slot_get(struct swsa_store *s, const char *key, const struct
 	return x;
 }
 
+/* The next write of key is op (with text, which the table takes). */
+static int slot_change(struct swsa_store *s, const char *key, const struct ip_addr *dvipa, int op,
+		       char *text, size_t len)
+{
+	pthread_mutex_lock(&s->mu);
+	struct slot *x = slot_get(s, key, dvipa);
+	if (!x) {
+		pthread_mutex_unlock(&s->mu);
+		free(text);
+		log_warn("SWSA store %s: %zu tunnels tracked already; record %s not %s", s->url,
+			 s->max_records, key, op == OP_PUT ? "written" : "deleted");
+		return -1;
+	}
+	free(x->text);
+	x->text = text;
+	x->len = len;
+	x->op = op;
+	x->restore = false;
+	x->seq++;
+	x->written = false;
+	slot_set(s, x, true, x->in_flight, false);
+	pthread_mutex_unlock(&s->mu);
+	return 0;
+}
+
 /* The key and text of r as this node writes it. What this node's decoder
  * refuses, no other node could read either: such a record is not written. */
 static int encode_checked(const struct swsa_store *s, const struct swsa_record *r, char *key,
@@ -681,25 +706,7 @@ int swsa_store_put(struct swsa_store *s, const struct swsa_record *r)
 	size_t len;
 	if (encode_checked(s, &mine, key, &text, &len))
 		return -1;
-	pthread_mutex_lock(&s->mu);
-	struct slot *x = slot_get(s, key, &mine.dvipa);
-	if (!x) {
-		pthread_mutex_unlock(&s->mu);
-		free(text);
-		log_warn("SWSA store %s: %zu tunnels tracked already; record %s not written",
-			 s->url, s->max_records, key);
-		return -1;
-	}
-	free(x->text);
-	x->text = text;
-	x->len = len;
-	x->op = OP_PUT;
-	x->restore = false;
-	x->seq++;
-	x->written = false;
-	slot_set(s, x, true, x->in_flight, false);
-	pthread_mutex_unlock(&s->mu);
-	return 0;
+	return slot_change(s, key, &mine.dvipa, OP_PUT, text, len);
 }
 
 int swsa_store_delete(struct swsa_store *s, const struct ip_addr *dvipa, const char *tunnel)
@@ -707,24 +714,7 @@ int swsa_store_delete(struct swsa_store *s, const struct ip_addr *dvipa, const c
 	char key[SWSA_KEY_MAX];
 	if (swsa_key(dvipa, tunnel, key, sizeof key))
 		return -1;
-	pthread_mutex_lock(&s->mu);
-	struct slot *x = slot_get(s, key, dvipa);
-	if (!x) {
-		pthread_mutex_unlock(&s->mu);
-		log_warn("SWSA store %s: %zu tunnels tracked already; record %s not deleted",
-			 s->url, s->max_records, key);
-		return -1;
-	}
-	free(x->text);
-	x->text = NULL;
-	x->len = 0;
-	x->op = OP_DEL;
-	x->restore = false;
-	x->seq++;
-	x->written = false;
-	slot_set(s, x, true, x->in_flight, false);
-	pthread_mutex_unlock(&s->mu);
-	return 0;
+	return slot_change(s, key, dvipa, OP_DEL, NULL, 0);
 }
 
 void swsa_store_forget(struct swsa_store *s, const struct ip_addr *dvipa)

@@ -31,40 +31,27 @@ static struct swsa_record trec(const char *dvipa, const char *rule, unsigned gen
 #define WAIT_MS 10000
 
 static char dir[64];
+static char missing[96];                  /* a directory that is not there (yet) */
 static char logfile[96];
 
 static void setup(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/attls-swsa-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(missing, sizeof missing, "%s/later", dir);
 	snprintf(logfile, sizeof logfile, "%s.log", dir);
 	log_init("test", LOG_TO_FILE);
 	log_set_level(LOG_DEBUG);
 	ck_assert_int_eq(log_set_file(logfile), 0);
 }
 
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d))) {
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-				char p[512];
-				snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-				unlink(p);
-			}
-		}
-		closedir(d);
-	}
-	rmdir(path);
-}
-
 static void teardown(void)
 {
 	log_set_file(NULL);
 	unlink(logfile);
-	rm_rf(dir);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 
 static void sleep_ms(unsigned ms)
@@ -319,8 +306,6 @@ END_TEST
  * directory appears everything pending lands. */
 START_TEST(outage_then_writes_land)
 {
-	char missing[128];
-	snprintf(missing, sizeof missing, "%s/later", dir);
 	struct swsa_store *s = open_store(missing, "nodeA", 0);
 	struct swsa_record r = trec("198.18.5.10", "toB", 1), q = trec("198.18.5.10", "toC", 1);
 	ck_assert_int_eq(swsa_store_put(s, &r), 0);
@@ -339,16 +324,11 @@ START_TEST(outage_then_writes_land)
 	ck_assert_uint_eq(count_in_log("cannot be used"), 1);
 	ck_assert_uint_eq(count_in_log("is back; 2 record writes pending"), 1);
 	swsa_store_close(s, 0);
-	char cmd[200];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", missing);
-	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
 START_TEST(read_times_out_while_down)
 {
-	char missing[128];
-	snprintf(missing, sizeof missing, "%s/never", dir);
 	struct swsa_store *s = open_store(missing, "nodeA", 0);
 	struct ip_addr a;
 	ip_addr_parse("198.18.5.10", &a);
@@ -363,8 +343,6 @@ END_TEST
 
 START_TEST(forget_drops_a_dvipas_pending_writes)
 {
-	char missing[128];
-	snprintf(missing, sizeof missing, "%s/later", dir);
 	struct swsa_store *s = open_store(missing, "nodeA", 0);
 	struct swsa_record r = trec("198.18.5.10", "toB", 1), q = trec("198.18.5.11", "toC", 1);
 	swsa_store_put(s, &r);
@@ -380,9 +358,6 @@ START_TEST(forget_drops_a_dvipas_pending_writes)
 	swsa_key_to_file(key, file, sizeof file);
 	snprintf(path, sizeof path, "%s/%s", missing, file);
 	ck_assert_int_eq(access(path, F_OK), -1);
-	char cmd[200];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", missing);
-	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -393,8 +368,6 @@ static void release_got(void *arg)
 
 START_TEST(bounded_and_cancelled)
 {
-	char missing[128];
-	snprintf(missing, sizeof missing, "%s/never", dir);
 	struct swsa_store *s = open_store(missing, "nodeA", 2);
 	struct swsa_record a = trec("198.18.5.10", "a", 1), b = trec("198.18.5.10", "b", 1),
 			   c = trec("198.18.5.10", "c", 1);
