@@ -478,6 +478,26 @@ static struct swsa_backend *backend_for(const struct swsa_store_config *c, unsig
 	return b;
 }
 
+bool swsa_config_from_policy(const struct ike_config *ic, struct swsa_store_config *c)
+{
+	memset(c, 0, sizeof *c);
+	if (ic->swsa_store.kind == STORE_NONE)
+		return false;
+	c->url = ic->swsa_store;
+	c->password_file = ic->swsa_password_file;
+	c->node = ic->swsa_node;
+	return true;
+}
+
+bool swsa_is_dvipa(const struct ike_config *ic, const struct ip_addr *a)
+{
+	for (size_t i = 0; i < ic->nswsa_dvipa; i++)
+		if (ic->swsa_dvipa[i].family == a->family &&
+		    memcmp(ic->swsa_dvipa[i].b, a->b, a->family == AF_INET ? 4 : 16) == 0)
+			return true;
+	return false;
+}
+
 static int start_worker(struct swsa_store *s)
 {
 	/* the worker takes no signal: iked's loop reads them from a signalfd */

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "iked/swsa_record.h"
+#include "policy/ipsec.h"
 #include "policy/storeurl.h"
 
 struct swsa_store;
@@ -41,6 +42,13 @@ struct swsa_store_config {
 	size_t max_records;               /* tunnels tracked (written or pending); 0: 16384 */
 	size_t max_reads;                 /* gets and lists queued; 0: 64 */
 };
+
+/* The store an IkeConfig describes (SwsaStore, SwsaStorePasswordFile,
+ * SwsaNode; default timeouts and bounds). Returns false when SWSA is off.
+ * c points into the policy snapshot: open the store while it lives. */
+bool swsa_config_from_policy(const struct ike_config *ic, struct swsa_store_config *c);
+/* Whether a is one of IkeConfig's SwsaDvipa addresses. */
+bool swsa_is_dvipa(const struct ike_config *ic, const struct ip_addr *a);
 
 /* Starts the worker; does not wait for the store (the first connection is
  * the worker's). Returns NULL with err on a configuration that cannot work. */

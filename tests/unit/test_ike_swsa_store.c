@@ -441,6 +441,42 @@ START_TEST(stale_temporary_files_go)
 }
 END_TEST
 
+/* What iked reads from its policy to open the store and to tell a DVIPA. */
+START_TEST(config_from_the_policy)
+{
+	struct diags d;
+	diags_init(&d);
+	struct policy *p = must_load("IkeConfig { SwsaStore redis://10.0.0.5:7000/2 "
+				     "SwsaStorePasswordFile /etc/attls/pw SwsaNode nodeA "
+				     "SwsaDvipa 198.18.5.10 SwsaDvipa 2001:db8::10 }\n", &d);
+	const struct ike_config *ic = &policy_ipsec(p)->ike;
+	struct swsa_store_config c;
+	ck_assert(swsa_config_from_policy(ic, &c));
+	ck_assert_int_eq(c.url.kind, STORE_REDIS);
+	ck_assert_uint_eq(c.url.port, 7000);
+	ck_assert_str_eq(c.password_file, "/etc/attls/pw");
+	ck_assert_str_eq(c.node, "nodeA");
+	struct ip_addr a;
+	ip_addr_parse("198.18.5.10", &a);
+	ck_assert(swsa_is_dvipa(ic, &a));
+	ip_addr_parse("2001:db8::10", &a);
+	ck_assert(swsa_is_dvipa(ic, &a));
+	ip_addr_parse("198.18.5.11", &a);
+	ck_assert(!swsa_is_dvipa(ic, &a));
+	ip_addr_parse("::ffff:198.18.5.10", &a);
+	ck_assert(!swsa_is_dvipa(ic, &a));
+	policy_unref(p);
+	diags_free(&d);
+
+	diags_init(&d);
+	p = must_load("IkeConfig { IkePort 500 }\n", &d);
+	ck_assert(!swsa_config_from_policy(&policy_ipsec(p)->ike, &c));
+	ck_assert(!swsa_is_dvipa(&policy_ipsec(p)->ike, &a));
+	policy_unref(p);
+	diags_free(&d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ike_swsa_store");
@@ -456,6 +492,7 @@ int main(void)
 	tcase_add_test(tc, bounded_and_cancelled);
 	tcase_add_test(tc, close_flushes);
 	tcase_add_test(tc, unreadable_records_are_not_written);
+	tcase_add_test(tc, config_from_the_policy);
 	tcase_add_test(tc, stale_temporary_files_go);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
