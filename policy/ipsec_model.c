@@ -1,5 +1,7 @@
 /* policy/ipsec_model — IP security statements compiled into the structures
  * iked reads (policy/ipsec.h), with z/OS defaults applied. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -340,13 +342,20 @@ static int host_list(struct arena *a, const struct pstmt *s, const char *name,
 
 /* A password file that cannot be read now may be readable by the daemon (it
  * reads the file at each connection, and iked -n may run as another user):
- * a warning, not an error. */
+ * a warning, not an error, said the way the key ring checks say it. */
 static void check_password_file(const struct pstmt *s, const char *path, struct diags *d)
 {
 	const struct pparam *p = pstmt_param(s, "SwsaStorePasswordFile");
-	if (p && path && access(path, R_OK) != 0)
-		diag_warn(d, p->vpos, "iked cannot log in to Redis until it can read the file",
-			  "SwsaStorePasswordFile %s cannot be read here", path);
+	if (!p || !path || access(path, R_OK) == 0)
+		return;
+	int e = errno;
+	if (e == ENOENT || e == ENOTDIR)
+		diag_warn(d, p->vpos, "iked cannot log in to Redis until it exists",
+			  "SwsaStorePasswordFile %s does not exist", path);
+	else
+		diag_warn(d, p->vpos, "iked reads it as the user it runs as, at each connection",
+			  "SwsaStorePasswordFile %s cannot be read by this user (uid %u): %s", path,
+			  (unsigned)geteuid(), strerror(e));
 }
 
 static int ike_config(struct arena *a, const char *dir, const struct pstmt *s,

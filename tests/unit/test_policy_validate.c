@@ -731,11 +731,11 @@ static const struct wcase warnings[] = {
 	  "IkeConfig { SwsaStore dir:/tmp SwsaStorePasswordFile /dev/null SwsaDvipa 10.0.0.9 }\n",
 	  1, "SwsaStorePasswordFile", "SwsaStorePasswordFile is ignored: only a redis:// store has a "
 	  "password" },
-	{ "password file that cannot be read",
+	{ "password file that does not exist",
 	  "IkeConfig { SwsaStore redis://10.0.0.5 SwsaStorePasswordFile /dev/null SwsaDvipa 10.0.0.9 }\n",
 	  "IkeConfig { SwsaStore redis://10.0.0.5 SwsaStorePasswordFile /nonexistent/pw "
 	  "SwsaDvipa 10.0.0.9 }\n",
-	  1, "/nonexistent/pw", "SwsaStorePasswordFile /nonexistent/pw cannot be read here" },
+	  1, "/nonexistent/pw", "SwsaStorePasswordFile /nonexistent/pw does not exist" },
 	{ "SwsaDvipa twice",
 	  "IkeConfig { SwsaStore dir:/tmp SwsaDvipa 10.0.0.9 SwsaDvipa 10.0.0.10 }\n",
 	  "IkeConfig { SwsaStore dir:/tmp SwsaDvipa 10.0.0.9 SwsaDvipa 10.0.0.9 }\n",
