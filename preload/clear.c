@@ -15,13 +15,20 @@
 
 void clear_step_connecting(struct conn *c)
 {
+	if (c->app_gone) {
+		/* The program gave up (its own timeout) and closed: as close() on a
+		 * connecting TCP socket, the attempt ends now. */
+		conn_log(c, TRACE_FLOW, LOG_DEBUG, "program closed before the connection was made");
+		eng_teardown(c);
+		return;
+	}
 	int err = 0;
 	socklen_t len = sizeof err;
 	if (sys_getsockopt(c->tcp, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err) {
-		c->err = err;
-		eng_fail(c, err, "connect failed: %s", strerror(err));
+		/* The program learns this from connect() or SO_ERROR, as without attls. */
+		eng_end(c, err, TRACE_INFO, LOG_INFO, "connect failed: %s", strerror(err));
 		return;
 	}
 	struct sockaddr_storage ss;
@@ -32,11 +39,13 @@ void clear_step_connecting(struct conn *c)
 		secure_start(c);
 		return;
 	}
+	/* Ready before the program's end can poll writable: a connect() it calls
+	 * when it sees writable must find the outcome there. */
+	eng_mark_ready(c, 0);
 	if (eng_drain_filler(c)) {
 		eng_fail(c, ECONNRESET, "the program's end of the connection went away");
 		return;
 	}
-	eng_mark_ready(c, 0);
 	clear_enter(c, "connected; clear text until the program starts TLS");
 }
 

@@ -274,6 +274,12 @@ int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr,
 	}
 	/* A blocking connect returns once TLS is up, as on z/OS. */
 	int e = engine_wait_ready(c);
+	/* connect() has told the outcome: as on a TCP socket, SO_ERROR then says
+	 * nothing more and a further connect() says EISCONN or starts over. */
+	pthread_mutex_lock(&c->mu);
+	c->connect_told = true;
+	c->err = 0;
+	pthread_mutex_unlock(&c->mu);
 	conn_unref(c);
 	if (e) {
 		errno = e == ECONNREFUSED || e == ENETUNREACH || e == EHOSTUNREACH ? e : ECONNRESET;

@@ -74,6 +74,9 @@ static void handshake_done(struct conn *c)
 		eng_fail(c, ECONNRESET, "%s", err);
 		return;
 	}
+	/* Ready before the program's end can poll writable (the filler going): a
+	 * connect() it calls when it sees writable must find the outcome there. */
+	eng_mark_ready(c, 0);
 	if (eng_drain_filler(c)) {
 		eng_fail(c, ECONNRESET, "the program's end of the connection went away");
 		return;
@@ -83,7 +86,6 @@ static void handshake_done(struct conn *c)
 	conn_log(c, TRACE_EVENT, LOG_INFO, "secure: %s %s%s%s%s", c->proto, c->cipher,
 		 gnutls_session_is_resumed(c->ses) ? " (resumed)" : "",
 		 c->peer_subject[0] ? ", peer " : "", c->peer_subject);
-	eng_mark_ready(c, 0);
 	eng_op_done(c, 0);
 	eng_step(c);
 }

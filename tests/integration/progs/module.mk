@@ -1,5 +1,5 @@
 # tests/integration/progs/: plain TCP programs the integration tests run under attls.
-PROGS := echo_server echo_client
+PROGS := echo_server echo_client nbconnect
 
 $(BUILD)/tests/progs/%: tests/integration/progs/%.c
 	@mkdir -p $(@D)
