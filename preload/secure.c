@@ -3,12 +3,15 @@
  * the close_notify exchange that takes an application-controlled connection
  * back to clear text (STOP). Engine thread only. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <ezbztlsc.h>
+#include <gnutls/crypto.h>
 
 #include "common/log.h"
 #include "policy/attls.h"
@@ -22,6 +25,65 @@
 static bool really_blocked(struct conn *c)
 {
 	return c->rd_eagain || c->wr_eagain;
+}
+
+/* Whether a transport error means the peer reset the TCP connection (our
+ * socket is closed by it), rather than something going wrong here. */
+static bool reset_by_peer(struct conn *c, long rc)
+{
+	if (rc != GNUTLS_E_PULL_ERROR && rc != GNUTLS_E_PUSH_ERROR &&
+	    rc != GNUTLS_E_PREMATURE_TERMINATION)
+		return false;
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	return sys_getsockopt(c->tcp, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	       ti.tcpi_state == TCP_CLOSE;
+}
+
+/* The peer reset the connection after the handshake: its way of closing, not
+ * a fault. The common case has nothing to do with us: a TLS 1.3 client that
+ * closes right after its handshake leaves the session tickets GnuTLS sends
+ * with the server's Finished unread, and its kernel answers them with a
+ * reset (health checks, load tools, Python's ssl after do_handshake()). */
+static void peer_reset(struct conn *c)
+{
+	if (atomic_load_explicit(&c->bytes_in, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&c->bytes_out, memory_order_relaxed) == 0)
+		eng_end(c, ECONNRESET, TRACE_FLOW, LOG_DEBUG,
+			"peer closed with a reset right after the handshake");
+	else
+		eng_end(c, ECONNRESET, TRACE_INFO, LOG_INFO, "peer reset the connection");
+}
+
+/* A TLS 1.3 server's handshake that a reset ended while it sent its session
+ * tickets (GnuTLS sends them with its Finished when the client is not asked
+ * for a certificate): whether the client had finished first. A client that
+ * closes at once with SO_LINGER 0 (openssl s_time) can reset before the
+ * tickets are written. What it sent before is then waiting in the socket: its
+ * Finished ([ChangeCipherSpec,] one record of hash length + 21 bytes), not
+ * an alert (one record of 19). */
+static bool client_finished_before_reset(struct conn *c)
+{
+	if (c->role == ROLE_CLIENT || gnutls_protocol_get_version(c->ses) != GNUTLS_TLS1_3 ||
+	    gnutls_handshake_get_last_out(c->ses) != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET)
+		return false;
+	uint8_t b[64];
+	size_t n = 0;
+	if (c->rbuf && c->rbuf_off < c->rbuf_len) {
+		n = c->rbuf_len - c->rbuf_off < sizeof b ? c->rbuf_len - c->rbuf_off : sizeof b;
+		memcpy(b, c->rbuf + c->rbuf_off, n);
+	}
+	ssize_t k = recv(c->tcp, b + n, sizeof b - n, MSG_PEEK | MSG_DONTWAIT);
+	if (k > 0)
+		n += (size_t)k;
+	size_t off = 0;
+	if (n >= 6 && b[0] == 20 && b[3] == 0 && b[4] == 1)
+		off = 6;   /* middlebox compatibility ChangeCipherSpec */
+	if (n < off + 5 || b[off] != 23)
+		return false;
+	unsigned len = (unsigned)b[off + 3] << 8 | b[off + 4];
+	unsigned hash = gnutls_hash_get_len((gnutls_digest_algorithm_t)gnutls_prf_hash_get(c->ses));
+	return hash && len == hash + 21;
 }
 
 /* ---- handshake ------------------------------------------------------------------ */
@@ -100,6 +162,10 @@ void secure_step_handshake(struct conn *c)
 	if (!gnutls_error_is_fatal(rc)) {
 		if (rc != GNUTLS_E_AGAIN || !really_blocked(c))
 			eng_again(c);   /* more to do with no edge to wait for */
+		return;
+	}
+	if (reset_by_peer(c, rc) && client_finished_before_reset(c)) {
+		peer_reset(c);
 		return;
 	}
 	char why[512];
@@ -192,6 +258,10 @@ static bool net_to_app(struct conn *c)
 		}
 		if (!gnutls_error_is_fatal((int)n))
 			continue;
+		if (reset_by_peer(c, n)) {
+			peer_reset(c);
+			return true;
+		}
 		char why[512];
 		tls_failure_reason(c, (int)n, why, sizeof why);
 		eng_fail(c, ECONNRESET, "TLS error from peer: %s", why);
@@ -202,6 +272,14 @@ static bool net_to_app(struct conn *c)
 }
 
 /* ---- the program's bytes to the peer ----------------------------------------------- */
+
+static void send_failed(struct conn *c, long rc)
+{
+	if (reset_by_peer(c, rc))
+		peer_reset(c);
+	else
+		eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
+}
 
 static void bye_done(struct conn *c)
 {
@@ -240,7 +318,7 @@ static bool flush_net(struct conn *c, bool *progress)
 	c->net_blocked = false;
 	*progress = true;
 	if (rc < 0) {
-		eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
+		send_failed(c, rc);
 		return false;
 	}
 	if (c->bye_pending)
@@ -292,7 +370,7 @@ static bool encrypt_from_app(struct conn *c, bool *eof)
 			return true;
 		}
 		if (rc < 0) {
-			eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror(rc));
+			send_failed(c, rc);
 			return true;
 		}
 	}
