@@ -50,6 +50,7 @@ struct ipsec_service {                    /* IpService */
 	struct port_range sport, dport;
 	int dir;                          /* SVCDIR_* */
 	int conn;                         /* CONNDIR_* */
+	int routing;                      /* ROUTING_* */
 };
 
 struct ipsec_filter_rule {                /* IpFilterRule, in IpFilterPolicy order */
@@ -60,6 +61,8 @@ struct ipsec_filter_rule {                /* IpFilterRule, in IpFilterPolicy ord
 	size_t nsvc;
 	const char *action_name;          /* IpGenericFilterAction */
 	int action;                       /* FILTER_* */
+	bool log;                         /* IpFilterLogging: log what the rule drops */
+	int discard;                      /* DISCARD_*: how it drops */
 	const struct ipsec_dynvpn *vpn;   /* FILTER_IPSEC only */
 	const char *localstart;           /* IpLocalStartAction name or NULL */
 	bool has_gateway;                 /* RemoteSecurityEndpointAddr given */
@@ -133,6 +136,8 @@ struct ipsec_policy {
 	const struct ipsec_filter_rule **filters;
 	size_t nfilters;
 	bool allow_on_demand, fips;
+	bool filter_logging;              /* FilterLogging: No silences every filter log */
+	bool log_implicit;                /* IpFilterLogImplicit */
 	const struct ike_rule **ke_rules;
 	size_t nke;
 	bool allow_nat;

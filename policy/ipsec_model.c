@@ -179,6 +179,7 @@ static void service(const struct pstmt *s, struct ipsec_service *sv)
 	const struct pparam *d = pstmt_param(s, "Direction");
 	sv->dir = d ? d->v.svcdir.dir : SVCDIR_BIDIRECTIONAL;
 	sv->conn = d ? d->v.svcdir.conn : CONNDIR_ANY;
+	sv->routing = enum_or(s, "Routing", ROUTING_LOCAL);
 }
 
 static struct ipsec_filter_rule *filter_rule(struct arena *a, struct pstmt *s)
@@ -206,6 +207,8 @@ static struct ipsec_filter_rule *filter_rule(struct arena *a, struct pstmt *s)
 	const struct pstmt *g = deref(ga);
 	r->action_name = g ? g->name : NULL;
 	r->action = enum_or(g, "IpFilterAction", FILTER_DENY);
+	r->log = bool_or(g, "IpFilterLogging", false);
+	r->discard = enum_or(g, "DiscardAction", DISCARD_SILENT);
 	const struct pparam *dv = pstmt_param(s, "IpDynVpnActionRef");
 	if (dv && dv->v.ref.target && !(r->vpn = dynvpn(a, dv->v.ref.target)))
 		return NULL;
@@ -408,6 +411,8 @@ int ipsec_compile(struct policy *p, struct diags *d)
 	ip->present = fp || kp || ic;
 	ip->allow_on_demand = bool_or(fp, "AllowOnDemand", true);
 	ip->fips = bool_or(fp, "FIPS140", false);
+	ip->filter_logging = bool_or(fp, "FilterLogging", true);
+	ip->log_implicit = bool_or(fp, "IpFilterLogImplicit", false);
 	ip->allow_nat = bool_or(kp, "AllowNat", false);
 	ip->how_to_initiate = enum_or(kp, "HowToInitiate", HOWINIT_MAIN);
 	ip->how_to_respond = enum_or(kp, "HowToRespondIKEv1", HOWRESP_EITHER);

@@ -112,6 +112,7 @@ enum { BACKEND_XFRM, BACKEND_LOG };
 extern const char *const enum_backend[];
 enum { ROUTING_LOCAL, ROUTING_ROUTED, ROUTING_EITHER };
 extern const char *const enum_routing[];
+enum { DISCARD_SILENT, DISCARD_ICMP };
 
 /* VK_ENCRYPT algorithms */
 enum { ENC_DES, ENC_3DES, ENC_AES_CBC, ENC_AES_GCM_16, ENC_DONOT };
