@@ -15,6 +15,9 @@ IPSEC_SRCS := ctl/ipsec.c
 IKED_LIBS := $(shell $(PKG_CONFIG) --libs hogweed nettle gnutls hiredis 2>/dev/null) -lgmp
 EXTRA_CFLAGS_iked := $(GNUTLS_CFLAGS)
 
+# The IP filter policy: nftables text, installing it, and reading its log.
+IKED_LIB_SRCS += iked/filter.c
+
 $(BUILD)/bin/iked: $(call objs,$(OBJ),$(IKED_MAIN_SRCS) $(IKED_LIB_SRCS)) $(OBJ)/libcore.a
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS) -lpthread
