@@ -69,9 +69,9 @@ static bool logs_drops(const struct ipsec_filter_rule *r)
 	return r->log && r->action != FILTER_PERMIT;
 }
 
-static bool policy_logs(const struct ipsec_policy *ip, const struct filter_env *env)
+bool filter_logs(const struct ipsec_policy *ip)
 {
-	if (env->log_group < 0 || !ip->filter_logging)
+	if (!ip->filter_logging)
 		return false;
 	if (ip->log_implicit)
 		return true;
@@ -413,9 +413,13 @@ static void put_own(FILE *f, const struct ipsec_policy *ip, const struct endpoin
 	/* z/OS does not filter loopback traffic */
 	fprintf(f, "\t\t%s \"lo\" accept comment \"loopback\"\n", hk == HOOK_INPUT ? "iif" : "oif");
 	put_ike(f, ip, local, remote, hk);
-	/* IPv6's ARP: link-local only (RFC 4861 hop limit 255) */
+	/* IPv6's ARP, and the multicast listener reports switches need to
+	 * deliver its solicitations: link-local only (RFC 4861 hop limit 255,
+	 * RFC 3810 hop limit 1) */
 	fprintf(f, "\t\ticmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
 		   "nd-neighbor-advert } ip6 hoplimit 255 accept comment \"neighbour discovery\"\n");
+	fprintf(f, "\t\ticmpv6 type { mld-listener-query, mld-listener-report, mld-listener-done, "
+		   "mld2-listener-report } ip6 hoplimit 1 accept comment \"multicast listeners\"\n");
 }
 
 static void put_implicit(const struct emit *e, const struct ipsec_policy *ip, enum hook hk)
@@ -446,7 +450,7 @@ static int put_table(FILE *f, const struct ipsec_policy *ip, const struct filter
 		goto out;
 	local_endpoints(ip, &local);
 	remote_endpoints(ip, &remote);
-	struct emit e = { f, env, gen, policy_logs(ip, env) };
+	struct emit e = { f, env, gen, env->log_group >= 0 && filter_logs(ip) };
 	fprintf(f, "%s", filter_remove_script());
 	fprintf(f, "table " FILTER_TABLE " {\n");
 	if (e.log)

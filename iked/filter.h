@@ -60,6 +60,8 @@ struct filter_prefix {
 
 /* Whether the policy asks for the filter at all (it has IpFilterRules). */
 bool filter_wanted(const struct ipsec_policy *ip);
+/* Whether it asks for any drop to be logged. */
+bool filter_logs(const struct ipsec_policy *ip);
 
 /* The nft script that replaces the table in one transaction with the
  * policy's (gen goes into the log prefixes), or that removes it when the

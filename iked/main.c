@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "iked/cert.h"
 #include "iked/control.h"
+#include "iked/filter_nft.h"
 #include "iked/iked.h"
 #include "iked/kernel.h"
 #include "iked/net.h"
@@ -180,6 +181,7 @@ static void make_parent_dir(const char *path)
 
 struct loop {
 	struct iked *ike;
+	struct filter *filter;
 	struct net net;
 	int ep, ctl, sig;
 	const char *file;
@@ -195,6 +197,7 @@ static int epoll_add(int ep, int fd, uint64_t tag)
 #define TAG_CTL  1000
 #define TAG_SIG  1001
 #define TAG_KERNEL 1002
+#define TAG_FILTER 1003
 
 static void reload(struct loop *l)
 {
@@ -205,6 +208,12 @@ static void reload(struct loop *l)
 	}
 	if (!policy_ipsec(p)->present) {
 		log_err("policy reload: no IP security statements; the previous policy stays");
+		policy_unref(p);
+		return;
+	}
+	char err[400];
+	if (filter_apply(l->filter, policy_ipsec(p), err, sizeof err)) {
+		log_err("policy reload: IP filter: %s; the previous policy stays", err);
 		policy_unref(p);
 		return;
 	}
@@ -244,10 +253,39 @@ static int run_loop(struct loop *l)
 				handle_signal(l);
 			else if (tag == TAG_KERNEL)
 				kernel_receive(l->ike->kernel);
+			else if (tag == TAG_FILTER)
+				filter_receive(l->filter);
 			else if (tag < l->net.n)
 				net_receive(l->ike, &l->net.s[tag]);
 		}
 		iked_tick(l->ike);
+	}
+	return 0;
+}
+
+/* The IP filter goes in before iked says it is ready, and a policy whose
+ * filter cannot be installed does not start: z/OS too keeps denying rather
+ * than run without the filter it was given. */
+static int start_filter(struct loop *l, const struct ipsec_policy *ip, const struct kernel *k,
+			unsigned log_dests)
+{
+	struct filter_env env = {
+		.datapath = filter_datapath_of(k->ops->name),
+		.tun_device = "attls0",   /* IkeConfig TunDevice comes with the tun backend */
+	};
+	char err[400];
+	if (!(l->filter = filter_open(&env, log_dests))) {
+		log_err("IP filter: out of memory");
+		return -1;
+	}
+	if (filter_fd(l->filter) >= 0 && epoll_add(l->ep, filter_fd(l->filter), TAG_FILTER)) {
+		log_err("event loop setup: %s", strerror(errno));
+		return -1;
+	}
+	/* last: a start that fails leaves no table behind */
+	if (filter_apply(l->filter, ip, err, sizeof err)) {
+		log_err("IP filter: %s", err);
+		return -1;
 	}
 	return 0;
 }
@@ -273,7 +311,8 @@ int main(int argc, char **argv)
 		policy_unref(pol);
 		return 0;
 	}
-	log_init("iked", LOG_TO_SYSLOG | (o.foreground ? LOG_TO_STDERR : 0));
+	unsigned log_dests = LOG_TO_SYSLOG | (o.foreground ? LOG_TO_STDERR : 0);
+	log_init("iked", log_dests);
 	log_set_level(log_level(cfg->syslog_level, &o));
 	signal(SIGPIPE, SIG_IGN);
 
@@ -329,6 +368,8 @@ int main(int argc, char **argv)
 		log_err("event loop setup: %s", strerror(errno));
 		return 1;
 	}
+	if (start_filter(&l, policy_ipsec(pol), k, log_dests))
+		return 1;
 	/* remembered now: a reload may name other paths, but these are the ones in use */
 	char pidf[1024], ctlp[256];
 	snprintf(pidf, sizeof pidf, "%s", cfg->pid_file);
@@ -350,6 +391,7 @@ int main(int argc, char **argv)
 	int rc = run_loop(&l) ? 1 : 0;
 	log_info("iked stopping: deleting SAs");
 	iked_shutdown(l.ike);
+	filter_close(l.filter);
 	iked_free(l.ike);
 	keyring_free(kr);
 	kernel_close(k);

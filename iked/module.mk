@@ -16,7 +16,8 @@ IKED_LIBS := $(shell $(PKG_CONFIG) --libs hogweed nettle gnutls hiredis 2>/dev/n
 EXTRA_CFLAGS_iked := $(GNUTLS_CFLAGS)
 
 # The IP filter policy: nftables text, installing it, and reading its log.
-IKED_LIB_SRCS += iked/filter.c iked/filter_log.c
+IKED_LIB_SRCS += iked/filter.c iked/filter_log.c iked/filter_nft.c
+IKED_LIBS += $(shell $(PKG_CONFIG) --libs libnftables libnetfilter_log 2>/dev/null)
 
 $(BUILD)/bin/iked: $(call objs,$(OBJ),$(IKED_MAIN_SRCS) $(IKED_LIB_SRCS)) $(OBJ)/libcore.a
 	@mkdir -p $(@D)

@@ -301,8 +301,10 @@ static const struct param_schema p_filterpolicy[] = {
 	YESNO("AllowOnDemand", 0, "Yes", "start tunnels when traffic needs one"),
 	YESNO("FIPS140", 0, "No", "FIPS 140 mode: Group1 is refused"),
 	ENUM("PreDecap", e_predecap, NA, "Permit", "filter before decapsulation"),
-	YESNO("FilterLogging", NA, "Yes", "log filter matches"),
-	YESNO("IpFilterLogImplicit", NA, "No", "log the implicit deny"),
+	YESNO("FilterLogging", 0, "Yes",
+	      "No turns off every filter log message, whatever the rules' IpFilterLogging says"),
+	YESNO("IpFilterLogImplicit", 0, "No",
+	      "log packets the implicit deny at the end of the rules drops (EZD0815I)"),
 	NOPE("IpFilterGroupRef", VK_REF, "IpFilterGroup is not supported"),
 };
 
@@ -333,14 +335,17 @@ static const struct param_schema p_service[] = {
 	KIND("DestinationPortRange", VK_PORTS, 0, "0", "destination ports; 0 = any"),
 	KIND("Protocol", VK_PROTOCOL, 0, "All", "All, TCP, UDP, ICMP, ICMPv6, ESP, AH or a number"),
 	KIND("Direction", VK_SVCDIR, 0, "Bidirectional", "Inbound, Outbound or Bidirectional"),
-	ENUM("Routing", enum_routing, NA, "Local", "local or routed traffic"),
+	ENUM("Routing", enum_routing, 0, "Local",
+	     "Local: traffic to or from this host; Routed: traffic it forwards; Either: both"),
 	INT("SecurityClass", 0, 255, NA, "0", "interface security class"),
 };
 
 static const struct param_schema p_genaction[] = {
 	ENUM("IpFilterAction", enum_filter_action, RQ, NULL, "Permit, Deny or IpSec"),
-	YESNO("IpFilterLogging", NA, "Yes", "log matches"),
-	ENUM("DiscardAction", e_discard, NA, "Silent", "what a deny does"),
+	YESNO("IpFilterLogging", 0, "No",
+	      "log the packets the rule drops (EZD0815I; EZD0822I for clear text an IpSec rule drops)"),
+	ENUM("DiscardAction", e_discard, 0, "Silent",
+	     "Silent drops; ICMP also answers destination unreachable, administratively prohibited"),
 };
 
 static const struct param_schema p_dynvpn[] = {
