@@ -45,6 +45,12 @@ $(IKED_FUZZ_BINS): $(FUZZ)/tests/fuzz/%: $(FUZZ)/tests/fuzz/%.o \
 	@mkdir -p $(@D)
 	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(IKED_LIBS) -lpthread
 
+# The IP filter log's packet decoder reads the sender's headers.
+$(FUZZ)/tests/fuzz/fuzz_filter_log: $(FUZZ)/tests/fuzz/fuzz_filter_log.o $(FUZZ)/iked/filter_log.o \
+                                    $(FUZZ)/libcore.a
+	@mkdir -p $(@D)
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ -lpthread
+
 ALL_TARGETS += $(BUILD)/bin/iked $(BUILD)/bin/ipsec
 INSTALL_BINS += $(BUILD)/bin/iked $(BUILD)/bin/ipsec
 
