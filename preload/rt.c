@@ -66,6 +66,36 @@ static void report_load_failure(const struct diags *d, bool at_start)
 	}
 }
 
+static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
+
+static void report_reload(struct policy *before, struct policy *now)
+{
+	size_t n = attls_rule_count(now);
+	if (before) {
+		size_t was = attls_rule_count(before);
+		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
+			 "policy %s reloaded; new connections follow it (%zu TTLSRule%s, was %zu)",
+			 R.store.path, n, plural(n), was);
+	} else {
+		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
+			 "policy %s loaded; new connections follow it (%zu TTLSRule%s)",
+			 R.store.path, n, plural(n));
+	}
+}
+
+/* A file emptied or cut short in place is what an editor or a redirection
+ * leaves for a moment, and installing it would let covered connections go
+ * out in clear text. Removing TLS takes a deliberate rule. */
+static void report_no_rules(struct policy *kept)
+{
+	size_t n = kept ? attls_rule_count(kept) : 0;
+	log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_WARNING,
+		 "policy %s has no TTLSRule now; the previous policy (%zu TTLSRule%s) stays in "
+		 "force. To stop TLS on purpose, write a rule whose TTLSGroupAction says "
+		 "TTLSEnabled Off (e.g. for Jobname *), or restart the program",
+		 R.store.path, n, plural(n));
+}
+
 /* The environment attls run set, as it was when the library was loaded.
  * Programs may replace their environment before their first connection:
  * nginx keeps only TZ (its "env" directive), daemons call clearenv(). The
@@ -111,9 +141,10 @@ static void init_once(void)
 	}
 	const char *path = Env.policy;
 	policy_store_init(&R.store, path && *path ? path : DEFAULT_POLICY);
+	policy_store_guard_rules(&R.store, attls_rule_count);
 	struct diags d;
 	diags_init(&d);
-	if (policy_store_reload(&R.store, true, &d) > 0) {
+	if (policy_store_reload(&R.store, true, now_ms(), &d) == POLICY_INSTALLED) {
 		R.ever_loaded = true;
 	} else {
 		report_load_failure(&d, true);
@@ -160,19 +191,21 @@ struct policy *rt_policy(void)
 		R.next_check_ms = now + 1000;
 		struct diags d;
 		diags_init(&d);
-		int rc = policy_store_reload(&R.store, false, &d);
-		if (rc > 0) {
+		struct policy *before = policy_store_get(&R.store);
+		int rc = policy_store_reload(&R.store, false, now, &d);
+		if (rc == POLICY_INSTALLED) {
 			struct policy *cur = policy_store_get(&R.store);
 			tls_ctx_trim(cur);   /* contexts of old snapshots go with their last connection */
 			build_contexts(cur);
+			report_reload(before, cur);
 			policy_unref(cur);
-			log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
-				 "policy %s %s; new connections follow it", R.store.path,
-				 R.ever_loaded ? "reloaded" : "loaded");
 			R.ever_loaded = true;
-		} else if (rc < 0) {
+		} else if (rc == POLICY_NO_RULES) {
+			report_no_rules(before);
+		} else if (rc == POLICY_INVALID) {
 			report_load_failure(&d, false);
 		}
+		policy_unref(before);
 		diags_free(&d);
 		pthread_mutex_unlock(&R.check_lock);
 	}

@@ -1,7 +1,9 @@
-/* Unit tests for the policy store: a good file becomes the snapshot, an
- * unchanged file is not read again, a broken edit is rejected whole with
- * its errors while the previous snapshot stays in use, a good edit replaces
- * it, and snapshots held by connections outlive the swap. */
+/* Unit tests for the policy store: a good file becomes the snapshot once it
+ * has been stable for POLICY_STABLE_MS, an unchanged file is not read again,
+ * a broken edit is rejected whole with its errors while the previous snapshot
+ * stays in use, a good edit replaces it, a file still being written never
+ * does, a policy without rules never replaces one with rules, and snapshots
+ * held by connections outlive the swap. The clock is the test's. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +54,33 @@ static const char *first_rule(struct policy_store *st)
 	return name;
 }
 
+static int64_t clock_ms = 1000000;
+
 static int reload(struct policy_store *st, bool force, struct diags *d)
 {
 	diags_free(d);
 	diags_init(d);
-	return policy_store_reload(st, force, d);
+	return policy_store_reload(st, force, clock_ms, d);
 }
+
+/* A changed file: seen once, then again a window later. */
+static int reload_settled(struct policy_store *st, struct diags *d)
+{
+	ck_assert_int_eq(reload(st, false, d), POLICY_UNCHANGED);
+	clock_ms += POLICY_STABLE_MS;
+	return reload(st, false, d);
+}
+
+/* Rewrite the file in place (same inode), as `cat new > file` does. */
+static void rewrite_in_place(const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static size_t rules(const struct policy *p) { return attls_rule_count(p); }
 
 #define V1 RULE("first", "LocalPortRange 443") BASE
 #define V2 RULE("second", "LocalPortRange 8443") BASE
@@ -72,7 +95,7 @@ START_TEST(keeps_the_last_good_snapshot)
 	ck_assert_ptr_null(policy_store_get(&st));
 
 	write_policy(V1);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	ck_assert_uint_eq(d.nerrors, 0);
 	ck_assert_str_eq(first_rule(&st), "first");
 
@@ -82,7 +105,7 @@ START_TEST(keeps_the_last_good_snapshot)
 
 	/* a broken edit: rejected with its errors, the old snapshot stays */
 	write_policy(BROKEN);
-	ck_assert_int_eq(reload(&st, false, &d), -1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INVALID);
 	ck_assert_uint_eq(d.nerrors, 1);
 	ck_assert_str_eq(d.v[0].file, path);
 	ck_assert(has_error_at(&d, 1, col_of(BROKEN, 1, "70000"), "is not a port number"));
@@ -94,7 +117,7 @@ START_TEST(keeps_the_last_good_snapshot)
 
 	/* a good edit is picked up */
 	write_policy(V2);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	ck_assert_str_eq(first_rule(&st), "second");
 
 	policy_store_destroy(&st);
@@ -109,12 +132,12 @@ START_TEST(snapshots_in_use_survive_a_swap)
 	diags_init(&d);
 	policy_store_init(&st, path);
 	write_policy(V1);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	/* a connection holds the snapshot it was matched with */
 	struct policy *held = policy_store_get(&st);
 	const struct attls_rule *r = attls_rule_at(held, 0);
 	write_policy(V2);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	ck_assert_str_eq(first_rule(&st), "second");
 	/* still valid, still the old rule (ASan would catch a use after free) */
 	ck_assert_str_eq(r->name, "first");
@@ -132,7 +155,7 @@ START_TEST(forced_reload_reads_an_unchanged_file)
 	diags_init(&d);
 	policy_store_init(&st, path);
 	write_policy(V1);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	struct policy *before = policy_store_get(&st);
 	ck_assert_int_eq(reload(&st, true, &d), 1);
 	struct policy *after = policy_store_get(&st);
@@ -152,13 +175,13 @@ START_TEST(in_place_edit_is_noticed)
 	diags_init(&d);
 	policy_store_init(&st, path);
 	write_policy(V1);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	/* rewritten in place (same inode), different size */
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(V2 "# a longer file\n", f);
 	fclose(f);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	ck_assert_str_eq(first_rule(&st), "second");
 	policy_store_destroy(&st);
 	diags_free(&d);
@@ -182,7 +205,7 @@ START_TEST(same_size_edit_right_after_a_load)
 		ck_assert_ptr_nonnull(f);
 		fputs(text, f);
 		fclose(f);
-		ck_assert_int_eq(reload(&st, false, &d), 1);
+		ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 		ck_assert_str_eq(first_rule(&st), round % 2 ? "bbbb" : "aaaa");
 		/* read again, same bytes: nothing new */
 		ck_assert_int_eq(reload(&st, false, &d), 0);
@@ -203,10 +226,14 @@ START_TEST(missing_file)
 	ck_assert_ptr_null(policy_store_get(&st));
 	ck_assert(has_error_at(&d, 1, 1, "cannot open the policy"));
 	write_policy(V1);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	/* removed later: the last snapshot stays */
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(reload(&st, false, &d), -1);
+	ck_assert_str_eq(first_rule(&st), "first");
+	/* said once, not at every check */
+	ck_assert_int_eq(reload(&st, false, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
 	ck_assert_str_eq(first_rule(&st), "first");
 	policy_store_destroy(&st);
 	diags_free(&d);
@@ -220,10 +247,10 @@ START_TEST(first_load_broken)
 	diags_init(&d);
 	policy_store_init(&st, path);
 	write_policy(BROKEN);
-	ck_assert_int_eq(reload(&st, false, &d), -1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INVALID);
 	ck_assert_ptr_null(policy_store_get(&st));
 	write_policy(V1);
-	ck_assert_int_eq(reload(&st, false, &d), 1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
 	ck_assert_str_eq(first_rule(&st), "first");
 	policy_store_destroy(&st);
 	diags_free(&d);
@@ -236,6 +263,150 @@ START_TEST(directory_is_not_a_policy)
 	diags_init(&d);
 	ck_assert_ptr_null(policy_load_file(dir, &d));
 	ck_assert(has_error_at(&d, 1, 1, "the policy is not a regular file"));
+	diags_free(&d);
+}
+END_TEST
+
+/* The window is measured between checks that read the same stamp and bytes. */
+START_TEST(an_edit_waits_until_it_is_stable)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, true, &d), POLICY_INSTALLED);   /* at start: at once */
+	write_policy(V2);
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);
+	clock_ms += POLICY_STABLE_MS - 1;
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);
+	ck_assert_str_eq(first_rule(&st), "first");
+	clock_ms += 1;
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_INSTALLED);
+	ck_assert_str_eq(first_rule(&st), "second");
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+/* A writer that adds a piece between any two checks a window apart never
+ * gets a prefix installed, even prefixes that are valid policies (here: the
+ * decoy rule alone, then with its actions). */
+START_TEST(a_file_written_in_pieces_is_installed_only_whole)
+{
+	static const char *const pieces[] = {
+		GRP_ON, ENV_SRV, RULE("decoy", "LocalPortRange 8080"),
+		RULE("second", "LocalPortRange 8443"), "# the end\n",
+	};
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	policy_store_guard_rules(&st, rules);
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, true, &d), POLICY_INSTALLED);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
+		ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);
+		ck_assert_str_eq(first_rule(&st), "first");
+		clock_ms += POLICY_STABLE_MS;
+		fputs(pieces[i], f);
+		ck_assert_int_eq(fflush(f), 0);
+	}
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);
+	ck_assert_str_eq(first_rule(&st), "first");
+	clock_ms += POLICY_STABLE_MS;
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_INSTALLED);
+	ck_assert_uint_eq(d.nerrors, 0);
+	struct policy *p = policy_store_get(&st);
+	ck_assert_uint_eq(attls_rule_count(p), 2);
+	policy_unref(p);
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+START_TEST(no_rules_never_replace_rules)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	policy_store_guard_rules(&st, rules);
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, true, &d), POLICY_INSTALLED);
+	struct policy *held = policy_store_get(&st);
+
+	/* emptied and left so for longer than the window */
+	rewrite_in_place("");
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_NO_RULES);
+	struct policy *now = policy_store_get(&st);
+	ck_assert_ptr_eq(now, held);
+	policy_unref(now);
+	clock_ms += POLICY_STABLE_MS;
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);   /* said once */
+
+	/* actions but no rule: the same */
+	rewrite_in_place(BASE);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_NO_RULES);
+	ck_assert_str_eq(first_rule(&st), "first");
+
+	/* a rule that turns TLS off is the deliberate way */
+	rewrite_in_place(GRP_OFF "TTLSRule none { Jobname * Direction Both TTLSGroupActionRef off }\n");
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
+	ck_assert_str_eq(first_rule(&st), "none");
+	policy_unref(held);
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+/* Without rules before, nothing is lost: an empty file is a policy. */
+START_TEST(no_rules_may_replace_no_rules)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	policy_store_guard_rules(&st, rules);
+	write_policy("");
+	ck_assert_int_eq(reload(&st, true, &d), POLICY_INSTALLED);
+	write_policy("# nothing yet\n");
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
+	write_policy(V1);
+	ck_assert_int_eq(reload_settled(&st, &d), POLICY_INSTALLED);
+	ck_assert_str_eq(first_rule(&st), "first");
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
+/* Truncated and written back with the bytes in force: nothing to install,
+ * nothing to say, and no new snapshot (contexts stay). */
+START_TEST(rewritten_with_the_same_bytes)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	policy_store_guard_rules(&st, rules);
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, true, &d), POLICY_INSTALLED);
+	struct policy *before = policy_store_get(&st);
+	rewrite_in_place("");
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);
+	rewrite_in_place(V1);
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);
+	clock_ms += POLICY_STABLE_MS;
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);
+	ck_assert_uint_eq(d.n, 0);
+	struct policy *after = policy_store_get(&st);
+	ck_assert_ptr_eq(before, after);
+	policy_unref(before);
+	policy_unref(after);
+	policy_store_destroy(&st);
 	diags_free(&d);
 }
 END_TEST
@@ -253,6 +424,11 @@ int main(void)
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, first_load_broken);
 	tcase_add_test(tc, directory_is_not_a_policy);
+	tcase_add_test(tc, an_edit_waits_until_it_is_stable);
+	tcase_add_test(tc, a_file_written_in_pieces_is_installed_only_whole);
+	tcase_add_test(tc, no_rules_never_replace_rules);
+	tcase_add_test(tc, no_rules_may_replace_no_rules);
+	tcase_add_test(tc, rewritten_with_the_same_bytes);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
