@@ -95,19 +95,47 @@ static void stamp_from(const struct stat *st, struct file_stamp *s)
 	s->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	default: return "not a file";
+	}
+}
+
+static void not_regular(mode_t mode, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "the policy is not a regular file (%s)", file_kind(mode));
+}
+
 /* The whole file, and the stamp of what was read. On failure returns NULL
- * with the reason in err. */
+ * with the reason in err. Opened without blocking: a FIFO or a device at the
+ * path must be refused, not waited on (a program's accept() may be asking). */
 static char *read_file(const char *path, size_t *len, struct file_stamp *stamp, char *err,
 		       size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open the policy: %s", strerror(errno));
+		int e = errno;
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+			not_regular(st.st_mode, err, errlen);   /* a socket: ENXIO */
+		else
+			snprintf(err, errlen, "cannot open the policy: %s", strerror(e));
 		return NULL;
 	}
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "the policy is not a regular file");
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "cannot read the policy: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		not_regular(st.st_mode, err, errlen);
 		close(fd);
 		return NULL;
 	}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "policy/attls.h"
@@ -267,6 +268,31 @@ START_TEST(directory_is_not_a_policy)
 }
 END_TEST
 
+/* A FIFO at the path is refused at once (an open() without O_NONBLOCK would
+ * wait for a writer for good), and the store keeps what it had. */
+START_TEST(fifo_is_refused_without_waiting)
+{
+	struct policy_store st;
+	struct diags d;
+	diags_init(&d);
+	policy_store_init(&st, path);
+	write_policy(V1);
+	ck_assert_int_eq(reload(&st, true, &d), POLICY_INSTALLED);
+	char fifo[PATH_MAX + 8];
+	snprintf(fifo, sizeof fifo, "%s.fifo", path);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	ck_assert_ptr_null(policy_load_file(fifo, &d));
+	ck_assert(has_error_at(&d, 1, 1, "the policy is not a regular file (a FIFO)"));
+	ck_assert_int_eq(rename(fifo, path), 0);
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_INVALID);
+	ck_assert(has_error_at(&d, 1, 1, "the policy is not a regular file (a FIFO)"));
+	ck_assert_int_eq(reload(&st, false, &d), POLICY_UNCHANGED);
+	ck_assert_str_eq(first_rule(&st), "first");
+	policy_store_destroy(&st);
+	diags_free(&d);
+}
+END_TEST
+
 /* The window is measured between checks that read the same stamp and bytes. */
 START_TEST(an_edit_waits_until_it_is_stable)
 {
@@ -424,6 +450,7 @@ int main(void)
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, first_load_broken);
 	tcase_add_test(tc, directory_is_not_a_policy);
+	tcase_add_test(tc, fifo_is_refused_without_waiting);
 	tcase_add_test(tc, an_edit_waits_until_it_is_stable);
 	tcase_add_test(tc, a_file_written_in_pieces_is_installed_only_whole);
 	tcase_add_test(tc, no_rules_never_replace_rules);
