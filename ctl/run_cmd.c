@@ -1,17 +1,22 @@
 /*
  * ctl/run_cmd — "attls run": start a program with libattls.so preloaded.
- * Sets LD_PRELOAD (ours first, entries already there kept), ATTLS_POLICY (an
- * absolute path, since the program may change directory), ATTLS_TRACE and
- * ATTLS_LOG_FILE, then execs the program.
+ * Checks the policy first and refuses to start the program when it cannot be
+ * used (the library would fail every connection closed). Sets LD_PRELOAD (ours
+ * first, entries already there kept), ATTLS_POLICY (an absolute path, since the
+ * program may change directory), ATTLS_TRACE and ATTLS_LOG_FILE, then execs
+ * the program.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "policy/diag.h"
+#include "policy/policy.h"
 
 static void usage(FILE *out)
 {
@@ -53,6 +58,23 @@ static int find_library(char *out, size_t len)
 	return -1;
 }
 
+/* The policy the library will read, checked as `attls policy check` does.
+ * Its errors go to stderr with file, line and column. */
+static bool policy_usable(const char *path, const char *program)
+{
+	struct diags d;
+	diags_init(&d);
+	struct policy *p = policy_load_file(path, &d);
+	if (!p) {
+		diags_print(&d, stderr, 0);
+		fprintf(stderr, "attls run: not starting %s: the policy %s cannot be used\n",
+			program, path);
+	}
+	policy_unref(p);
+	diags_free(&d);
+	return p != NULL;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	const char *policy = NULL, *trace = NULL, *logfile = NULL;
@@ -91,10 +113,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (policy) {
 		char abs[PATH_MAX];
-		if (!realpath(policy, abs)) {
-			/* Let the shim report it (fail closed) with the path as given. */
-			snprintf(abs, sizeof abs, "%s", policy);
-		}
+		if (!realpath(policy, abs))
+			snprintf(abs, sizeof abs, "%s", policy);   /* reported as given */
 		setenv("ATTLS_POLICY", abs, 1);
 	}
 	if (trace) {
@@ -116,6 +136,9 @@ int cmd_run(int argc, char **argv)
 		}
 		setenv("ATTLS_LOG_FILE", l, 1);
 	}
+	const char *env_policy = getenv("ATTLS_POLICY");
+	if (!policy_usable(env_policy && *env_policy ? env_policy : POLICY_DEFAULT_PATH, argv[i]))
+		return 1;
 	const char *old = getenv("LD_PRELOAD");
 	if (old && *old) {
 		size_t len = strlen(lib) + strlen(old) + 2;

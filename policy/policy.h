@@ -17,6 +17,9 @@
 
 struct policy;
 
+/* The policy when neither attls run -p nor ATTLS_POLICY names one. */
+#define POLICY_DEFAULT_PATH "/etc/attls/attls.conf"
+
 /* Largest policy file accepted. */
 #define POLICY_MAX_BYTES (64u << 20)
 

@@ -16,8 +16,6 @@
 #include "preload/tls.h"
 #include "policy/policy.h"
 
-#define DEFAULT_POLICY "/etc/attls/attls.conf"
-
 static struct {
 	pthread_once_t once;
 	struct policy_store store;
@@ -140,7 +138,7 @@ static void init_once(void)
 			R.trace_override = (int)v;
 	}
 	const char *path = Env.policy;
-	policy_store_init(&R.store, path && *path ? path : DEFAULT_POLICY);
+	policy_store_init(&R.store, path && *path ? path : POLICY_DEFAULT_PATH);
 	policy_store_guard_rules(&R.store, attls_rule_count);
 	struct diags d;
 	diags_init(&d);

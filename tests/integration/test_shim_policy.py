@@ -3,14 +3,15 @@ follow the new policy, an existing one keeps going with its rule), a broken
 edit changes nothing and is logged, fail closed when no valid policy exists
 at start, fail closed against a plain server, and the policy attls run named
 still applies after the program cleared its environment."""
+import os
 import socket
 import threading
 
 import pytest
 
-from shim_helpers import (PROGS, PY, attls_run, certs, conns_json, echo_roundtrip,  # noqa: F401
-                          free_port, listening, log_text, need, procs, rule, run,
-                          tls_connect, wait_for, work, write_policy)
+from shim_helpers import (LIBATTLS, PROGS, PY, attls_run, certs, conns_json,  # noqa: F401
+                          echo_roundtrip, free_port, listening, log_text, need, procs, rule,
+                          run, tls_connect, wait_for, work, write_policy)
 
 
 def start_echo(procs, work, policy, port, argv=None):
@@ -99,6 +100,14 @@ def bad_policy(work, kind):
     return path
 
 
+def preloaded(policy, log):
+    """The environment attls run gives a program, set by hand: attls run
+    itself refuses to start a program with a policy it cannot use, and these
+    tests are about what the library does on its own."""
+    return dict(os.environ, LD_PRELOAD=str(LIBATTLS), ATTLS_POLICY=str(policy),
+                ATTLS_LOG_FILE=str(log))
+
+
 @pytest.mark.parametrize("kind", list(BAD_POLICIES))
 def test_fail_closed_connect_without_valid_policy(work, kind):
     """connect() fails with EACCES, nothing reaches the network, and stderr
@@ -108,8 +117,8 @@ def test_fail_closed_connect_without_valid_policy(work, kind):
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = listener.getsockname()[1]
-        r = run(attls_run(pol, work / "attls.log", PY, PROGS / "try_connect.py", "127.0.0.1",
-                          port, "secret"), timeout=30)
+        r = run([PY, PROGS / "try_connect.py", "127.0.0.1", port, "secret"], timeout=30,
+                env=preloaded(pol, work / "attls.log"))
         assert r.stdout.decode() == "connect error EACCES\n"
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
@@ -125,8 +134,8 @@ def test_fail_closed_accept_without_valid_policy(procs, work, kind):
     stderr has exactly one line saying why."""
     pol = bad_policy(work, kind)
     port = free_port()
-    p = procs.start(attls_run(pol, work / "attls.log", PY, PROGS / "try_accept.py", port),
-                    name="acceptor")
+    p = procs.start([PY, PROGS / "try_accept.py", port], name="acceptor",
+                    env=preloaded(pol, work / "attls.log"))
     wait_for(lambda: listening(port) or p.poll() is not None, 15, "the acceptor to listen")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"secret\n")
