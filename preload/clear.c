@@ -219,7 +219,7 @@ int clear_begin_tls(struct conn *c, const uint8_t *pushback, size_t n, bool allo
 	c->tls_pending = true;
 	c->tls_pending_sniff = allow_hstimeout;
 	eng_op_start(c);
-	conn_log(c, TRACE_EVENT, LOG_INFO, "program starts TLS%s%s",
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "program starts TLS%s%s",
 		 allow_hstimeout ? " (or clear text, whichever the peer speaks)" : "",
 		 c->inject_len ? " with the peer's first bytes already here" : "");
 	clear_step(c);
@@ -262,7 +262,7 @@ void clear_step_sniff(struct conn *c)
 	char sni[256];
 	switch (sniff_client_hello(buf, have, sni, sizeof sni)) {
 	case SNIFF_TLS:
-		conn_log(c, TRACE_EVENT, LOG_INFO, "the peer starts TLS%s%s", sni[0] ? " for " : "", sni);
+		conn_log(c, TRACE_EVENT, LOG_DEBUG, "the peer starts TLS%s%s", sni[0] ? " for " : "", sni);
 		c->deadline_ms = 0;
 		secure_start(c);
 		return;

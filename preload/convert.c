@@ -255,7 +255,7 @@ int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr,
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "covered (outbound, %s)%s", c->host[0] ? c->host : "no name",
+	conn_log(c, TRACE_INFO, LOG_INFO, "covered (outbound, %s)%s", c->host[0] ? c->host : "no name",
 		 c->app_controlled ? ", application-controlled" : "");
 	secmap_add(c);
 	conn_ref(c);   /* ours while we wait; the creator's reference goes to the engine */
@@ -326,7 +326,7 @@ int convert_after_accept(int fd)
 		errno = ECONNABORTED;
 		return -1;
 	}
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "covered (inbound)%s",
+	conn_log(c, TRACE_INFO, LOG_INFO, "covered (inbound)%s",
 		 c->app_controlled ? ", application-controlled" : "");
 	secmap_add(c);
 	if (engine_add(c, app_dup) != 0) {

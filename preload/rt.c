@@ -66,16 +66,18 @@ static void report_load_failure(const struct diags *d, bool at_start)
 
 static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
 
+/* Process-wide news about the policy: logged whatever the rules' Trace
+ * says, as a notice (info lines are Trace 4's). */
 static void report_reload(struct policy *before, struct policy *now)
 {
 	size_t n = attls_rule_count(now);
 	if (before) {
 		size_t was = attls_rule_count(before);
-		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
+		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_NOTICE,
 			 "policy %s reloaded; new connections follow it (%zu TTLSRule%s, was %zu)",
 			 R.store.path, n, plural(n), was);
 	} else {
-		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
+		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_NOTICE,
 			 "policy %s loaded; new connections follow it (%zu TTLSRule%s)",
 			 R.store.path, n, plural(n));
 	}
@@ -254,21 +256,37 @@ int rt_trace_override(void)
 	return R.trace_override;
 }
 
+/* A trace line's label and syslog level come from its bit (z/OS writes
+ * its info messages at INFO and the event and flow traces at DEBUG). */
+static const char *trace_label(unsigned bit, int *prio)
+{
+	*prio = bit == TRACE_INFO ? LOG_INFO : LOG_DEBUG;
+	switch (bit) {
+	case TRACE_INFO: return "info";
+	case TRACE_EVENT: return "event";
+	case TRACE_FLOW: return "flow";
+	case TRACE_DATA: return "data";
+	default: return "debug";
+	}
+}
+
 void rt_vlog(unsigned trace, unsigned bit, int prio, const char *fmt, va_list ap)
 {
 	if (R.trace_override >= 0)
 		trace = (unsigned)R.trace_override;
 	unsigned dests = 0;
-	if (prio <= LOG_ERR) {
+	const char *label = NULL;
+	if (prio <= LOG_WARNING) {
 		if (trace & TRACE_ERR_STDERR)
 			dests |= LOG_TO_STDERR;
 		if (trace & TRACE_ERR_SYSLOG)
 			dests |= LOG_TO_SYSLOG | LOG_TO_FILE;
 	} else if (trace & bit) {
 		dests |= LOG_TO_SYSLOG | LOG_TO_FILE;
+		label = trace_label(bit, &prio);
 	}
 	if (dests)
-		log_vemit(dests, prio, fmt, ap);
+		log_vemit_as(dests, prio, label, fmt, ap);
 }
 
 void rt_log(unsigned trace, unsigned bit, int prio, const char *fmt, ...)

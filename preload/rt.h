@@ -33,7 +33,10 @@ void rt_fill_identity(const struct policy *p, struct attls_conn *c, char *job, s
 void rt_atfork_child(void);
 /* ATTLS_TRACE (from attls run --trace), or -1 when the policy decides. */
 int rt_trace_override(void);
-/* Emit a log line if trace allows bit; errors honour the stderr/syslog bits. */
+/* Emit a log line if trace allows it. Errors and warnings (prio LOG_ERR,
+ * LOG_WARNING) follow the stderr and syslog bits; any other line is a trace
+ * line printed at bit alone and labelled by it (info, event, flow, data), so
+ * pass LOG_INFO with TRACE_INFO and LOG_DEBUG with the others. */
 void rt_vlog(unsigned trace, unsigned bit, int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 4, 0)));
 void rt_log(unsigned trace, unsigned bit, int prio, const char *fmt, ...)

@@ -145,7 +145,7 @@ static void handshake_done(struct conn *c)
 	}
 	c->deadline_ms = 0;
 	c->st = CS_SECURE;
-	conn_log(c, TRACE_EVENT, LOG_INFO, "secure: %s %s%s%s%s", c->proto, c->cipher,
+	conn_log(c, TRACE_INFO, LOG_INFO, "secure: %s %s%s%s%s", c->proto, c->cipher,
 		 gnutls_session_is_resumed(c->ses) ? " (resumed)" : "",
 		 c->peer_subject[0] ? ", peer " : "", c->peer_subject);
 	eng_op_done(c, 0);
@@ -195,7 +195,7 @@ static void close_notify_received(struct conn *c)
 {
 	if (c->app_controlled && !c->net_eof && !c->lingering) {
 		c->peer_stopped = true;
-		conn_log(c, TRACE_EVENT, LOG_INFO, "peer ended TLS (close_notify); waiting for the "
+		conn_log(c, TRACE_EVENT, LOG_DEBUG, "peer ended TLS (close_notify); waiting for the "
 			 "program to stop TLS too");
 		return;
 	}
@@ -246,14 +246,14 @@ static bool net_to_app(struct conn *c)
 		if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			/* TCP closed without close_notify: many servers do it. The program
 			 * sees end-of-file; the log says it was not a clean TLS close. */
-			conn_log(c, TRACE_INFO, LOG_INFO, "peer closed TCP without TLS close_notify");
+			conn_log(c, TRACE_EVENT, LOG_DEBUG, "peer closed TCP without TLS close_notify");
 			peer_finished(c, "TCP FIN");
 			return true;
 		}
 		if (n == GNUTLS_E_REHANDSHAKE) {
 			c->rehandshake = true;
 			tls_prepare_renegotiation(c);
-			conn_log(c, TRACE_EVENT, LOG_INFO, "peer asked for renegotiation");
+			conn_log(c, TRACE_EVENT, LOG_DEBUG, "peer asked for renegotiation");
 			return true;
 		}
 		if (!gnutls_error_is_fatal((int)n))
@@ -446,7 +446,7 @@ static void step_rehandshake(struct conn *c)
 	c->rehandshake = false;
 	char err[256];
 	tls_session_established(c, err, sizeof err);   /* the new cipher, for queries */
-	conn_log(c, TRACE_EVENT, LOG_INFO, "renegotiated: %s %s", c->proto, c->cipher);
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "renegotiated: %s %s", c->proto, c->cipher);
 	eng_op_done(c, 0);
 }
 
@@ -528,7 +528,7 @@ int secure_begin_stop(struct conn *c, unsigned *jr)
 	c->st = CS_STOPPING;
 	eng_op_start(c);
 	eng_set_deadline(c, c->s->hs_timeout);
-	conn_log(c, TRACE_EVENT, LOG_INFO, "program stops TLS: close_notify sent%s",
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "program stops TLS: close_notify sent%s",
 		 c->peer_stopped ? " (the peer's came first)" : "");
 	send_bye(c);
 	eng_step(c);
@@ -564,7 +564,7 @@ void secure_step_stopping(struct conn *c)
 		if (!eng_flush_to_app(c, &progress))
 			return;
 		if (peer_went_clear(c)) {
-			conn_log(c, TRACE_EVENT, LOG_INFO, "the peer answered close_notify with clear "
+			conn_log(c, TRACE_EVENT, LOG_DEBUG, "the peer answered close_notify with clear "
 				 "text rather than its own close_notify");
 			stopped(c);
 			return;
@@ -607,7 +607,7 @@ void secure_reset_session(struct conn *c)
 	 * every ticket issued so far unusable. */
 	if (c->role != ROLE_CLIENT)
 		tls_ctx_new_ticket_key(c->ctx);
-	conn_log(c, TRACE_EVENT, LOG_INFO, "session reset: the next handshake is a full one");
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "session reset: the next handshake is a full one");
 }
 
 int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
@@ -625,7 +625,7 @@ int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
 		}
 		if (rc == GNUTLS_E_AGAIN)
 			c->net_blocked = true;
-		conn_log(c, TRACE_EVENT, LOG_INFO, "key update sent%s", write_only ? "" : ", peer asked too");
+		conn_log(c, TRACE_EVENT, LOG_DEBUG, "key update sent%s", write_only ? "" : ", peer asked too");
 		return 0;
 	}
 	if (c->role == ROLE_CLIENT) {
@@ -643,7 +643,7 @@ int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
 		eng_fail(c, ECONNRESET, "cannot request renegotiation: %s", gnutls_strerror(rc));
 		return ECONNRESET;
 	}
-	conn_log(c, TRACE_EVENT, LOG_INFO, "renegotiation requested (HelloRequest)");
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "renegotiation requested (HelloRequest)");
 	return 0;
 }
 
@@ -657,6 +657,6 @@ int secure_send_ticket(struct conn *c, unsigned *jr)
 		c->net_blocked = true;
 	else if (rc < 0)
 		return EPROTO;
-	conn_log(c, TRACE_EVENT, LOG_INFO, "session ticket sent");
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "session ticket sent");
 	return 0;
 }

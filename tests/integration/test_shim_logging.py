@@ -1,0 +1,252 @@
+"""Where the shim's lines go, and what they are labelled.
+
+Without syslog (a container or a minimal host has no /dev/log) a connection
+that fails closed must still leave its reason where the person running the
+program looks: its stderr, which is the terminal under `attls run` and the
+journal under systemd. With syslog, lines go there and not also to stderr.
+Never stdout, and never into a network connection that happens to be fd 2.
+
+The programs run in a private mount namespace whose /dev is a tmpfs with only
+the device nodes they need, and no log socket, or a log socket of the test's
+own; journald's socket directory is hidden too.
+
+Trace bits (1 errors to stderr, 2 errors to syslog, 4 info, 8 events,
+16 flow): a line prints at one bit and is labelled by it, so what the log
+calls `info:` is exactly what Trace 4 adds."""
+import re
+import socket
+import subprocess
+import threading
+
+import pytest
+
+from shim_helpers import (LIBATTLS, PROGS, PY, TEST_PROGS, attls_run, built, certs,  # noqa: F401
+                          echo_roundtrip, free_port, listening, log_text, need, procs, rule, run,
+                          tls_connect, wait_for, work, write_policy)
+
+PRIVATE_DEV = r'''
+set -e
+d="$0"
+mount -t tmpfs -o mode=755 attls-test-dev "$d"
+for n in null zero full random urandom tty; do
+    if [ -e "/dev/$n" ]; then : > "$d/$n"; mount --bind "/dev/$n" "$d/$n"; fi
+done
+if [ -n "$ATTLS_TEST_SYSLOG" ]; then ln -s "$ATTLS_TEST_SYSLOG" "$d/log"; fi
+mount --move "$d" /dev
+if [ -e /run/systemd/journal ]; then mount -t tmpfs attls-test-journal /run/systemd/journal; fi
+exec "$@"
+'''
+
+
+def private_dev(work, argv):
+    """argv run with a /dev of its own (see the module's text)."""
+    d = work / "dev"
+    d.mkdir()
+    return [need("unshare"), "--mount", "sh", "-c", PRIVATE_DEV, str(d)] + [str(a) for a in argv]
+
+
+class ClosingPeer:
+    """A plain TCP server that reads what a client sends first and closes:
+    a client rule's handshake with it fails."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(30)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(10)
+            try:
+                c.recv(65536)
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(15)
+
+
+def client_policy(work, certs, port):
+    # Trace 2, the default: errors to syslog only.
+    return write_policy(work / "client.conf",
+                        rule("must-tls", "Outbound", certs.path("ca.pem"), "Client",
+                             rport=port, trace=2))
+
+
+def failing_client(work, certs, peer):
+    """attls run (no --log) of a client whose handshake fails."""
+    pol = client_policy(work, certs, peer.port)
+    return [built(), "run", "-p", pol, "--", PY, PROGS / "try_connect.py", "127.0.0.1",
+            peer.port, "secret"]
+
+
+FAILED = re.compile(r"^attls: conn \d+ rule must-tls to 127\.0\.0\.1:\d+: TLS handshake failed: "
+                    r".*; connection closed$", re.M)
+
+
+def test_without_syslog_the_reason_reaches_stderr(work, certs):
+    peer = ClosingPeer()
+    try:
+        r = run(private_dev(work, failing_client(work, certs, peer)), timeout=60)
+    finally:
+        peer.close()
+    out, err = r.stdout.decode(), r.stderr.decode()
+    assert out.startswith("connect error "), out + err
+    assert "attls" not in out
+    assert FAILED.search(err), err
+
+
+class FakeSyslog:
+    """A datagram socket where /dev/log would be; records what arrives."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.lines = []
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop:
+            try:
+                self.lines.append(self.sock.recv(4096).decode(errors="replace"))
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+def test_with_syslog_the_reason_goes_there_only(work, certs):
+    syslog = FakeSyslog(work / "log.sock")
+    peer = ClosingPeer()
+    try:
+        r = run(private_dev(work, failing_client(work, certs, peer)), timeout=60,
+                env={"ATTLS_TEST_SYSLOG": str(syslog.path), "PATH": "/usr/bin:/bin"})
+        wait_for(lambda: any("TLS handshake failed" in ln for ln in syslog.lines), 10,
+                 "the line in syslog")
+    finally:
+        peer.close()
+        syslog.close()
+    line = next(ln for ln in syslog.lines if "TLS handshake failed" in ln)
+    assert re.match(r"<27>attls\[\d+\]: conn \d+ rule must-tls ", line), line   # daemon.err
+    assert r.stderr.decode() == "", r.stderr.decode()
+    assert r.stdout.decode().startswith("connect error ")
+
+
+def preload_env(policy):
+    """What a systemd unit sets for a service under attls."""
+    return {"LD_PRELOAD": str(LIBATTLS), "ATTLS_POLICY": str(policy), "PATH": "/usr/bin:/bin"}
+
+
+def test_a_service_without_syslog_reaches_the_journal_through_stderr(work, certs):
+    """Under systemd a service's stderr is a stream socket connected to
+    journald (/run/systemd/journal/stdout); the test plays journald."""
+    journal = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    journal.bind(str(work / "journal.stdout"))
+    journal.listen(1)
+    stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stream.connect(str(work / "journal.stdout"))
+    reader, _ = journal.accept()
+    peer = ClosingPeer()
+    try:
+        pol = client_policy(work, certs, peer.port)
+        r = subprocess.run(private_dev(work, [PY, PROGS / "try_connect.py", "127.0.0.1",
+                                              peer.port, "secret"]),
+                           env=preload_env(pol), stdout=subprocess.PIPE, stderr=stream,
+                           timeout=60)
+    finally:
+        peer.close()
+        stream.close()
+    reader.settimeout(10)
+    got = b""
+    while True:
+        b = reader.recv(65536)
+        if not b:
+            break
+        got += b
+    reader.close()
+    journal.close()
+    assert r.stdout.decode().startswith("connect error ")
+    assert FAILED.search(got.decode()), got
+
+
+def test_never_writes_into_a_network_connection_on_fd_2(work, certs):
+    """inetd-style programs have a TCP connection on fd 2: log lines must not
+    become part of its data."""
+    sink = socket.socket()
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(1)
+    conn_out = socket.create_connection(sink.getsockname())
+    conn_in, _ = sink.accept()
+    peer = ClosingPeer()
+    try:
+        pol = client_policy(work, certs, peer.port)
+        r = subprocess.run(private_dev(work, [PY, PROGS / "try_connect.py", "127.0.0.1",
+                                              peer.port, "secret"]),
+                           env=preload_env(pol), stdout=subprocess.PIPE, stderr=conn_out,
+                           timeout=60)
+    finally:
+        peer.close()
+        conn_out.close()
+    conn_in.settimeout(10)
+    got = conn_in.recv(65536)
+    conn_in.close()
+    sink.close()
+    assert r.stdout.decode().startswith("connect error ")
+    assert got == b"", got
+
+
+# ---- trace bits and labels ----------------------------------------------------------
+
+LINE = re.compile(r"^\S+ \S+ attls\[\d+\]: (\w+): conn \d+ rule web from [\d.:]+: (.*)$")
+
+
+def traced_server(procs, work, certs, trace):
+    port = free_port()
+    pol = write_policy(work / "server.conf",
+                       rule("web", "Inbound", certs.path("server.pem"), "Server", lport=port,
+                            trace=trace))
+    log = work / "attls.log"
+    p = procs.start(attls_run(pol, log, TEST_PROGS / "echo_server", "--port", port),
+                    name="server")
+    wait_for(lambda: listening(port) or p.poll() is not None, 15, "the server to listen")
+    with tls_connect(port, certs.ca) as s:
+        assert echo_roundtrip(s, b"hello\n") == b"hello\n"
+    wait_for(lambda: "secure:" in log_text(log) or trace & 4 == 0, 10, "the server's log")
+    procs.stop(p)
+    return [m.groups() for m in map(LINE.match, log_text(log).splitlines()) if m]
+
+
+def test_info_bit_shows_the_rule_and_the_result(procs, work, certs):
+    """Trace 6 (errors and info), as z/OS suggests while deploying a policy:
+    which rule a connection maps to and what TLS it got; nothing else."""
+    lines = traced_server(procs, work, certs, 6)
+    assert [label for label, _ in lines] == ["info", "info"], lines
+    assert lines[0][1] == "covered (inbound)", lines
+    assert lines[1][1].startswith("secure: TLS1.3 "), lines
+
+
+@pytest.mark.parametrize("trace,labels", [(10, {"event"}), (18, {"flow"}),
+                                          (30, {"info", "event", "flow"})])
+def test_each_line_is_labelled_by_the_bit_it_prints_at(procs, work, certs, trace, labels):
+    """The test's client closes without close_notify (Python's ssl does):
+    the server logs that as an event."""
+    lines = traced_server(procs, work, certs, trace)
+    assert {label for label, _ in lines} == labels, lines
+    if trace & 8:
+        assert ("event", "peer closed TCP without TLS close_notify") in lines, lines
