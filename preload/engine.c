@@ -102,8 +102,10 @@ void conn_log(const struct conn *c, unsigned bit, int prio, const char *fmt, ...
 		port = ntohs(s6->sin6_port);
 		snprintf(peer, sizeof peer, "[%s]:%u", a, port);
 	}
-	rt_log(trace_of(c), bit, prio, "conn %llu rule %s %s %s: %s", (unsigned long long)c->id,
-	       c->rule ? c->rule->name : "-", c->dir == DIR_INBOUND ? "from" : "to", peer, body);
+	const char *rule = c->rule ? c->rule->name : "-";
+	rt_rule_log(rule, body, trace_of(c), bit, prio, "conn %llu rule %s %s %s: %s",
+		    (unsigned long long)c->id, rule, c->dir == DIR_INBOUND ? "from" : "to", peer,
+		    body);
 }
 
 /* ---- epoll registration ------------------------------------------------------ */

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "preload/fdtab.h"
+#include "preload/loglimit.h"
 #include "preload/real.h"
 #include "preload/tls.h"
 #include "policy/policy.h"
@@ -34,6 +35,13 @@ static struct {
 	.trace_override = -1,
 	.user_uid = (uid_t)-1,
 };
+
+/* Error lines repeated per rule and kind (loglimit.h), shared by every
+ * thread of the process. */
+static struct {
+	pthread_mutex_t lock;
+	struct loglimit l;
+} Limit = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static int64_t now_ms(void)
 {
@@ -249,6 +257,8 @@ void rt_atfork_child(void)
 	pthread_mutex_init(&R.check_lock, NULL);
 	pthread_mutex_init(&R.user_lock, NULL);
 	pthread_mutex_init(&R.store.lock, NULL);
+	pthread_mutex_init(&Limit.lock, NULL);
+	loglimit_init(&Limit.l);   /* the parent reports what it held back */
 }
 
 int rt_trace_override(void)
@@ -287,6 +297,50 @@ void rt_vlog(unsigned trace, unsigned bit, int prio, const char *fmt, va_list ap
 	}
 	if (dests)
 		log_vemit_as(dests, prio, label, fmt, ap);
+}
+
+static void report_suppressed(const struct loglimit_summary *due, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rt_log(due[i].trace, TRACE_ERR_SYSLOG, LOG_WARNING,
+		       "rule %s: %lu more lines like \"%s\" within %d s were not logged (at most "
+		       "%d of a kind per rule every %d s)", due[i].rule, due[i].count,
+		       due[i].sample, LOGLIMIT_INTERVAL_MS / 1000, LOGLIMIT_BURST,
+		       LOGLIMIT_INTERVAL_MS / 1000);
+}
+
+void rt_rule_log(const char *rule, const char *kind, unsigned trace, unsigned bit, int prio,
+		 const char *fmt, ...)
+{
+	unsigned t = R.trace_override >= 0 ? (unsigned)R.trace_override : trace;
+	if (prio <= LOG_WARNING) {
+		if (!(t & (TRACE_ERR_STDERR | TRACE_ERR_SYSLOG)))
+			return;
+		struct loglimit_summary due[LOGLIMIT_MAX_DUE];
+		size_t ndue;
+		pthread_mutex_lock(&Limit.lock);
+		bool print = loglimit_check(&Limit.l, rule, kind, trace, now_ms(), due, &ndue);
+		pthread_mutex_unlock(&Limit.lock);
+		report_suppressed(due, ndue);
+		if (!print)
+			return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	rt_vlog(trace, bit, prio, fmt, ap);
+	va_end(ap);
+}
+
+void rt_log_flush(void)
+{
+	struct loglimit_summary due[LOGLIMIT_MAX_DUE];
+	size_t ndue;
+	do {
+		pthread_mutex_lock(&Limit.lock);
+		loglimit_drain(&Limit.l, due, &ndue);
+		pthread_mutex_unlock(&Limit.lock);
+		report_suppressed(due, ndue);
+	} while (ndue);
 }
 
 void rt_log(unsigned trace, unsigned bit, int prio, const char *fmt, ...)

@@ -250,3 +250,44 @@ def test_each_line_is_labelled_by_the_bit_it_prints_at(procs, work, certs, trace
     assert {label for label, _ in lines} == labels, lines
     if trace & 8:
         assert ("event", "peer closed TCP without TLS close_notify") in lines, lines
+
+
+# ---- repeated errors ---------------------------------------------------------------
+
+def test_repeated_errors_are_limited_per_rule(procs, work, certs):
+    """Forty clients that do not speak TLS: ten lines say why, and once the
+    ten seconds are over the next line brings the count of the rest."""
+    port = free_port()
+    pol = write_policy(work / "server.conf",
+                       rule("web", "Inbound", certs.path("server.pem"), "Server", lport=port,
+                            trace=2))
+    log = work / "attls.log"
+    server = procs.start(attls_run(pol, log, TEST_PROGS / "echo_server", "--port", port),
+                         name="server")
+    wait_for(lambda: listening(port) or server.poll() is not None, 15, "the server to listen")
+
+    def plain_client():
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            try:
+                while s.recv(4096):
+                    pass
+            except OSError:
+                pass
+
+    def failures():
+        return [ln for ln in log_text(log).splitlines() if "TLS handshake failed" in ln]
+
+    for _ in range(40):
+        plain_client()
+    wait_for(lambda: procs.err(server).count("accept") >= 40, 15, "forty connections")
+    assert len(failures()) == 10, failures()
+    summary = re.compile(r" warning: rule web: (\d+) more lines like \"TLS handshake failed: "
+                         r"[^\"]*\" within 10 s were not logged \(at most 10 of a kind per rule "
+                         r"every 10 s\)$", re.M)
+
+    def summed_up():
+        plain_client()
+        return summary.search(log_text(log))
+    m = wait_for(summed_up, 30, "the count of the lines held back", interval=1)
+    assert int(m.group(1)) >= 30, m.group(0)
