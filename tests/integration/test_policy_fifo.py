@@ -9,9 +9,9 @@ import subprocess
 
 from iked_env import IKED, iked_policy
 from iked_env import iked, topo, workdir  # noqa: F401  (fixtures)
-from shim_helpers import (PROGS, PY, TEST_PROGS, attls_run, built, certs,  # noqa: F401
-                          echo_roundtrip, free_port, listening, log_text, procs, rule, run,
-                          tls_connect, wait_for, work, write_policy)
+from shim_helpers import (PROGS, PY, built, certs, echo_roundtrip, free_port,  # noqa: F401
+                          log_text, procs, rule, run, start_echo_server, tls_connect,
+                          wait_for, work, write_policy)
 
 # Every command here answers at once; a program stuck opening a FIFO does not.
 PROMPT = 20
@@ -55,9 +55,7 @@ def test_server_keeps_its_policy_when_a_fifo_replaces_it(procs, work, certs):
     pol = write_policy(work / "policy.conf",
                        rule("web", "Inbound", certs.path("server.pem"), "Server", lport=port))
     log = work / "attls.log"
-    server = procs.start(attls_run(pol, log, TEST_PROGS / "echo_server", "--port", port),
-                         name="server")
-    wait_for(lambda: listening(port) or server.poll() is not None, 15, "the server to listen")
+    start_echo_server(procs, pol, log, port)
 
     def tls_ok(payload=b"over TLS\n"):
         with tls_connect(port, certs.ca, timeout=PROMPT) as s:

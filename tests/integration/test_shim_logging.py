@@ -20,9 +20,9 @@ import threading
 
 import pytest
 
-from shim_helpers import (LIBATTLS, PROGS, PY, TEST_PROGS, attls_run, built, certs,  # noqa: F401
-                          echo_roundtrip, free_port, listening, log_text, need, procs, rule, run,
-                          tls_connect, wait_for, work, write_policy)
+from shim_helpers import (LIBATTLS, PROGS, PY, RecordingPeer, built, certs,  # noqa: F401
+                          echo_roundtrip, free_port, log_text, need, procs, recv_until, rule,
+                          run, start_echo_server, tls_connect, wait_for, work, write_policy)
 
 PRIVATE_DEV = r'''
 set -e
@@ -45,36 +45,6 @@ def private_dev(work, argv):
     return [need("unshare"), "--mount", "sh", "-c", PRIVATE_DEV, str(d)] + [str(a) for a in argv]
 
 
-class ClosingPeer:
-    """A plain TCP server that reads what a client sends first and closes:
-    a client rule's handshake with it fails."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(30)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        try:
-            c, _ = self.sock.accept()
-        except OSError:
-            return
-        with c:
-            c.settimeout(10)
-            try:
-                c.recv(65536)
-            except OSError:
-                pass
-
-    def close(self):
-        self.sock.close()
-        self.thread.join(15)
-
-
 def client_policy(work, certs, port):
     # Trace 2, the default: errors to syslog only.
     return write_policy(work / "client.conf",
@@ -94,7 +64,7 @@ FAILED = re.compile(r"^attls: conn \d+ rule must-tls to 127\.0\.0\.1:\d+: TLS ha
 
 
 def test_without_syslog_the_reason_reaches_stderr(work, certs):
-    peer = ClosingPeer()
+    peer = RecordingPeer()
     try:
         r = run(private_dev(work, failing_client(work, certs, peer)), timeout=60)
     finally:
@@ -133,7 +103,7 @@ class FakeSyslog:
 
 def test_with_syslog_the_reason_goes_there_only(work, certs):
     syslog = FakeSyslog(work / "log.sock")
-    peer = ClosingPeer()
+    peer = RecordingPeer()
     try:
         r = run(private_dev(work, failing_client(work, certs, peer)), timeout=60,
                 env={"ATTLS_TEST_SYSLOG": str(syslog.path), "PATH": "/usr/bin:/bin"})
@@ -148,66 +118,50 @@ def test_with_syslog_the_reason_goes_there_only(work, certs):
     assert r.stdout.decode().startswith("connect error ")
 
 
-def preload_env(policy):
-    """What a systemd unit sets for a service under attls."""
-    return {"LD_PRELOAD": str(LIBATTLS), "ATTLS_POLICY": str(policy), "PATH": "/usr/bin:/bin"}
+def as_a_service(work, certs, peer, stderr):
+    """The failing client started as a systemd unit would start it (its
+    environment sets LD_PRELOAD and ATTLS_POLICY), stderr given, no syslog."""
+    env = {"LD_PRELOAD": str(LIBATTLS), "ATTLS_POLICY": str(client_policy(work, certs, peer.port)),
+           "PATH": "/usr/bin:/bin"}
+    argv = private_dev(work, [PY, PROGS / "try_connect.py", "127.0.0.1", peer.port, "secret"])
+    return subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=stderr, timeout=60)
+
+
+def service_stderr(work, certs, write_end, read_end):
+    """What the failing client, run as a service whose stderr is write_end,
+    wrote there (read from read_end)."""
+    peer = RecordingPeer()
+    try:
+        r = as_a_service(work, certs, peer, write_end)
+    finally:
+        peer.close()
+        write_end.close()
+    with read_end:
+        got = recv_until(read_end, 1 << 20)
+    assert r.stdout.decode().startswith("connect error ")
+    return got
 
 
 def test_a_service_without_syslog_reaches_the_journal_through_stderr(work, certs):
     """Under systemd a service's stderr is a stream socket connected to
     journald (/run/systemd/journal/stdout); the test plays journald."""
-    journal = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    journal.bind(str(work / "journal.stdout"))
-    journal.listen(1)
-    stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    stream.connect(str(work / "journal.stdout"))
-    reader, _ = journal.accept()
-    peer = ClosingPeer()
-    try:
-        pol = client_policy(work, certs, peer.port)
-        r = subprocess.run(private_dev(work, [PY, PROGS / "try_connect.py", "127.0.0.1",
-                                              peer.port, "secret"]),
-                           env=preload_env(pol), stdout=subprocess.PIPE, stderr=stream,
-                           timeout=60)
-    finally:
-        peer.close()
-        stream.close()
-    reader.settimeout(10)
-    got = b""
-    while True:
-        b = reader.recv(65536)
-        if not b:
-            break
-        got += b
-    reader.close()
-    journal.close()
-    assert r.stdout.decode().startswith("connect error ")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as journal:
+        journal.bind(str(work / "journal.stdout"))
+        journal.listen(1)
+        stream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stream.connect(str(work / "journal.stdout"))
+        got = service_stderr(work, certs, stream, journal.accept()[0])
     assert FAILED.search(got.decode()), got
 
 
 def test_never_writes_into_a_network_connection_on_fd_2(work, certs):
     """inetd-style programs have a TCP connection on fd 2: log lines must not
     become part of its data."""
-    sink = socket.socket()
-    sink.bind(("127.0.0.1", 0))
-    sink.listen(1)
-    conn_out = socket.create_connection(sink.getsockname())
-    conn_in, _ = sink.accept()
-    peer = ClosingPeer()
-    try:
-        pol = client_policy(work, certs, peer.port)
-        r = subprocess.run(private_dev(work, [PY, PROGS / "try_connect.py", "127.0.0.1",
-                                              peer.port, "secret"]),
-                           env=preload_env(pol), stdout=subprocess.PIPE, stderr=conn_out,
-                           timeout=60)
-    finally:
-        peer.close()
-        conn_out.close()
-    conn_in.settimeout(10)
-    got = conn_in.recv(65536)
-    conn_in.close()
-    sink.close()
-    assert r.stdout.decode().startswith("connect error ")
+    with socket.socket() as sink:
+        sink.bind(("127.0.0.1", 0))
+        sink.listen(1)
+        conn = socket.create_connection(sink.getsockname())
+        got = service_stderr(work, certs, conn, sink.accept()[0])
     assert got == b"", got
 
 
@@ -222,12 +176,11 @@ def traced_server(procs, work, certs, trace):
                        rule("web", "Inbound", certs.path("server.pem"), "Server", lport=port,
                             trace=trace))
     log = work / "attls.log"
-    p = procs.start(attls_run(pol, log, TEST_PROGS / "echo_server", "--port", port),
-                    name="server")
-    wait_for(lambda: listening(port) or p.poll() is not None, 15, "the server to listen")
+    p = start_echo_server(procs, pol, log, port)
     with tls_connect(port, certs.ca) as s:
         assert echo_roundtrip(s, b"hello\n") == b"hello\n"
-    wait_for(lambda: "secure:" in log_text(log) or trace & 4 == 0, 10, "the server's log")
+    # The program sees the end of the connection after the shim logged it.
+    wait_for(lambda: "eof 6" in procs.err(p), 10, "the server to see the client go")
     procs.stop(p)
     return [m.groups() for m in map(LINE.match, log_text(log).splitlines()) if m]
 
@@ -262,9 +215,7 @@ def test_repeated_errors_are_limited_per_rule(procs, work, certs):
                        rule("web", "Inbound", certs.path("server.pem"), "Server", lport=port,
                             trace=2))
     log = work / "attls.log"
-    server = procs.start(attls_run(pol, log, TEST_PROGS / "echo_server", "--port", port),
-                         name="server")
-    wait_for(lambda: listening(port) or server.poll() is not None, 15, "the server to listen")
+    server = start_echo_server(procs, pol, log, port)
 
     def plain_client():
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:

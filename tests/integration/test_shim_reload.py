@@ -25,9 +25,9 @@ import time
 
 import pytest
 
-from shim_helpers import (PROGS, PY, TEST_PROGS, Procs, attls_run, certs,  # noqa: F401
-                          echo_roundtrip, free_port, listening, log_text, procs, rule,
-                          tls_connect, wait_for, work, write_policy)
+from shim_helpers import (PROGS, PY, Procs, RecordingPeer, attls_run, certs,  # noqa: F401
+                          echo_roundtrip, free_port, log_text, procs, recv_until, rule,
+                          start_echo_server, tls_connect, wait_for, work, write_policy)
 
 CYCLES = 3
 # Pauses between the pieces of a rewrite, well inside the one-second window.
@@ -110,9 +110,7 @@ def test_server_never_answers_in_clear_during_in_place_rewrite(procs, work, cert
     texts = policy_texts("Inbound", "Server", certs.path("server.pem"), port)
     pol = write_policy(work / "policy.conf", texts[0])
     log = work / "attls.log"
-    server = procs.start(attls_run(pol, log, TEST_PROGS / "echo_server", "--port", port),
-                         name="server")
-    wait_for(lambda: listening(port) or server.poll() is not None, 15, "the server to listen")
+    server = start_echo_server(procs, pol, log, port)
     with tls_connect(port, certs.ca) as s:
         assert echo_roundtrip(s, b"tls first\n") == b"tls first\n"
 
@@ -130,12 +128,7 @@ def test_server_never_answers_in_clear_during_in_place_rewrite(procs, work, cert
             with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
                 s.sendall(data)
                 s.shutdown(socket.SHUT_WR)
-                got = b""
-                while True:
-                    b = s.recv(65536)
-                    if not b:
-                        break
-                    got += b
+                got = recv_until(s, 1 << 20)
         except OSError:
             got = b""
         answers.append(got)
@@ -154,49 +147,6 @@ def test_server_never_answers_in_clear_during_in_place_rewrite(procs, work, cert
         assert echo_roundtrip(s, b"tls last\n") == b"tls last\n"
     check_log(log, how)
     assert last_version_installed(log), log_text(log)
-
-
-class RecordingPeer:
-    """A plain TCP server in the test process that records what every
-    connection brought. A TLS ClientHello is recorded and answered by closing
-    the connection (the handshake fails); anything else is read to the end."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.seen = []
-        self.stop = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            with c:
-                c.settimeout(2)
-                got = b""
-                try:
-                    while len(got) < 1 << 16:
-                        b = c.recv(65536)
-                        if not b:
-                            break
-                        got += b
-                        if got[:1] == b"\x16":          # a TLS handshake record
-                            break
-                except OSError:
-                    pass
-                self.seen.append(got)
-
-    def close(self):
-        self.stop = True
-        self.thread.join(10)
-        self.sock.close()
 
 
 @pytest.mark.parametrize("how", HOW)
