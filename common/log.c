@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -147,17 +149,13 @@ static bool syslog_send(const char *line, size_t len)
 	return false;
 }
 
-/* Whether a line may go to fd 2 when syslog cannot take it: a terminal, a
- * pipe, a file, or a stream to journald (a unix socket connected to a path),
- * but never a network connection or an unnamed socket pair, where the line
- * would become part of someone's data (inetd-style programs, or a
- * connection the shim took over). */
-static bool stderr_takes_lines(void)
+/* Whether fd 2 may take log lines: a terminal, a pipe, a file, or a stream
+ * to journald (a unix socket connected to a path), but never a network
+ * connection or an unnamed socket pair, where the line would become part of
+ * someone's data (inetd-style programs, or a connection the shim took over). */
+static bool stderr_takes_lines(const struct stat *st)
 {
-	struct stat st;
-	if (syscall(SYS_fstat, 2, &st) != 0)
-		return false;
-	if (!S_ISSOCK(st.st_mode))
+	if (!S_ISSOCK(st->st_mode))
 		return true;
 	struct sockaddr_un peer;
 	socklen_t len = sizeof peer;
@@ -166,6 +164,44 @@ static bool stderr_takes_lines(void)
 		return false;
 	return peer.sun_family == AF_UNIX && len > offsetof(struct sockaddr_un, sun_path) &&
 	       peer.sun_path[0] != '\0';
+}
+
+/* A write to a pipe whose reader is gone raises SIGPIPE, which would end a
+ * program that never writes to stderr itself: block it, and take back a
+ * SIGPIPE this write caused. */
+static void pipe_write_quietly(const char *line, size_t len)
+{
+	sigset_t pipe_only, old, pending;
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	bool was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	if (raw_write(2, line, len) < 0 && errno == EPIPE && !was_pending) {
+		struct timespec none = { 0, 0 };
+		sigtimedwait(&pipe_only, NULL, &none);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* One line to fd 2, never blocking the calling thread (an engine thread
+ * serving every connection may be the caller) nor raising SIGPIPE: a line a
+ * full pipe or socket cannot take at once is dropped. */
+static void stderr_write(const char *line, size_t len)
+{
+	struct stat st;
+	if (syscall(SYS_fstat, 2, &st) != 0 || !stderr_takes_lines(&st))
+		return;
+	if (S_ISSOCK(st.st_mode)) {
+		syscall(SYS_sendto, 2, line, len, MSG_DONTWAIT | MSG_NOSIGNAL, NULL, 0);
+	} else if (S_ISFIFO(st.st_mode)) {
+		int queued = 0;
+		long size = syscall(SYS_fcntl, 2, F_GETPIPE_SZ);
+		if (size > 0 && syscall(SYS_ioctl, 2, FIONREAD, &queued) == 0 &&
+		    (size_t)(size - queued) >= len)
+			pipe_write_quietly(line, len);
+	} else {
+		raw_write(2, line, len);
+	}
 }
 
 static const char *prio_name(int prio)
@@ -227,12 +263,12 @@ void log_vemit_as(unsigned dests, int prio, const char *label, const char *fmt, 
 				 pid, body);
 		if (syslog_send(line, n < (int)sizeof line ? (size_t)n : sizeof line - 1))
 			kept = true;
-		else if (!kept && stderr_takes_lines())
+		else if (!kept)
 			dests |= LOG_TO_STDERR;   /* no syslog here: the person running it sees it */
 	}
 	if (dests & LOG_TO_STDERR) {
 		int n = snprintf(line, sizeof line, "%s: %s\n", L.ident, body);
-		raw_write(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+		stderr_write(line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
 	}
 	errno = saved_errno;
 }

@@ -4,9 +4,10 @@
  * Owns where messages go: syslog (its own datagram socket to /dev/log or
  * journald's socket, so it never touches the host program's openlog() state),
  * stderr, and an optional file. A line meant for syslog that neither syslog
- * nor the file took goes to stderr, unless fd 2 is a network connection or a
- * socket pair. Every destination gets one write() per line, so lines from
- * threads and processes never interleave. Uses raw system calls: inside
+ * nor the file took goes to stderr. stderr never gets a line when fd 2 is a
+ * network connection or a socket pair, and a full pipe drops it rather than
+ * block the thread (nor raise SIGPIPE). Every destination gets one write()
+ * per line, so lines from threads and processes never interleave. Uses raw system calls: inside
  * libattls.so a call to socket() or connect() would re-enter the shim's own
  * hooks.
  */

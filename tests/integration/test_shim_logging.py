@@ -13,6 +13,7 @@ own; journald's socket directory is hidden too.
 Trace bits (1 errors to stderr, 2 errors to syslog, 4 info, 8 events,
 16 flow): a line prints at one bit and is labelled by it, so what the log
 calls `info:` is exactly what Trace 4 adds."""
+import os
 import re
 import socket
 import subprocess
@@ -20,9 +21,10 @@ import threading
 
 import pytest
 
-from shim_helpers import (LIBATTLS, PROGS, PY, RecordingPeer, built, certs,  # noqa: F401
-                          echo_roundtrip, free_port, log_text, need, procs, recv_until, rule,
-                          run, start_echo_server, tls_connect, wait_for, work, write_policy)
+from shim_helpers import (LIBATTLS, PROGS, PY, TEST_PROGS, RecordingPeer, built,  # noqa: F401
+                          certs, echo_roundtrip, free_port, log_text, need, procs, recv_until,
+                          rule, run, start_echo_server, tls_connect, wait_for, work,
+                          write_policy)
 
 PRIVATE_DEV = r'''
 set -e
@@ -163,6 +165,51 @@ def test_never_writes_into_a_network_connection_on_fd_2(work, certs):
         conn = socket.create_connection(sink.getsockname())
         got = service_stderr(work, certs, conn, sink.accept()[0])
     assert got == b"", got
+
+
+def c_client_as_a_service(work, policy, port, stderr):
+    """build/tests/progs/echo_client (C: SIGPIPE kills it, unlike Python)
+    run as a service would be: LD_PRELOAD and ATTLS_POLICY set, stderr given,
+    no syslog."""
+    env = {"LD_PRELOAD": str(LIBATTLS), "ATTLS_POLICY": str(policy), "PATH": "/usr/bin:/bin"}
+    argv = private_dev(work, [TEST_PROGS / "echo_client", "--port", port, "--once"])
+    return subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=stderr, timeout=60)
+
+
+def test_a_closed_stderr_pipe_does_not_kill_the_program(work):
+    """A log line written on the program's own thread (here: no usable
+    policy, at its first connect) to a pipe nobody reads any more must not
+    raise SIGPIPE in a program that never writes to stderr itself."""
+    r_end, w_end = os.pipe()
+    os.close(r_end)
+    try:
+        r = c_client_as_a_service(work, work / "missing.conf", free_port(), w_end)
+    finally:
+        os.close(w_end)
+    assert r.returncode == 1, r.returncode           # its own failure, not a signal
+    assert r.stdout.decode() == "error EACCES\n", r.stdout
+
+
+def test_a_full_stderr_pipe_does_not_stall_the_engine(work, certs):
+    """A pipe nobody drains: the line is dropped, the connection's failure
+    still reaches the program at once."""
+    r_end, w_end = os.pipe()
+    os.set_blocking(w_end, False)
+    try:
+        while True:
+            os.write(w_end, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w_end, True)
+    peer = RecordingPeer()
+    try:
+        r = c_client_as_a_service(work, client_policy(work, certs, peer.port), peer.port, w_end)
+    finally:
+        peer.close()
+        os.close(w_end)
+        os.close(r_end)
+    assert r.returncode == 1, r.returncode
+    assert r.stdout.decode().startswith("error "), r.stdout
 
 
 # ---- trace bits and labels ----------------------------------------------------------
