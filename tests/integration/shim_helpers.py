@@ -183,6 +183,13 @@ def attls_run(policy, log, *argv, trace=None):
     return cmd + ["--"] + [str(a) for a in argv]
 
 
+def preloaded(policy, log):
+    """The environment attls run gives a program, set by hand, for tests of
+    what the library does on its own with a policy attls run would refuse."""
+    return dict(os.environ, LD_PRELOAD=str(LIBATTLS), ATTLS_POLICY=str(policy),
+                ATTLS_LOG_FILE=str(log))
+
+
 def start_echo_server(procs, policy, log, port):
     """build/tests/progs/echo_server under attls on port, once it listens."""
     p = procs.start(attls_run(policy, log, TEST_PROGS / "echo_server", "--port", port),

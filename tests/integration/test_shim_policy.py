@@ -3,15 +3,14 @@ follow the new policy, an existing one keeps going with its rule), a broken
 edit changes nothing and is logged, fail closed when no valid policy exists
 at start, fail closed against a plain server, and the policy attls run named
 still applies after the program cleared its environment."""
-import os
 import socket
 import threading
 
 import pytest
 
-from shim_helpers import (LIBATTLS, PROGS, PY, attls_run, certs, conns_json,  # noqa: F401
-                          echo_roundtrip, free_port, listening, log_text, need, procs, rule,
-                          run, tls_connect, wait_for, work, write_policy)
+from shim_helpers import (PROGS, PY, attls_run, certs, conns_json, echo_roundtrip,  # noqa: F401
+                          free_port, listening, log_text, need, preloaded, procs, rule, run,
+                          tls_connect, wait_for, work, write_policy)
 
 
 def start_echo(procs, work, policy, port, argv=None):
@@ -98,14 +97,6 @@ def bad_policy(work, kind):
     elif BAD_POLICIES[kind] is not None:
         path.write_text(BAD_POLICIES[kind])
     return path
-
-
-def preloaded(policy, log):
-    """The environment attls run gives a program, set by hand: attls run
-    itself refuses to start a program with a policy it cannot use, and these
-    tests are about what the library does on its own."""
-    return dict(os.environ, LD_PRELOAD=str(LIBATTLS), ATTLS_POLICY=str(policy),
-                ATTLS_LOG_FILE=str(log))
 
 
 @pytest.mark.parametrize("kind", list(BAD_POLICIES))
