@@ -13,4 +13,11 @@ int cmd_conns(int argc, char **argv);
 /* -h or --help */
 bool ctl_is_help(const char *arg);
 
+struct diags;
+struct policy;
+/* A policy file checked as `attls policy check` checks it (the policy, then
+ * the key ring of every TLS rule, as the shim will load it): the policy, or
+ * NULL; it is usable when d then holds no error. */
+struct policy *ctl_check_policy(const char *path, struct diags *d);
+
 #endif

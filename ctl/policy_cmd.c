@@ -137,6 +137,14 @@ static void check_rings(const struct policy *p, struct diags *d)
 	diags_sort(d);
 }
 
+struct policy *ctl_check_policy(const char *path, struct diags *d)
+{
+	struct policy *p = policy_load_file(path, d);
+	if (p)
+		check_rings(p, d);
+	return p;
+}
+
 static int policy_check(int argc, char **argv, bool as_json)
 {
 	if (argc < 1) {
@@ -154,9 +162,7 @@ static int policy_check(int argc, char **argv, bool as_json)
 	for (int i = 0; i < argc; i++) {
 		struct diags d;
 		diags_init(&d);
-		struct policy *p = policy_load_file(argv[i], &d);
-		if (p)
-			check_rings(p, &d);
+		struct policy *p = ctl_check_policy(argv[i], &d);
 		bool ok = p && !d.nerrors;
 		if (!ok)
 			status = 1;

@@ -64,15 +64,16 @@ static bool policy_usable(const char *path, const char *program)
 {
 	struct diags d;
 	diags_init(&d);
-	struct policy *p = policy_load_file(path, &d);
-	if (!p) {
+	struct policy *p = ctl_check_policy(path, &d);
+	bool usable = p && !d.nerrors;
+	if (!usable) {
 		diags_print(&d, stderr, 0);
 		fprintf(stderr, "attls run: not starting %s: the policy %s cannot be used\n",
 			program, path);
 	}
 	policy_unref(p);
 	diags_free(&d);
-	return p != NULL;
+	return usable;
 }
 
 int cmd_run(int argc, char **argv)

@@ -61,10 +61,30 @@ def test_checks_the_policy_named_by_the_environment(work):
 
 
 def test_starts_the_program_with_a_usable_policy(work, certs):
-    pol = write_policy(work / "good.conf",
-                       rule("web", "Inbound", certs.path("server.pem"), "Server", lport=4443))
+    ring = work / "server.pem"                  # private, so nothing warns about it
+    ring.write_bytes(certs.path("server.pem").read_bytes())
+    ring.chmod(0o600)
+    pol = write_policy(work / "good.conf", rule("web", "Inbound", ring, "Server", lport=4443))
     marker, prog = marker_program(work)
     r = run([built(), "run", "-p", pol, "--", *prog], timeout=30)
     assert r.returncode == 0, r.stderr.decode()
     assert marker.exists()
     assert r.stderr == b"" and r.stdout == b""
+
+
+def test_refuses_a_key_ring_the_shim_would_refuse(work):
+    """What `attls policy check` calls an error stops attls run too: here a
+    key ring that is neither PEM nor PKCS#12, named at its Keyring line."""
+    ring = work / "garbage.pem"
+    ring.write_text("not a key ring\n")
+    pol = write_policy(work / "ring.conf",
+                       rule("web", "Inbound", ring, "Server", lport=4443))
+    marker, prog = marker_program(work)
+    r = run([built(), "run", "-p", pol, "--", *prog], timeout=30)
+    err = r.stderr.decode()
+    assert r.returncode == 1, err
+    assert not marker.exists()
+    line = next(ln for ln in err.splitlines() if "error:" in ln)
+    assert line.startswith(f"{pol}:") and f"keyring {ring}:" in line, err
+    check = run([built(), "policy", "check", pol], timeout=30)
+    assert check.returncode == 1 and line in check.stderr.decode()
