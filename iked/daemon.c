@@ -57,11 +57,6 @@ void iked_set_policy(struct iked *ike, struct policy *pol)
 	policy_unref(old);
 }
 
-uint64_t iked_now(struct iked *ike)
-{
-	return ike->clock_ms(ike->clock_ctx);
-}
-
 void iked_tick(struct iked *ike)
 {
 	timers_run(&ike->timers, iked_now(ike));

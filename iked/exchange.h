@@ -9,6 +9,12 @@
 
 #include "iked/iked.h"
 
+/* The K tunnel number of a phase 1 SA for the log (0 before it has one). */
+static inline unsigned kid(const struct p1sa *p1)
+{
+	return p1->kt ? p1->kt->id : 0;
+}
+
 /* ---- sa.c ------------------------------------------------------------------ */
 
 struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *local,

@@ -278,7 +278,11 @@ void iked_free(struct iked *ike);
 /* Swap in a new policy snapshot (takes the reference). Existing SAs keep the
  * snapshot they were negotiated with. */
 void iked_set_policy(struct iked *ike, struct policy *pol);
-uint64_t iked_now(struct iked *ike);
+/* The daemon's clock: monotonic milliseconds (simulated in the unit tests). */
+static inline uint64_t iked_now(const struct iked *ike)
+{
+	return ike->clock_ms(ike->clock_ctx);
+}
 /* Run due timers. */
 void iked_tick(struct iked *ike);
 /* Delete every SA, telling the peers (lifecycle.c). */

@@ -104,7 +104,7 @@ bool xmit_retry(struct p1sa *p1, struct xmit *x)
 int p1_send(struct p1sa *p1, struct msgb *m, struct xmit *x, bool waiting)
 {
 	if (msgb_finish(m)) {
-		log_err("K%u: cannot build a message (out of memory)", p1->kt ? p1->kt->id : 0);
+		log_err("K%u: cannot build a message (out of memory)", kid(p1));
 		msgb_free(m);
 		return -1;
 	}
@@ -232,7 +232,7 @@ void p1_message_verified(struct p1sa *p1)
 	if (p1->natt_port && p1->remote.port == p1->rx_from.port)
 		return;
 	if (p1->natt_port)
-		log_info("K%u: the peer's NAT-T port changed from %u to %u", p1->kt ? p1->kt->id : 0,
+		log_info("K%u: the peer's NAT-T port changed from %u to %u", kid(p1),
 			 p1->remote.port, p1->rx_from.port);
 	p1->remote.port = p1->rx_from.port;
 	p1->local.port = p1->rx_to.port;
@@ -371,7 +371,7 @@ static int phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const uin
 			char a[IP_STRLEN];
 			ip_addr_format(&from->ip, a, sizeof a);
 			log_warn("K%u: an encrypted phase 1 message from %s does not decrypt to a valid "
-				 "message (a different pre-shared key?)", p1->kt ? p1->kt->id : 0, a);
+				 "message (a different pre-shared key?)", kid(p1), a);
 			p1->warned_garbled = true;
 		}
 		return IN_IGNORED;

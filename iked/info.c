@@ -11,11 +11,6 @@
 #include "iked/isakmp.h"
 #include "iked/match.h"
 
-static unsigned kid(const struct p1sa *p1)
-{
-	return p1->kt ? p1->kt->id : 0;
-}
-
 /* ---- sending ------------------------------------------------------------------ */
 
 /* A protected informational message with one N or D payload. */

@@ -181,7 +181,7 @@ void p1_failed(struct p1sa *p1, const char *why)
 		return;
 	}
 	log_warn("IKE tunnel K%u: %s Mode with %s failed (%s, state %s): %s",
-		 p1->kt ? p1->kt->id : 0, exch_name((uint8_t)p1->exch), peer, role_name(p1->role),
+		 kid(p1), exch_name((uint8_t)p1->exch), peer, role_name(p1->role),
 		 p1_state_name(p1->state), why);
 	fail_negotiations(p1, "phase 1 failed");
 	p1_forget(p1);
@@ -195,7 +195,7 @@ void p1_delete(struct p1sa *p1, bool tell_peer, const char *why)
 	}
 	if (tell_peer)
 		delete_send_p1(p1);
-	log_info("EZD0812I IKE tunnel K%u generation %u deleted: %s", p1->kt ? p1->kt->id : 0,
+	log_info("EZD0812I IKE tunnel K%u generation %u deleted: %s", kid(p1),
 		 p1->generation, why);
 	p1->state = P1_DELETED;
 	fail_negotiations(p1, "its phase 1 SA was deleted");
@@ -240,7 +240,7 @@ void p1_expire_timeout(void *arg)
 		p1_delete(p1, true, "replaced by a newer generation");
 		return;
 	}
-	log_info("EZD0995I IKE tunnel K%u generation %u expired", p1->kt ? p1->kt->id : 0,
+	log_info("EZD0995I IKE tunnel K%u generation %u expired", kid(p1),
 		 p1->generation);
 	p1_delete(p1, true, "lifetime expired");
 }

@@ -34,11 +34,6 @@ const char *p1_state_name(enum p1_state s)
 	return "?";
 }
 
-static unsigned kid(const struct p1sa *p1)
-{
-	return p1->kt ? p1->kt->id : 0;
-}
-
 static const char *peer_str(const struct p1sa *p1, char *buf, size_t len)
 {
 	ip_addr_format(&p1->remote.ip, buf, len);

@@ -300,7 +300,7 @@ void p2_attach(struct p2sa *p2, struct p1sa *p1)
 	if (p2->by_p1.le_prev)
 		LIST_REMOVE(p2, by_p1);
 	p2->p1 = p1;
-	p2->parent_kid = p1->kt ? p1->kt->id : 0;
+	p2->parent_kid = kid(p1);
 	LIST_INSERT_HEAD(&p1->p2s, p2, by_p1);
 }
 
