@@ -142,6 +142,10 @@ void info_input(struct p1sa *p1, const struct msg *m, uint32_t msgid, bool encry
 /* Unprotected notify for phase 1 errors before keys exist. */
 void notify_plain(struct iked *ike, const struct isakmp_hdr *h, const struct ikeaddr *local,
 		  const struct ikeaddr *remote, bool natt, uint16_t type);
+/* Add an N payload to m: about p1 itself (proto PROTO_ISAKMP, spi NULL: the
+ * SPI is its cookies) or about the SA spi of protocol proto. */
+void notify_add(struct msgb *m, const struct p1sa *p1, uint16_t type, uint8_t proto,
+		const uint8_t *spi, size_t spi_size, const uint8_t *data, size_t dlen);
 /* Protected notify under an established phase 1 SA. */
 void notify_send(struct p1sa *p1, uint16_t type, uint8_t proto, const uint8_t *spi,
 		 size_t spi_size, const uint8_t *data, size_t dlen);

@@ -13,93 +13,89 @@
 
 /* ---- sending ------------------------------------------------------------------ */
 
-/* A protected informational message with one N or D payload. */
-static void send_info(struct p1sa *p1, uint8_t type, const struct buf *payload)
+/* A protected informational message whose body (begun by hashed_body_begin)
+ * is complete: a message ID of its own, never retransmitted. */
+static void info_send(struct p1sa *p1, struct msgb *body)
 {
-	if (!p1->keys_ready)
-		return;
 	uint32_t msgid = msgid_new(p1);
 	uint8_t iv[16];
-	if (qm_iv(p1, msgid, iv))
+	if (!p1->keys_ready || qm_iv(p1, msgid, iv)) {
+		msgb_free(body);
 		return;
+	}
 	mid_remember(p1, msgid);
-	struct msgb body;
-	hashed_body_begin(p1, &body);
-	msgb_pl(&body, type, payload->d, payload->len);
 	struct xmit x;
 	xmit_init(&x, NULL, NULL);
-	hashed_send(p1, EXCH_INFO, msgid, iv, &body, NULL, 0, &x, false);
+	hashed_send(p1, EXCH_INFO, msgid, iv, body, NULL, 0, &x, false);
 	xmit_clear(p1->ike, &x);
+}
+
+void notify_add(struct msgb *m, const struct p1sa *p1, uint16_t type, uint8_t proto,
+		const uint8_t *spi, size_t spi_size, const uint8_t *data, size_t dlen)
+{
+	uint8_t cookies[ISAKMP_SPI_LEN];
+	if (proto == PROTO_ISAKMP && !spi) {
+		isakmp_spi(cookies, p1->icky, p1->rcky);
+		spi = cookies;
+		spi_size = sizeof cookies;
+	}
+	struct notify_payload n = { .doi = DOI_IPSEC, .proto = proto, .spi_size = (uint8_t)spi_size,
+				    .type = type, .spi = spi, .data = data, .data_len = dlen };
+	msgb_pl_begin(m, PL_N);
+	notify_encode(&m->b, &n);
+	msgb_pl_end(m);
 }
 
 void notify_send(struct p1sa *p1, uint16_t type, uint8_t proto, const uint8_t *spi,
 		 size_t spi_size, const uint8_t *data, size_t dlen)
 {
-	struct buf b;
-	buf_init(&b);
-	buf_u32(&b, DOI_IPSEC);
-	buf_u8(&b, proto);
-	if (proto == PROTO_ISAKMP && !spi) {
-		buf_u8(&b, 16);
-		buf_u16(&b, type);
-		buf_add(&b, p1->icky, 8);
-		buf_add(&b, p1->rcky, 8);
-	} else {
-		buf_u8(&b, (uint8_t)spi_size);
-		buf_u16(&b, type);
-		buf_add(&b, spi, spi_size);
-	}
-	buf_add(&b, data, dlen);
-	if (!b.err)
-		send_info(p1, PL_N, &b);
-	buf_free(&b);
+	struct msgb body;
+	hashed_body_begin(p1, &body);
+	notify_add(&body, p1, type, proto, spi, spi_size, data, dlen);
+	info_send(p1, &body);
 }
 
 void notify_plain(struct iked *ike, const struct isakmp_hdr *h, const struct ikeaddr *local,
 		  const struct ikeaddr *remote, bool natt, uint16_t type)
 {
+	uint8_t spi[ISAKMP_SPI_LEN];
+	isakmp_spi(spi, h->icookie, h->rcookie);
+	struct notify_payload n = { .doi = DOI_IPSEC, .proto = PROTO_ISAKMP, .spi_size = sizeof spi,
+				    .type = type, .spi = spi };
 	struct msgb m;
 	msgb_begin(&m, h->icookie, h->rcookie, EXCH_INFO, 0, 0);
 	msgb_pl_begin(&m, PL_N);
-	buf_u32(&m.b, DOI_IPSEC);
-	buf_u8(&m.b, PROTO_ISAKMP);
-	buf_u8(&m.b, 16);
-	buf_u16(&m.b, type);
-	buf_add(&m.b, h->icookie, 8);
-	buf_add(&m.b, h->rcookie, 8);
+	notify_encode(&m.b, &n);
 	msgb_pl_end(&m);
 	if (!msgb_finish(&m))
 		ike_send_raw(ike, local, remote, natt, m.b.d, m.b.len);
 	msgb_free(&m);
 }
 
+static void delete_send(struct p1sa *p1, uint8_t proto, const uint8_t *spi, uint8_t spi_size)
+{
+	struct delete_payload d = { .doi = DOI_IPSEC, .proto = proto, .spi_size = spi_size,
+				    .nspi = 1, .spis = spi };
+	struct msgb body;
+	hashed_body_begin(p1, &body);
+	msgb_pl_begin(&body, PL_D);
+	delete_encode(&body.b, &d);
+	msgb_pl_end(&body);
+	info_send(p1, &body);
+}
+
 void delete_send_p1(struct p1sa *p1)
 {
-	struct buf b;
-	buf_init(&b);
-	buf_u32(&b, DOI_IPSEC);
-	buf_u8(&b, PROTO_ISAKMP);
-	buf_u8(&b, 16);
-	buf_u16(&b, 1);
-	buf_add(&b, p1->icky, 8);
-	buf_add(&b, p1->rcky, 8);
-	if (!b.err)
-		send_info(p1, PL_D, &b);
-	buf_free(&b);
+	uint8_t spi[ISAKMP_SPI_LEN];
+	isakmp_spi(spi, p1->icky, p1->rcky);
+	delete_send(p1, PROTO_ISAKMP, spi, sizeof spi);
 }
 
 void delete_send_p2(struct p1sa *p1, const struct p2sa *p2)
 {
-	struct buf b;
-	buf_init(&b);
-	buf_u32(&b, DOI_IPSEC);
-	buf_u8(&b, PROTO_IPSEC_ESP);
-	buf_u8(&b, 4);
-	buf_u16(&b, 1);
-	buf_u32(&b, p2->spi_in);          /* the SPI the peer knows as its outbound */
-	if (!b.err)
-		send_info(p1, PL_D, &b);
-	buf_free(&b);
+	uint8_t spi[4];
+	put32(spi, p2->spi_in);           /* the SPI the peer knows as its outbound */
+	delete_send(p1, PROTO_IPSEC_ESP, spi, sizeof spi);
 }
 
 /* ---- receiving ----------------------------------------------------------------- */
@@ -121,8 +117,9 @@ static struct p2sa *negotiation_for(struct p1sa *p1, const struct notify_payload
 
 static void dpd_answer(struct p1sa *p1, const struct notify_payload *n)
 {
-	if (n->spi_size != 16 || memcmp(n->spi, p1->icky, 8) || memcmp(n->spi + 8, p1->rcky, 8) ||
-	    n->data_len != 4) {
+	uint8_t self[ISAKMP_SPI_LEN];
+	isakmp_spi(self, p1->icky, p1->rcky);
+	if (n->spi_size != sizeof self || memcmp(n->spi, self, sizeof self) || n->data_len != 4) {
 		log_debug("K%u: malformed DPD notification ignored", kid(p1));
 		return;
 	}

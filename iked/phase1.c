@@ -111,25 +111,29 @@ static bool uses_rsa(const struct p1sa *p1)
 	return p1->agreed.auth == AUTHMETH_RSA_SIGNATURE;
 }
 
+/* A CERT payload, or a CR naming a CA (DER subject; none: any CA). */
+static void add_cert(struct msgb *m, uint8_t type, const uint8_t *der, size_t len)
+{
+	struct cert_payload c = { .encoding = CERT_X509_SIG, .data = der, .len = len };
+	msgb_pl_begin(m, type);
+	cert_encode(&m->b, &c);
+	msgb_pl_end(m);
+}
+
 /* Certificate requests: one per trusted CA, or one without a CA. */
 static void add_cr(struct p1sa *p1, struct msgb *m)
 {
 	const struct keyring *kr = p1->ike->keyring;
 	size_t n = keyring_ncas(kr);
 	if (n == 0) {
-		uint8_t enc = CERT_X509_SIG;
-		msgb_pl(m, PL_CR, &enc, 1);
+		add_cert(m, PL_CR, NULL, 0);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *der;
 		size_t len;
-		if (keyring_ca_subject(kr, i, &der, &len))
-			continue;
-		msgb_pl_begin(m, PL_CR);
-		buf_u8(&m->b, CERT_X509_SIG);
-		buf_add(&m->b, der, len);
-		msgb_pl_end(m);
+		if (!keyring_ca_subject(kr, i, &der, &len))
+			add_cert(m, PL_CR, der, len);
 	}
 }
 
@@ -290,24 +294,14 @@ static int add_auth(struct p1sa *p1, struct msgb *body, bool with_id)
 		log_err("K%u: cannot sign: no usable key and certificate in the Keyring", kid(p1));
 		return -1;
 	}
-	msgb_pl_begin(body, PL_CERT);
-	buf_u8(&body->b, CERT_X509_SIG);
-	buf_add(&body->b, der, len);
-	msgb_pl_end(body);
+	add_cert(body, PL_CERT, der, len);
 	msgb_pl(body, PL_SIG, sig, siglen);
 	return 0;
 }
 
 static void add_initial_contact(struct p1sa *p1, struct msgb *body)
 {
-	msgb_pl_begin(body, PL_N);
-	buf_u32(&body->b, DOI_IPSEC);
-	buf_u8(&body->b, PROTO_ISAKMP);
-	buf_u8(&body->b, 16);
-	buf_u16(&body->b, N_INITIAL_CONTACT);
-	buf_add(&body->b, p1->icky, 8);
-	buf_add(&body->b, p1->rcky, 8);
-	msgb_pl_end(body);
+	notify_add(body, p1, N_INITIAL_CONTACT, PROTO_ISAKMP, NULL, 0, NULL, 0);
 	p1->initial_contact_sent = true;
 }
 

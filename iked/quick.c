@@ -70,10 +70,11 @@ static size_t initiator_offers(const struct ipsec_dynvpn *vpn, const struct saca
 
 static void add_natoa(struct msgb *m, const struct ip_addr *a)
 {
+	bool v6 = a->family == AF_INET6;
+	struct natoa_payload n = { .idtype = v6 ? IPSEC_ID_IPV6_ADDR : IPSEC_ID_IPV4_ADDR,
+				   .addr = a->b, .alen = v6 ? 16 : 4 };
 	msgb_pl_begin(m, PL_NAT_OA);
-	buf_u8(&m->b, a->family == AF_INET6 ? IPSEC_ID_IPV6_ADDR : IPSEC_ID_IPV4_ADDR);
-	buf_zero(&m->b, 3);
-	buf_add(&m->b, a->b, a->family == AF_INET6 ? 16 : 4);
+	natoa_encode(&m->b, &n);
 	msgb_pl_end(m);
 }
 
@@ -239,16 +240,14 @@ static void natoa_read(struct p2sa *p2, const struct msg *m)
 		const struct payload *p = msg_find_nth(m, PL_NAT_OA, i);
 		if (!p)
 			p = msg_find_nth(m, PL_NAT_OA_DRAFT, i);
-		uint8_t t;
-		const uint8_t *a;
-		size_t al;
+		struct natoa_payload oa;
 		const char *why;
-		if (!p || natoa_decode(p->body, p->body_len, &t, &a, &al, &why))
+		if (!p || natoa_decode(p->body, p->body_len, &oa, &why))
 			continue;
 		struct ip_addr *dst = i == 0 ? &p2->natoa_i : &p2->natoa_r;
 		memset(dst, 0, sizeof *dst);
-		dst->family = al == 16 ? AF_INET6 : AF_INET;
-		memcpy(dst->b, a, al);
+		dst->family = oa.alen == 16 ? AF_INET6 : AF_INET;
+		memcpy(dst->b, oa.addr, oa.alen);
 		p2->have_natoa = true;
 	}
 }
@@ -367,21 +366,21 @@ static void add_responder_lifetime(struct msgb *m, const struct p2sa *p2,
 		return;
 	uint8_t spi[4];
 	put32(spi, p2->spi_in);
-	msgb_pl_begin(m, PL_N);
-	buf_u32(&m->b, DOI_IPSEC);
-	buf_u8(&m->b, PROTO_IPSEC_ESP);
-	buf_u8(&m->b, 4);
-	buf_u16(&m->b, N_RESPONDER_LIFETIME);
-	buf_add(&m->b, spi, 4);
+	struct buf life;
+	buf_init(&life);
 	if (secs) {
-		attr_tv(&m->b, P2A_LIFE_TYPE, LIFE_SECONDS);
-		attr_life(&m->b, P2A_LIFE_DURATION, p2->agreed.life_secs);
+		attr_tv(&life, P2A_LIFE_TYPE, LIFE_SECONDS);
+		attr_life(&life, P2A_LIFE_DURATION, p2->agreed.life_secs);
 	}
 	if (kb) {
-		attr_tv(&m->b, P2A_LIFE_TYPE, LIFE_KILOBYTES);
-		attr_life(&m->b, P2A_LIFE_DURATION, p2->agreed.life_kb);
+		attr_tv(&life, P2A_LIFE_TYPE, LIFE_KILOBYTES);
+		attr_life(&life, P2A_LIFE_DURATION, p2->agreed.life_kb);
 	}
-	msgb_pl_end(m);
+	if (life.err)
+		m->b.err = true;
+	notify_add(m, p2->p1, N_RESPONDER_LIFETIME, PROTO_IPSEC_ESP, spi, sizeof spi, life.d,
+		   life.len);
+	buf_free(&life);
 }
 
 /* The lifetime and lifesize the peer proposed in proposal pnum (0: none). */
