@@ -61,13 +61,19 @@ uint32_t spi_alloc(struct iked *ike);
 void p2_attach(struct p2sa *p2, struct p1sa *p1);
 void p2_detach(struct p2sa *p2);
 
+/* Message IDs of exchanges under p1: used ones are remembered (a replay is
+ * recognised), new ones are random and unused. */
+bool mid_seen(struct p1sa *p1, uint32_t msgid);
+void mid_remember(struct p1sa *p1, uint32_t msgid);
+uint32_t msgid_new(struct p1sa *p1);
+
 /* SA cache keys */
 void cache_key_k(char *buf, size_t len, const char *rule, const struct ip_addr *local,
 		 const struct ip_addr *remote);
 void cache_key_y(char *buf, size_t len, const char *rule, const struct selector *l,
 		 const struct selector *r, const struct ip_addr *peer);
 
-/* ---- ikev1.c ---------------------------------------------------------------- */
+/* ---- xmit.c: the way out ------------------------------------------------------- */
 
 void ike_send_raw(struct iked *ike, const struct ikeaddr *from, const struct ikeaddr *to,
 		  bool natt, const uint8_t *pkt, size_t len);
@@ -89,19 +95,18 @@ uint64_t xmit_backoff(struct iked *ike, unsigned tries);
  * a bound for waiting on a peer that does not retransmit by our clock. */
 uint64_t xmit_patience(struct iked *ike);
 /* Protected phase 2 and informational bodies start with a HASH payload,
- * filled when the body is complete: HASH(1) = prf(SKEYID_a, M-ID | rest),
- * HASH(2) the same with Ni_b after the M-ID (ni non-NULL). */
+ * filled when the body is complete (HASH(1), or HASH(2) when ni is given:
+ * ike_msg_hash). */
 void hashed_body_begin(struct p1sa *p1, struct msgb *body);
 int hashed_send(struct p1sa *p1, uint8_t exch, uint32_t msgid, uint8_t iv[16],
 		struct msgb *body, const uint8_t *ni, size_t ni_len, struct xmit *x, bool waiting);
+
+/* ---- ikev1.c: the way in ---------------------------------------------------------- */
+
 bool hashed_verify(struct p1sa *p1, const struct msg *m, uint32_t msgid, const uint8_t *ni,
 		   size_t ni_len);
-void log_keys(struct iked *ike, const char *tunnel, const char *name, const uint8_t *v, size_t n);
 /* The hash of a received packet, for duplicate detection. */
 void packet_digest(const uint8_t *pkt, size_t len, uint8_t out[20]);
-bool mid_seen(struct p1sa *p1, uint32_t msgid);
-void mid_remember(struct p1sa *p1, uint32_t msgid);
-uint32_t msgid_new(struct p1sa *p1);
 /* The message being processed proved to come from the peer: follow a NAT
  * mapping change to its source port (RFC 3947 section 6 allows this only
  * after authentication) and count it as a sign of life for DPD. */

@@ -51,4 +51,17 @@ int ike_auth_hash(const struct p1keys *k, const uint8_t *gx_a, const uint8_t *gx
 		  size_t gx_len, const uint8_t *cky_a, const uint8_t *cky_b, const uint8_t *sai,
 		  size_t sai_len, const uint8_t *idb, size_t id_len, uint8_t *out);
 
+/* The hash that protects a phase 2 or informational message:
+ * HASH(1) = prf(SKEYID_a, M-ID | the message after the HASH payload), and
+ * HASH(2) the same with Ni_b after the M-ID (ni non-NULL). */
+int ike_msg_hash(const struct p1keys *k, uint32_t msgid, const uint8_t *ni, size_t ni_len,
+		 const uint8_t *rest, size_t rest_len, uint8_t *out);
+/* Quick Mode's HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b). */
+int ike_qm_hash3(const struct p1keys *k, uint32_t msgid, const uint8_t *ni, size_t ni_len,
+		 const uint8_t *nr, size_t nr_len, uint8_t *out);
+
+/* One derived key in the log, for interoperability tests (--log-keys):
+ * "keys TUNNEL NAME=HEX". */
+void log_key(const char *tunnel, const char *name, const uint8_t *v, size_t n);
+
 #endif

@@ -203,12 +203,14 @@ static void log_p1_keys(struct p1sa *p1)
 {
 	char t[24];
 	size_t L = p1->keys.prf_len;
+	if (!p1->ike->log_keys)
+		return;
 	snprintf(t, sizeof t, "K%u.%u", kid(p1), p1->generation);
-	log_keys(p1->ike, t, "SKEYID", p1->keys.skeyid, L);
-	log_keys(p1->ike, t, "SKEYID_d", p1->keys.skeyid_d, L);
-	log_keys(p1->ike, t, "SKEYID_a", p1->keys.skeyid_a, L);
-	log_keys(p1->ike, t, "SKEYID_e", p1->keys.skeyid_e, L);
-	log_keys(p1->ike, t, "ENC_KEY", p1->keys.enc, p1->keys.enc_len);
+	log_key(t, "SKEYID", p1->keys.skeyid, L);
+	log_key(t, "SKEYID_d", p1->keys.skeyid_d, L);
+	log_key(t, "SKEYID_a", p1->keys.skeyid_a, L);
+	log_key(t, "SKEYID_e", p1->keys.skeyid_e, L);
+	log_key(t, "ENC_KEY", p1->keys.enc, p1->keys.enc_len);
 }
 
 /* g^xy, SKEYID and its descendants, the first phase 1 IV. */

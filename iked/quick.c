@@ -113,14 +113,14 @@ static int derive_keymat(struct p2sa *p2)
 		label(p2, t, sizeof t);
 		snprintf(spi, sizeof spi, "%08x", p2->spi_in);
 		log_info("keys %s ESP_IN_SPI=%s", t, spi);
-		log_keys(p2->ike, t, "ESP_IN_ENC", p2->key_in, el);
+		log_key(t, "ESP_IN_ENC", p2->key_in, el);
 		if (al)
-			log_keys(p2->ike, t, "ESP_IN_INTEG", p2->key_in + el, al);
+			log_key(t, "ESP_IN_INTEG", p2->key_in + el, al);
 		snprintf(spi, sizeof spi, "%08x", p2->spi_out);
 		log_info("keys %s ESP_OUT_SPI=%s", t, spi);
-		log_keys(p2->ike, t, "ESP_OUT_ENC", p2->key_out, el);
+		log_key(t, "ESP_OUT_ENC", p2->key_out, el);
 		if (al)
-			log_keys(p2->ike, t, "ESP_OUT_INTEG", p2->key_out + el, al);
+			log_key(t, "ESP_OUT_INTEG", p2->key_out + el, al);
 	}
 	return 0;
 }
@@ -306,11 +306,11 @@ static void qm_i_got_reply(struct p1sa *p1, struct p2sa *p2, const struct msg *m
 		p2_failed(p2, "KEYMAT derivation failed");
 		return;
 	}
-	/* HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b) */
-	uint8_t zero = 0, mid[4], h[HASH_MAX_LEN];
-	put32(mid, p2->msgid);
-	struct iov v[] = { { &zero, 1 }, { mid, 4 }, { p2->ni, p2->ni_len }, { p2->nr, p2->nr_len } };
-	prf_iov(p1->keys.hash, p1->keys.skeyid_a, p1->keys.prf_len, v, 4, h);
+	uint8_t h[HASH_MAX_LEN];
+	if (ike_qm_hash3(&p1->keys, p2->msgid, p2->ni, p2->ni_len, p2->nr, p2->nr_len, h)) {
+		p2_failed(p2, "cannot compute HASH(3)");
+		return;
+	}
 	struct msgb body, out;
 	msgb_begin_body(&body);
 	msgb_pl(&body, PL_HASH, h, p1->keys.prf_len);
@@ -518,11 +518,9 @@ static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
 
 static void qm_r_got_final(struct p1sa *p1, struct p2sa *p2, const struct msg *m)
 {
-	uint8_t zero = 0, mid[4], h[HASH_MAX_LEN];
-	put32(mid, p2->msgid);
-	struct iov v[] = { { &zero, 1 }, { mid, 4 }, { p2->ni, p2->ni_len }, { p2->nr, p2->nr_len } };
-	prf_iov(p1->keys.hash, p1->keys.skeyid_a, p1->keys.prf_len, v, 4, h);
-	if (m->npl < 1 || m->pl[0].type != PL_HASH || m->pl[0].body_len != p1->keys.prf_len ||
+	uint8_t h[HASH_MAX_LEN];
+	if (ike_qm_hash3(&p1->keys, p2->msgid, p2->ni, p2->ni_len, p2->nr, p2->nr_len, h) ||
+	    m->npl < 1 || m->pl[0].type != PL_HASH || m->pl[0].body_len != p1->keys.prf_len ||
 	    !mem_equal(m->pl[0].body, h, p1->keys.prf_len)) {
 		log_warn("Y%u: HASH(3) does not verify", p2->yt->id);
 		return;

@@ -371,6 +371,32 @@ uint32_t spi_alloc(struct iked *ike)
 	return 0;
 }
 
+/* ---- message IDs used under a phase 1 SA --------------------------------------- */
+
+bool mid_seen(struct p1sa *p1, uint32_t msgid)
+{
+	for (size_t i = 0; i < p1->ndone_mids && i < P1_MAX_IDLE_MIDS; i++)
+		if (p1->done_mids[i] == msgid)
+			return true;
+	return false;
+}
+
+void mid_remember(struct p1sa *p1, uint32_t msgid)
+{
+	p1->done_mids[p1->ndone_mids % P1_MAX_IDLE_MIDS] = msgid;
+	p1->ndone_mids++;
+}
+
+uint32_t msgid_new(struct p1sa *p1)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		uint32_t m = random_u32();
+		if (m && !mid_seen(p1, m) && !p2_find_msgid(p1, m))
+			return m;
+	}
+	return 1;
+}
+
 /* ---- SA cache keys -------------------------------------------------------------- */
 
 void cache_key_k(char *buf, size_t len, const char *rule, const struct ip_addr *local,
