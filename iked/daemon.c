@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "iked/cert.h"
 #include "iked/exchange.h"
+#include "iked/install.h"
 #include "iked/kernel.h"
 #include "policy/policy.h"
 

@@ -12,7 +12,7 @@
 #include "iked/crypto.h"
 #include "iked/dh.h"
 #include "iked/exchange.h"
-#include "iked/kernel.h"
+#include "iked/install.h"
 #include "iked/match.h"
 #include "policy/schema.h"
 

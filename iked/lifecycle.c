@@ -13,6 +13,7 @@
 #include "iked/crypto.h"
 #include "iked/dh.h"
 #include "iked/exchange.h"
+#include "iked/install.h"
 #include "iked/kernel.h"
 #include "iked/match.h"
 #include "policy/policy.h"

@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 	struct loop l = { .file = o.file, .ctl = -1, .sig = -1 };
 	struct kernel *k = kernel_open(cfg->backend, err, sizeof err);
 	if (!k) {
-		log_err("kernel backend %s: %s", cfg->backend == BACKEND_LOG ? "log" : "xfrm", err);
+		log_err("kernel backend %s: %s", kernel_backend_name(cfg->backend), err);
 		return 1;
 	}
 	if (net_open(&l.net, cfg, cfg->backend == BACKEND_XFRM, err, sizeof err)) {

@@ -5,7 +5,7 @@
 IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c iked/sacache.c \
                  iked/proposal.c iked/match.c iked/cert.c iked/natt.c iked/sa.c iked/ikev1.c iked/xmit.c \
                  iked/phase1.c iked/quick.c iked/info.c iked/lifecycle.c iked/daemon.c \
-                 iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c iked/net.c \
+                 iked/install.c iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c iked/net.c \
                  iked/control.c iked/display.c \
                  iked/swsa_record.c iked/swsa_store.c iked/swsa_dir.c iked/swsa_redis.c \
                  iked/swsa_inspect.c

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iked/install.h"
 #include "iked/kernel.h"
 #include "policy/schema.h"
 
