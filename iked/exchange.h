@@ -17,6 +17,8 @@ static inline unsigned kid(const struct p1sa *p1)
 
 /* ---- sa.c ------------------------------------------------------------------ */
 
+/* The store's constructors; the exchanges use p1_create and p2_create
+ * (lifecycle.c), which give the new SA its timers. */
 struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *local,
 		    const struct ikeaddr *remote);
 void p1_free(struct p1sa *p1);
@@ -162,6 +164,11 @@ void keepalive_timeout(void *arg);
 
 /* ---- lifecycle.c -------------------------------------------------------------- */
 
+/* A new SA in the store with its timers and retransmission wired to the
+ * exchanges and the lifecycle (NULL without memory). */
+struct p1sa *p1_create(struct iked *ike, int role, int exch, const struct ikeaddr *local,
+		       const struct ikeaddr *remote);
+struct p2sa *p2_create(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int role);
 void p1_established(struct p1sa *p1);
 void p1_failed(struct p1sa *p1, const char *why);
 void p1_delete(struct p1sa *p1, bool tell_peer, const char *why);

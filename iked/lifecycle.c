@@ -51,6 +51,35 @@ static const char *auth_name(int auth)
 	return auth == AUTHMETH_RSA_SIGNATURE ? "RsaSignature" : "PresharedKey";
 }
 
+/* ---- creation: where each SA's timers lead ------------------------------------ */
+
+struct p1sa *p1_create(struct iked *ike, int role, int exch, const struct ikeaddr *local,
+		       const struct ikeaddr *remote)
+{
+	struct p1sa *p1 = p1_new(ike, role, exch, local, remote);
+	if (!p1)
+		return NULL;
+	xmit_init(&p1->xmit, p1_xmit_timeout, p1);
+	timer_init(&p1->t_refresh, p1_refresh_timeout, p1);
+	timer_init(&p1->t_expire, p1_expire_timeout, p1);
+	timer_init(&p1->t_dpd, dpd_timeout, p1);
+	timer_init(&p1->t_keepalive, keepalive_timeout, p1);
+	timer_init(&p1->t_reap, p1_reap_timeout, p1);
+	return p1;
+}
+
+struct p2sa *p2_create(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int role)
+{
+	struct p2sa *p2 = p2_new(ike, yt, p1, role);
+	if (!p2)
+		return NULL;
+	xmit_init(&p2->xmit, qm_xmit_timeout, p2);
+	timer_init(&p2->t_refresh, p2_refresh_timeout, p2);
+	timer_init(&p2->t_expire, p2_expire_timeout, p2);
+	timer_init(&p2->t_neg, p2_neg_timeout, p2);
+	return p2;
+}
+
 /* ---- phase 1 ------------------------------------------------------------------ */
 
 static bool ktunnel_unused(struct iked *ike, const struct ktunnel *kt)
@@ -431,7 +460,7 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 {
 	bool negotiating;
 	struct p1sa *p1 = p1_find_peer(ike, &yt->local_ep, &yt->peer, &negotiating);
-	struct p2sa *p2 = p2_new(ike, yt, NULL, IKE_INITIATOR);
+	struct p2sa *p2 = p2_create(ike, yt, NULL, IKE_INITIATOR);
 	if (!p2) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

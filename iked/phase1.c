@@ -513,7 +513,7 @@ struct p1sa *p1_initiate(struct iked *ike, const struct ike_rule *rule, const st
 	char key[SACACHE_KEY_LEN];
 	cache_key_k(key, sizeof key, rule->name, &local->ip, &remote->ip);
 	const struct sacache_entry *ce = use_cache ? sacache_get(&ike->cache, key) : NULL;
-	struct p1sa *p1 = p1_new(ike, IKE_INITIATOR, exch, local, remote);
+	struct p1sa *p1 = p1_create(ike, IKE_INITIATOR, exch, local, remote);
 	if (!p1)
 		return NULL;
 	p1->pol = policy_ref(ike->pol);
@@ -713,7 +713,7 @@ static struct p1sa *responder_sa(struct iked *ike, const struct isakmp_hdr *h,
 				 const struct payload *sap, const uint8_t *pkt, size_t len,
 				 const struct ikeaddr *local, const struct ikeaddr *remote, bool natt)
 {
-	struct p1sa *p1 = p1_new(ike, IKE_RESPONDER, h->exch, local, remote);
+	struct p1sa *p1 = p1_create(ike, IKE_RESPONDER, h->exch, local, remote);
 	if (!p1)
 		return NULL;
 	p1_set_icky(p1, h->icookie);

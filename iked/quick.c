@@ -464,7 +464,7 @@ static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
 		yt->role = IKE_RESPONDER;
 	if (!yt->vpnlife_ms)
 		yt->vpnlife_ms = (uint64_t)vpn->vpnlife * 60000u;
-	struct p2sa *p2 = p2_new(ike, yt, p1, IKE_RESPONDER);
+	struct p2sa *p2 = p2_create(ike, yt, p1, IKE_RESPONDER);
 	if (!p2)
 		return;
 	p2->msgid = msgid;

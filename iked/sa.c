@@ -33,12 +33,6 @@ struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *
 	buf_init(&p1->idi_b);
 	buf_init(&p1->idr_b);
 	LIST_INIT(&p1->p2s);
-	xmit_init(&p1->xmit, p1_xmit_timeout, p1);
-	timer_init(&p1->t_refresh, p1_refresh_timeout, p1);
-	timer_init(&p1->t_expire, p1_expire_timeout, p1);
-	timer_init(&p1->t_dpd, dpd_timeout, p1);
-	timer_init(&p1->t_keepalive, keepalive_timeout, p1);
-	timer_init(&p1->t_reap, p1_reap_timeout, p1);
 	p1->created_ms = p1->last_heard_ms = iked_now(ike);
 	if (role == IKE_INITIATOR) {
 		do {
@@ -284,10 +278,6 @@ struct p2sa *p2_new(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int r
 	p2->lsel = yt->lsel;
 	p2->rsel = yt->rsel;
 	p2->send_ids = true;
-	xmit_init(&p2->xmit, qm_xmit_timeout, p2);
-	timer_init(&p2->t_refresh, p2_refresh_timeout, p2);
-	timer_init(&p2->t_expire, p2_expire_timeout, p2);
-	timer_init(&p2->t_neg, p2_neg_timeout, p2);
 	LIST_INSERT_HEAD(&yt->sas, p2, in_tunnel);
 	LIST_INSERT_HEAD(&ike->p2_all, p2, all);
 	if (p1)
