@@ -268,6 +268,11 @@ struct iked {
 
 	/* counters for the display */
 	uint64_t rx_packets, rx_dropped, tx_packets;
+
+	/* the message layer's room: a decrypted body (ikev1.c) and a message
+	 * framed for the NAT-T port (xmit.c), each used within one call */
+	uint8_t rx_plain[ISAKMP_MAX_MSG];
+	uint8_t tx_framed[ISAKMP_MAX_MSG + NON_ESP_MARKER_LEN];
 };
 
 /* ---- daemon object (daemon.c) ------------------------------------------- */

@@ -156,7 +156,7 @@ static int phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const uin
 		}
 		return rc;
 	}
-	static uint8_t plain[ISAKMP_MAX_MSG];
+	uint8_t *plain = ike->rx_plain;
 	size_t plen;
 	uint8_t iv_next[16];
 	if (decrypt_body(p1, pkt, len, p1->iv, plain, &plen, iv_next)) {
@@ -231,7 +231,7 @@ static void phase2_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 		memcpy(iv, p2->iv, 16);
 	else if (qm_iv(p1, h->msgid, iv))
 		return;
-	static uint8_t plain[ISAKMP_MAX_MSG];
+	uint8_t *plain = ike->rx_plain;
 	size_t plen;
 	uint8_t iv_next[16];
 	struct msg m;

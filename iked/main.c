@@ -256,7 +256,7 @@ static int run_loop(struct loop *l)
 			else if (tag == TAG_FILTER)
 				filter_receive(l->filter);
 			else if (tag < l->net.n)
-				net_receive(l->ike, &l->net.s[tag]);
+				net_receive(l->ike, &l->net, &l->net.s[tag]);
 		}
 		iked_tick(l->ike);
 	}

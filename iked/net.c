@@ -200,14 +200,14 @@ static void packet_destination(struct msghdr *mh, struct net_socket *s, struct i
 	}
 }
 
-void net_receive(struct iked *ike, struct net_socket *s)
+void net_receive(struct iked *ike, struct net *n, struct net_socket *s)
 {
-	static uint8_t buf[ISAKMP_MAX_MSG + 64];
+	uint8_t *buf = n->rx;
 	/* bounded per wakeup so a flood on one socket cannot starve the rest */
 	for (int k = 0; k < 256; k++) {
 		struct sockaddr_storage ss;
 		uint8_t cbuf[256];
-		struct iovec iov = { buf, sizeof buf };
+		struct iovec iov = { buf, sizeof n->rx };
 		struct msghdr mh = { .msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov,
 				     .msg_iovlen = 1, .msg_control = cbuf,
 				     .msg_controllen = sizeof cbuf };

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "iked/iked.h"
+#include "iked/isakmp.h"
 
 #define NET_MAX_SOCKETS 32
 
@@ -24,6 +25,7 @@ struct net_socket {
 struct net {
 	struct net_socket s[NET_MAX_SOCKETS];
 	size_t n;
+	uint8_t rx[ISAKMP_MAX_MSG + 64];  /* one datagram as received */
 };
 
 int net_open(struct net *n, const struct ike_config *cfg, bool udp_encap, char *err,
@@ -33,6 +35,6 @@ void net_close(struct net *n);
 int net_send(void *ctx, const struct ikeaddr *from, const struct ikeaddr *to,
 	     const uint8_t *pkt, size_t len);
 /* Read what is waiting on one socket (bounded) and hand it to iked. */
-void net_receive(struct iked *ike, struct net_socket *s);
+void net_receive(struct iked *ike, struct net *n, struct net_socket *s);
 
 #endif

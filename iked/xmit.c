@@ -15,10 +15,10 @@
 void ike_send_raw(struct iked *ike, const struct ikeaddr *from, const struct ikeaddr *to,
 		  bool natt, const uint8_t *pkt, size_t len)
 {
-	uint8_t framed[ISAKMP_MAX_MSG + NON_ESP_MARKER_LEN];
 	const uint8_t *out = pkt;
 	if (natt) {
 		/* RFC 3948: IKE on the NAT-T port starts with four zero bytes */
+		uint8_t *framed = ike->tx_framed;
 		if (len > ISAKMP_MAX_MSG)
 			return;
 		memset(framed, 0, NON_ESP_MARKER_LEN);
