@@ -126,10 +126,10 @@ static int cmd_deactivate_k(struct iked *ike, const struct ctl_req *r, FILE *out
 		return 0;
 	}
 	struct ktunnel *kt;
-	while ((kt = LIST_FIRST(&ike->ktunnels)) && n++ < 100000) {
+	while ((kt = TAILQ_FIRST(&ike->ktunnels)) && n++ < 100000) {
 		id = kt->id;
 		ktunnel_deactivate(ike, kt, "deactivated by command");
-		if (LIST_FIRST(&ike->ktunnels) == kt)
+		if (TAILQ_FIRST(&ike->ktunnels) == kt)
 			ktunnel_free(ike, kt);
 		fprintf(out, "K%u  Deactivated\n", id);
 	}
@@ -151,10 +151,10 @@ static int cmd_deactivate_y(struct iked *ike, const struct ctl_req *r, FILE *out
 		return 0;
 	}
 	struct ytunnel *yt;
-	while ((yt = LIST_FIRST(&ike->ytunnels)) && n++ < 100000) {
+	while ((yt = TAILQ_FIRST(&ike->ytunnels)) && n++ < 100000) {
 		id = yt->id;
 		ytunnel_deactivate(ike, yt, "deactivated by command");
-		if (LIST_FIRST(&ike->ytunnels) == yt)
+		if (TAILQ_FIRST(&ike->ytunnels) == yt)
 			ytunnel_free(ike, yt);
 		fprintf(out, "Y%u  Deactivated\n", id);
 	}

@@ -45,8 +45,8 @@ struct iked *iked_new(struct policy *pol, struct kernel *kernel, const struct ne
 		LIST_INIT(&ike->p1_by_cookie[i]);
 	LIST_INIT(&ike->p1_all);
 	LIST_INIT(&ike->p2_all);
-	LIST_INIT(&ike->ktunnels);
-	LIST_INIT(&ike->ytunnels);
+	TAILQ_INIT(&ike->ktunnels);
+	TAILQ_INIT(&ike->ytunnels);
 	return ike;
 }
 
@@ -75,13 +75,13 @@ void iked_free(struct iked *ike)
 		p2_free(p2);
 	}
 	struct ytunnel *yt;
-	while ((yt = LIST_FIRST(&ike->ytunnels)))
+	while ((yt = TAILQ_FIRST(&ike->ytunnels)))
 		ytunnel_free(ike, yt);
 	struct p1sa *p1;
 	while ((p1 = LIST_FIRST(&ike->p1_all)))
 		p1_free(p1);
 	struct ktunnel *kt;
-	while ((kt = LIST_FIRST(&ike->ktunnels)))
+	while ((kt = TAILQ_FIRST(&ike->ktunnels)))
 		ktunnel_free(ike, kt);
 	sacache_free(&ike->cache);
 	timers_free(&ike->timers);

@@ -164,7 +164,7 @@ static size_t assoc_dyn(struct iked *ike, unsigned kid, char *buf, size_t len)
 	size_t n = 0, k = 0;
 	struct ytunnel *yt;
 	buf[0] = '\0';
-	LIST_FOREACH(yt, &ike->ytunnels, all)
+	TAILQ_FOREACH(yt, &ike->ytunnels, all)
 		if (yt->cur && yt->cur->parent_kid == kid) {
 			k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "%sY%u", n ? " " : "", yt->id);
 			n++;
@@ -274,14 +274,9 @@ int display_ike_tunnels(struct iked *ike, const struct ctl_req *r, FILE *out)
 	if (shortfmt)
 		ike_short_header(&e);
 	struct ktunnel *kt;
-	/* the list is newest first: print oldest first */
-	struct ktunnel *v[4096];
-	size_t n = 0;
-	LIST_FOREACH(kt, &ike->ktunnels, all)
-		if (n < 4096 && id_matches(r->id, 'K', kt->id))
-			v[n++] = kt;
-	for (size_t i = n; i-- > 0;)
-		ike_entry(ike, &e, v[i], newest_p1(ike, v[i]), shortfmt);
+	TAILQ_FOREACH(kt, &ike->ktunnels, all)
+		if (id_matches(r->id, 'K', kt->id))
+			ike_entry(ike, &e, kt, newest_p1(ike, kt), shortfmt);
 	emit_end(&e);
 	return 0;
 }
@@ -425,14 +420,11 @@ int display_dyn_tunnels(struct iked *ike, const struct ctl_req *r, FILE *out)
 	if (shortfmt && !e.json)
 		fprintf(out, "%-8s %-4s %-10s %-24s %-24s %s\n", "TunnelID", "Gen", "State",
 			"LocalAddress", "RemoteAddress", "IpFilterRuleName");
-	struct ytunnel *yt, *v[4096];
-	size_t n = 0;
-	LIST_FOREACH(yt, &ike->ytunnels, all)
-		if (n < 4096 && (id_matches(r->id, 'Y', yt->id) || strcasecmp(r->id, yt->rule) == 0 ||
-				 strcasecmp(r->id, yt->action) == 0))
-			v[n++] = yt;
-	for (size_t i = n; i-- > 0;)
-		dyn_entry(ike, &e, v[i], shortfmt);
+	struct ytunnel *yt;
+	TAILQ_FOREACH(yt, &ike->ytunnels, all)
+		if (id_matches(r->id, 'Y', yt->id) || strcasecmp(r->id, yt->rule) == 0 ||
+		    strcasecmp(r->id, yt->action) == 0)
+			dyn_entry(ike, &e, yt, shortfmt);
 	emit_end(&e);
 	return 0;
 }
@@ -512,7 +504,7 @@ int display_filters(struct iked *ike, const struct ctl_req *r, FILE *out)
 		char tunnels[256] = "";
 		size_t k = 0;
 		struct ytunnel *yt;
-		LIST_FOREACH(yt, &ike->ytunnels, all)
+		TAILQ_FOREACH(yt, &ike->ytunnels, all)
 			if (strcmp(yt->rule, f->name) == 0)
 				k += (size_t)snprintf(tunnels + k, k < sizeof tunnels ? sizeof tunnels - k : 0,
 						      "%sY%u", k ? " " : "", yt->id);

@@ -204,7 +204,7 @@ struct p2sa {
 /* K<n>: an IKE tunnel between two security endpoints under one
  * KeyExchangeRule; each phase 1 SA negotiated for it is one generation. */
 struct ktunnel {
-	LIST_ENTRY(ktunnel) all;
+	TAILQ_ENTRY(ktunnel) all;
 	unsigned id;
 	unsigned generation;              /* of the newest SA */
 	char rule[49], action[49];
@@ -216,7 +216,7 @@ struct ktunnel {
 /* Y<n>: a dynamic tunnel for one IpFilterRule and one pair of selectors;
  * each Quick Mode negotiated for it is one generation. */
 struct ytunnel {
-	LIST_ENTRY(ytunnel) all;
+	TAILQ_ENTRY(ytunnel) all;
 	unsigned id;
 	unsigned generation;
 	char rule[49], action[49];        /* IpFilterRule, IpDynVpnAction */
@@ -261,8 +261,8 @@ struct iked {
 	LIST_HEAD(, p1sa) p1_by_cookie[P1_HASH_BUCKETS];
 	LIST_HEAD(, p1sa) p1_all;
 	LIST_HEAD(, p2sa) p2_all;
-	LIST_HEAD(, ktunnel) ktunnels;
-	LIST_HEAD(, ytunnel) ytunnels;
+	TAILQ_HEAD(, ktunnel) ktunnels;    /* oldest first */
+	TAILQ_HEAD(, ytunnel) ytunnels;    /* oldest first */
 	unsigned next_kid, next_yid;
 	unsigned half_open;
 

@@ -776,15 +776,15 @@ void iked_shutdown(struct iked *ike)
 {
 	ike->stopping = true;
 	struct ytunnel *yt;
-	while ((yt = LIST_FIRST(&ike->ytunnels))) {
+	while ((yt = TAILQ_FIRST(&ike->ytunnels))) {
 		ytunnel_deactivate(ike, yt, "iked is stopping");
-		if (LIST_FIRST(&ike->ytunnels) == yt)
+		if (TAILQ_FIRST(&ike->ytunnels) == yt)
 			ytunnel_free(ike, yt);
 	}
 	struct ktunnel *kt;
-	while ((kt = LIST_FIRST(&ike->ktunnels))) {
+	while ((kt = TAILQ_FIRST(&ike->ktunnels))) {
 		ktunnel_deactivate(ike, kt, "iked is stopping");
-		if (LIST_FIRST(&ike->ktunnels) == kt)
+		if (TAILQ_FIRST(&ike->ktunnels) == kt)
 			ktunnel_free(ike, kt);
 	}
 	struct p1sa *p1;

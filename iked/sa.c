@@ -183,7 +183,7 @@ struct ktunnel *ktunnel_get(struct iked *ike, const char *rule, const char *acti
 			    const struct ikeaddr *local, const struct ikeaddr *remote)
 {
 	struct ktunnel *kt;
-	LIST_FOREACH(kt, &ike->ktunnels, all)
+	TAILQ_FOREACH(kt, &ike->ktunnels, all)
 		if (strcmp(kt->rule, rule) == 0 &&
 		    memcmp(&kt->local.ip, &local->ip, sizeof local->ip) == 0 &&
 		    memcmp(&kt->remote.ip, &remote->ip, sizeof remote->ip) == 0)
@@ -196,14 +196,14 @@ struct ktunnel *ktunnel_get(struct iked *ike, const char *rule, const char *acti
 	kt->local = *local;
 	kt->remote = *remote;
 	kt->created_ms = iked_now(ike);
-	LIST_INSERT_HEAD(&ike->ktunnels, kt, all);
+	TAILQ_INSERT_TAIL(&ike->ktunnels, kt, all);
 	return kt;
 }
 
 struct ktunnel *ktunnel_by_id(struct iked *ike, unsigned id)
 {
 	struct ktunnel *kt;
-	LIST_FOREACH(kt, &ike->ktunnels, all)
+	TAILQ_FOREACH(kt, &ike->ktunnels, all)
 		if (kt->id == id)
 			return kt;
 	return NULL;
@@ -215,7 +215,7 @@ void ktunnel_free(struct iked *ike, struct ktunnel *kt)
 	LIST_FOREACH(p1, &ike->p1_all, all)
 		if (p1->kt == kt)
 			p1->kt = NULL;
-	LIST_REMOVE(kt, all);
+	TAILQ_REMOVE(&ike->ktunnels, kt, all);
 	free(kt);
 }
 
@@ -224,7 +224,7 @@ struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *acti
 			    const struct ip_addr *local_ep, const struct ip_addr *peer)
 {
 	struct ytunnel *yt;
-	LIST_FOREACH(yt, &ike->ytunnels, all)
+	TAILQ_FOREACH(yt, &ike->ytunnels, all)
 		if (strcmp(yt->rule, rule) == 0 && selector_equal(&yt->lsel, lsel) &&
 		    selector_equal(&yt->rsel, rsel) &&
 		    memcmp(&yt->peer, peer, sizeof *peer) == 0)
@@ -240,14 +240,14 @@ struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *acti
 	yt->peer = *peer;
 	yt->created_ms = iked_now(ike);
 	LIST_INIT(&yt->sas);
-	LIST_INSERT_HEAD(&ike->ytunnels, yt, all);
+	TAILQ_INSERT_TAIL(&ike->ytunnels, yt, all);
 	return yt;
 }
 
 struct ytunnel *ytunnel_by_id(struct iked *ike, unsigned id)
 {
 	struct ytunnel *yt;
-	LIST_FOREACH(yt, &ike->ytunnels, all)
+	TAILQ_FOREACH(yt, &ike->ytunnels, all)
 		if (yt->id == id)
 			return yt;
 	return NULL;
@@ -258,7 +258,7 @@ void ytunnel_free(struct iked *ike, struct ytunnel *yt)
 	struct p2sa *p2;
 	while ((p2 = LIST_FIRST(&yt->sas)))
 		p2_free(p2);
-	LIST_REMOVE(yt, all);
+	TAILQ_REMOVE(&ike->ytunnels, yt, all);
 	free(yt);
 	(void)ike;
 }

@@ -312,8 +312,8 @@ START_TEST(silent_peer_gives_up_after_the_retries)
 	h_run(&h, 120000);
 	CHECK_LOG("failed (initiator, state MM_SA_SENT): no answer after 3 retransmissions");
 	ck_assert_uint_eq(h_count_p1(&h, 0, false), 0);
-	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ytunnels));
-	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ktunnels));
+	ck_assert_ptr_null(TAILQ_FIRST(&h.nodes[0].ike->ytunnels));
+	ck_assert_ptr_null(TAILQ_FIRST(&h.nodes[0].ike->ktunnels));
 	/* IkeRetries 3 with IkeInitWait 1 and IkeMaxWait 4: 1 + 3 retransmissions */
 	ck_assert_uint_eq(h.dropped, 4);
 	h_free(&h);
@@ -941,7 +941,7 @@ START_TEST(lifesize_hard_limit_removes_the_sa)
 	h_advance(&h, 120 * 1000);
 	CHECK_LOG("Quick Mode refresh failed (initiator): no answer after 3 retransmissions");
 	ck_assert_uint_eq(h_count_p2(&h, 0, false), 0);
-	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ytunnels));
+	ck_assert_ptr_null(TAILQ_FIRST(&h.nodes[0].ike->ytunnels));
 	h_free(&h);
 
 	/* a hard expiry the data path reports before iked's own timer (its
@@ -1022,6 +1022,39 @@ START_TEST(display_shows_byte_counts)
 }
 END_TEST
 
+/* Every tunnel is shown, oldest first, however many there are. */
+START_TEST(display_shows_every_tunnel)
+{
+	struct harness h;
+	struct side a = side_a();
+	char pa[8192];
+	h_init(&h);
+	h_add(&h, A_ADDR, policy(&a, pa, sizeof pa));
+	struct iked *ike = h.nodes[0].ike;
+	struct ikeaddr local = { .port = 500 }, remote = { .port = 500 };
+	ck_assert_int_eq(ip_addr_parse(A_ADDR, &local.ip), 0);
+	ck_assert_int_eq(ip_addr_parse("198.18.0.0", &remote.ip), 0);
+	enum { N = 5000 };
+	for (unsigned i = 0; i < N; i++) {
+		remote.ip.b[2] = (uint8_t)(i >> 8);
+		remote.ip.b[3] = (uint8_t)i;
+		ck_assert_ptr_nonnull(ktunnel_get(ike, "kr", "ka", &local, &remote));
+	}
+	struct ctl_req r = { .primary = 'k', .verb = "display", .format = FMT_SHORT };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	display_ike_tunnels(ike, &r, f);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "\n5000 entries selected\n") != NULL, "%s", buf + len - 80);
+	const char *k1 = strstr(buf, "\nK1 "), *k2 = strstr(buf, "\nK2 "), *kn = strstr(buf, "\nK5000 ");
+	ck_assert(k1 && k2 && kn && k1 < k2 && k2 < kn);
+	free(buf);
+	h_free(&h);
+}
+END_TEST
+
 /* One test case per test, so CK_RUN_CASE=name runs just one. */
 #define ADD(s, name)                                   \
 	do {                                           \
@@ -1063,5 +1096,6 @@ int main(void)
 	ADD(s, lifesize_soft_limit_on_the_responder);
 	ADD(s, lifesize_hard_limit_removes_the_sa);
 	ADD(s, display_shows_byte_counts);
+	ADD(s, display_shows_every_tunnel);
 	return run_suite(s);
 }
