@@ -281,7 +281,8 @@ int display_ike_tunnels(struct iked *ike, const struct ctl_req *r, FILE *out)
 	return 0;
 }
 
-static const char *p2_state_name(const struct ytunnel *yt, const struct p2sa *p2)
+/* The z/OS state of a dynamic tunnel. */
+static const char *dyn_state_name(const struct ytunnel *yt, const struct p2sa *p2)
 {
 	if (!p2)
 		return yt->activation_pending ? "Pending" : "Expired";
@@ -332,7 +333,7 @@ static void dyn_entry(struct iked *ike, struct emit *e, const struct ytunnel *yt
 	char l[IP_STRLEN], r[IP_STRLEN], b1[64], b2[64];
 	ip_addr_format(&yt->local_ep, l, sizeof l);
 	ip_addr_format(&yt->peer, r, sizeof r);
-	const char *state = p2_state_name(yt, p2);
+	const char *state = dyn_state_name(yt, p2);
 	if (shortfmt && !e->json) {
 		char ls[128], rs[128];
 		selector_format(&yt->lsel, ls, sizeof ls);

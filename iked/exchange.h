@@ -15,6 +15,17 @@ static inline unsigned kid(const struct p1sa *p1)
 	return p1->kt ? p1->kt->id : 0;
 }
 
+/* ---- state.c ------------------------------------------------------------------ */
+
+/* The one way an SA's state changes: the transition must be a step of its
+ * machine (any state may end in DELETED; DELETED is final). Each change is
+ * logged at debug level ("K3: MM_SA_SENT -> MM_KE_SENT"); an illegal one is
+ * refused (logged too, the state unchanged) with -1. */
+int p1_set_state(struct p1sa *p1, enum p1_state s);
+int p2_set_state(struct p2sa *p2, enum p2_state s);
+const char *p1_state_name(enum p1_state s);
+const char *p2_state_name(enum p2_state s);
+
 /* ---- sa.c ------------------------------------------------------------------ */
 
 /* The store's constructors; the exchanges use p1_create and p2_create
@@ -131,7 +142,6 @@ void p1_respond(struct iked *ike, const struct isakmp_hdr *h, const struct msg *
 /* A phase 1 message for an existing SA, decrypted if it was encrypted. */
 int p1_input(struct p1sa *p1, const struct msg *m, bool encrypted);
 void p1_xmit_timeout(void *arg);
-const char *p1_state_name(enum p1_state s);
 
 /* ---- quick.c ------------------------------------------------------------------- */
 

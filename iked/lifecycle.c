@@ -112,9 +112,10 @@ static void cache_p1(struct p1sa *p1)
 void p1_established(struct p1sa *p1)
 {
 	struct iked *ike = p1->ike;
+	if (p1_set_state(p1, P1_ESTABLISHED))
+		return;
 	if (p1->role == IKE_RESPONDER && ike->half_open)
 		ike->half_open--;
-	p1->state = P1_ESTABLISHED;
 	p1->established_ms = iked_now(ike);
 	p1->established_wall = time(NULL);
 	timer_cancel(&ike->timers, &p1->t_reap);
@@ -227,7 +228,7 @@ void p1_delete(struct p1sa *p1, bool tell_peer, const char *why)
 		delete_send_p1(p1);
 	log_info("EZD0812I IKE tunnel K%u generation %u deleted: %s", kid(p1),
 		 p1->generation, why);
-	p1->state = P1_DELETED;
+	p1_set_state(p1, P1_DELETED);
 	fail_negotiations(p1, "its phase 1 SA was deleted");
 	p1_forget(p1);
 }
@@ -349,7 +350,8 @@ void p2_established(struct p2sa *p2)
 	struct ytunnel *yt = p2->yt;
 	struct p2sa *prev = yt->cur && yt->cur != p2 && yt->cur->state == P2_ESTABLISHED ? yt->cur
 											   : NULL;
-	p2->state = P2_ESTABLISHED;
+	if (p2_set_state(p2, P2_ESTABLISHED))
+		return;
 	p2->established_ms = iked_now(ike);
 	p2->established_wall = time(NULL);
 	/* it stays on its phase 1 SA's list: a retransmitted message 2 (our
@@ -439,7 +441,7 @@ void p2_delete(struct p2sa *p2, bool tell_peer, const char *why)
 	bool keep = tunnel_has_other_sa(yt, p2);
 	if (!keep)
 		kernel_remove_policies(ike, yt);
-	p2->state = P2_DELETED;
+	p2_set_state(p2, P2_DELETED);
 	if (yt->cur == p2) {
 		struct p2sa *o;
 		yt->cur = NULL;
@@ -471,7 +473,7 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 		p2_attach(p2, p1);
 		return qm_initiate(p2) ? (snprintf(err, errlen, "Quick Mode not started"), -1) : 0;
 	}
-	p2->state = P2_WAIT_P1;
+	p2_set_state(p2, P2_WAIT_P1);
 	/* bounded wait for phase 1 */
 	timer_at(&ike->timers, &p2->t_neg, iked_now(ike) + 2 * xmit_patience(ike));
 	if (p1)

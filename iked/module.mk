@@ -3,7 +3,7 @@
 # explicit link rules below because they need the daemon's objects too.
 
 IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c iked/sacache.c \
-                 iked/proposal.c iked/match.c iked/cert.c iked/natt.c iked/sa.c iked/ikev1.c iked/xmit.c \
+                 iked/proposal.c iked/match.c iked/cert.c iked/natt.c iked/state.c iked/sa.c iked/ikev1.c iked/xmit.c \
                  iked/phase1.c iked/quick.c iked/info.c iked/lifecycle.c iked/daemon.c \
                  iked/install.c iked/kernel.c iked/kernel_xfrm.c iked/kernel_log.c iked/net.c \
                  iked/control.c iked/display.c \

@@ -17,23 +17,6 @@
 #include "policy/policy.h"
 #include "policy/schema.h"
 
-const char *p1_state_name(enum p1_state s)
-{
-	switch (s) {
-	case P1_NONE: return "NONE";
-	case P1_MM_I_SA: return "MM_SA_SENT";
-	case P1_MM_I_KE: return "MM_KE_SENT";
-	case P1_MM_I_AUTH: return "MM_AUTH_SENT";
-	case P1_MM_R_SA: return "MM_SA_REPLIED";
-	case P1_MM_R_KE: return "MM_KE_REPLIED";
-	case P1_AM_I_SA: return "AM_SENT";
-	case P1_AM_R_SA: return "AM_REPLIED";
-	case P1_ESTABLISHED: return "DONE";
-	case P1_DELETED: return "DELETED";
-	}
-	return "?";
-}
-
 static const char *peer_str(const struct p1sa *p1, char *buf, size_t len)
 {
 	ip_addr_format(&p1->remote.ip, buf, len);
@@ -466,7 +449,10 @@ static int send_mm1(struct p1sa *p1)
 	p1_sa_write(&p1->sai_b, p1->offered, p1->noffered);
 	msgb_pl(&m, PL_SA, p1->sai_b.d, p1->sai_b.len);
 	add_vids(p1, &m);
-	p1->state = P1_MM_I_SA;
+	if (p1_set_state(p1, P1_MM_I_SA)) {
+		msgb_free(&m);
+		return -1;
+	}
 	return p1_send(p1, &m, &p1->xmit, true);
 }
 
@@ -487,7 +473,10 @@ static int send_am1(struct p1sa *p1)
 	if (uses_rsa(p1))
 		add_cr(p1, &m);
 	add_vids(p1, &m);
-	p1->state = P1_AM_I_SA;
+	if (p1_set_state(p1, P1_AM_I_SA)) {
+		msgb_free(&m);
+		return -1;
+	}
 	return p1_send(p1, &m, &p1->xmit, true);
 }
 
@@ -564,7 +553,10 @@ static int mm_i_got_sa(struct p1sa *p1, const struct msg *m)
 	struct msgb out;
 	begin_msg(p1, &out, 0);
 	mm_ke_payloads(p1, &out, p1->gxi, p1->ni, p1->ni_len);
-	p1->state = P1_MM_I_KE;
+	if (p1_set_state(p1, P1_MM_I_KE)) {
+		msgb_free(&out);
+		return IN_IGNORED;
+	}
 	if (p1_send(p1, &out, &p1->xmit, true))
 		return fail_with(p1, 0, "cannot send message 3");
 	return IN_OK;
@@ -589,7 +581,10 @@ static int mm_i_got_ke(struct p1sa *p1, const struct msg *m)
 	}
 	if (first_contact(p1))
 		add_initial_contact(p1, &body);
-	p1->state = P1_MM_I_AUTH;
+	if (p1_set_state(p1, P1_MM_I_AUTH)) {
+		msgb_free(&body);
+		return IN_IGNORED;
+	}
 	if (send_encrypted(p1, &body, true))
 		return fail_with(p1, 0, "cannot send message 5");
 	return IN_OK;
@@ -704,7 +699,10 @@ static int send_mm2(struct p1sa *p1, uint8_t tnum)
 	p1_sa_write_chosen(&m.b, &p1->agreed, tnum);
 	msgb_pl_end(&m);
 	add_vids(p1, &m);
-	p1->state = P1_MM_R_SA;
+	if (p1_set_state(p1, P1_MM_R_SA)) {
+		msgb_free(&m);
+		return -1;
+	}
 	return p1_send(p1, &m, &p1->xmit, false);
 }
 
@@ -803,7 +801,10 @@ static int mm_r_got_ke(struct p1sa *p1, const struct msg *m)
 	mm_ke_payloads(p1, &out, p1->gxr, p1->nr, p1->nr_len);
 	if (derive_keys(p1))
 		return fail_with(p1, 0, "key derivation failed");
-	p1->state = P1_MM_R_KE;
+	if (p1_set_state(p1, P1_MM_R_KE)) {
+		msgb_free(&out);
+		return IN_IGNORED;
+	}
 	if (p1_send(p1, &out, &p1->xmit, false))
 		return fail_with(p1, 0, "cannot send message 4");
 	return IN_OK;
@@ -890,7 +891,10 @@ static void am_r_first(struct iked *ike, const struct isakmp_hdr *h, const struc
 	add_vids(p1, &out);
 	if (p1->peer_natt)
 		natd_write(&out, p1);
-	p1->state = P1_AM_R_SA;
+	if (p1_set_state(p1, P1_AM_R_SA)) {
+		msgb_free(&out);
+		return;
+	}
 	/* retransmit until the third message: nothing else would recover its loss */
 	if (p1_send(p1, &out, &p1->xmit, true))
 		p1_failed(p1, "cannot send message 2");

@@ -196,7 +196,10 @@ int qm_initiate(struct p2sa *p2)
 		add_natoa(&body, &p1->local.ip);
 		add_natoa(&body, &p1->remote.ip);
 	}
-	p2->state = P2_I_SENT;
+	if (p2_set_state(p2, P2_I_SENT)) {
+		msgb_free(&body);
+		return -1;
+	}
 	if (hashed_send(p1, EXCH_QUICK, p2->msgid, p2->iv, &body, NULL, 0, &p2->xmit, true))
 		return p2_failed(p2, "cannot send Quick Mode message 1"), -1;
 	return 0;
@@ -510,7 +513,10 @@ static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
 		add_ids(p2, &body, false);
 	struct p2_attrs proposed = proposed_life(&sa, pnum);
 	add_responder_lifetime(&body, p2, &proposed);
-	p2->state = P2_R_SENT;
+	if (p2_set_state(p2, P2_R_SENT)) {
+		msgb_free(&body);
+		return;
+	}
 	/* retransmit until message 3: its loss would otherwise go unnoticed */
 	if (hashed_send(p1, EXCH_QUICK, msgid, p2->iv, &body, p2->ni, p2->ni_len, &p2->xmit, true))
 		p2_failed(p2, "cannot send Quick Mode message 2");

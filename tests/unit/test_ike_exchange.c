@@ -1022,6 +1022,40 @@ START_TEST(display_shows_byte_counts)
 }
 END_TEST
 
+/* Each change of state is one debug line; a change that is not a step of
+ * the machine is refused and says so. */
+START_TEST(state_changes_are_logged_and_checked)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	bring_up(&h);
+	static const char *const path[] = {
+		"K1: NONE -> MM_SA_SENT", "K1: MM_SA_SENT -> MM_KE_SENT",
+		"K1: MM_KE_SENT -> MM_AUTH_SENT", "K1: MM_AUTH_SENT -> DONE",
+		"K1: NONE -> MM_SA_REPLIED", "K1: MM_SA_REPLIED -> MM_KE_REPLIED",
+		"K1: MM_KE_REPLIED -> DONE", "Y1: NONE -> WAIT_P1", "Y1.1: WAIT_P1 -> QM_SENT",
+		"Y1.1: QM_SENT -> DONE", "Y1.1: NONE -> QM_REPLIED", "Y1.1: QM_REPLIED -> DONE",
+	};
+	for (size_t i = 0; i < sizeof path / sizeof path[0]; i++)
+		CHECK_LOG(path[i]);
+	struct p1sa *p1 = TAILQ_FIRST(&h.nodes[0].ike->ktunnels)->cur;
+	struct p2sa *p2 = TAILQ_FIRST(&h.nodes[0].ike->ytunnels)->cur;
+	ck_assert_int_eq(p1_set_state(p1, P1_MM_I_KE), -1);
+	ck_assert_int_eq(p1->state, P1_ESTABLISHED);
+	CHECK_LOG("K1: DONE -> MM_KE_SENT refused: not a step of phase 1");
+	ck_assert_int_eq(p2_set_state(p2, P2_I_SENT), -1);
+	ck_assert_int_eq(p2->state, P2_ESTABLISHED);
+	CHECK_LOG("Y1.1: DONE -> QM_SENT refused: not a step of phase 2");
+	/* deleting is always a step, and the last one */
+	ytunnel_deactivate(h.nodes[0].ike, h_ytunnel(&h, 0, 1), "test");
+	ck_assert_uint_eq(h_log_count("Y1.1: DONE -> DELETED"), 1);
+	h_run(&h, 1000);                  /* and the peer's, deleted by its Delete */
+	ck_assert_uint_eq(h_log_count("Y1.1: DONE -> DELETED"), 2);
+	h_free(&h);
+}
+END_TEST
+
 /* Every tunnel is shown, oldest first, however many there are. */
 START_TEST(display_shows_every_tunnel)
 {
@@ -1097,5 +1131,6 @@ int main(void)
 	ADD(s, lifesize_hard_limit_removes_the_sa);
 	ADD(s, display_shows_byte_counts);
 	ADD(s, display_shows_every_tunnel);
+	ADD(s, state_changes_are_logged_and_checked);
 	return run_suite(s);
 }
