@@ -113,7 +113,7 @@ static int cmd_refresh_y(struct iked *ike, const struct ctl_req *r, FILE *out)
 
 static int cmd_deactivate_k(struct iked *ike, const struct ctl_req *r, FILE *out)
 {
-	unsigned id, n = 0;
+	unsigned id;
 	fprintf(out, "Tunnel ID  Status\n");
 	if (*r->id) {
 		struct ktunnel *kt;
@@ -126,19 +126,16 @@ static int cmd_deactivate_k(struct iked *ike, const struct ctl_req *r, FILE *out
 		return 0;
 	}
 	struct ktunnel *kt;
-	while ((kt = TAILQ_FIRST(&ike->ktunnels)) && n++ < 100000) {
-		id = kt->id;
+	while ((kt = TAILQ_FIRST(&ike->ktunnels))) {
+		fprintf(out, "K%u  Deactivated\n", kt->id);
 		ktunnel_deactivate(ike, kt, "deactivated by command");
-		if (TAILQ_FIRST(&ike->ktunnels) == kt)
-			ktunnel_free(ike, kt);
-		fprintf(out, "K%u  Deactivated\n", id);
 	}
 	return 0;
 }
 
 static int cmd_deactivate_y(struct iked *ike, const struct ctl_req *r, FILE *out)
 {
-	unsigned id, n = 0;
+	unsigned id;
 	fprintf(out, "Tunnel ID  Status\n");
 	if (*r->id) {
 		struct ytunnel *yt;
@@ -151,12 +148,9 @@ static int cmd_deactivate_y(struct iked *ike, const struct ctl_req *r, FILE *out
 		return 0;
 	}
 	struct ytunnel *yt;
-	while ((yt = TAILQ_FIRST(&ike->ytunnels)) && n++ < 100000) {
-		id = yt->id;
+	while ((yt = TAILQ_FIRST(&ike->ytunnels))) {
+		fprintf(out, "Y%u  Deactivated\n", yt->id);
 		ytunnel_deactivate(ike, yt, "deactivated by command");
-		if (TAILQ_FIRST(&ike->ytunnels) == yt)
-			ytunnel_free(ike, yt);
-		fprintf(out, "Y%u  Deactivated\n", id);
 	}
 	return 0;
 }
@@ -170,7 +164,7 @@ static int cmd_cache_clear(struct iked *ike, const struct ctl_req *r, FILE *out)
 	return 0;
 }
 
-int ctl_execute(struct iked *ike, const struct ctl_req *r, FILE *out)
+static int execute(struct iked *ike, const struct ctl_req *r, FILE *out)
 {
 	bool display = !strcmp(r->verb, "display");
 	switch (r->primary) {
@@ -209,6 +203,14 @@ int ctl_execute(struct iked *ike, const struct ctl_req *r, FILE *out)
 	}
 	fprintf(out, "function %s is not supported for this primary option\n", r->verb);
 	return 2;
+}
+
+int ctl_execute(struct iked *ike, const struct ctl_req *r, FILE *out)
+{
+	sa_turn_begin(ike);
+	int rc = execute(ike, r, out);
+	sa_turn_end(ike);
+	return rc;
 }
 
 int control_open(const char *path, char *err, size_t errlen)

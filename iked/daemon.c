@@ -47,6 +47,11 @@ struct iked *iked_new(struct policy *pol, struct kernel *kernel, const struct ne
 	LIST_INIT(&ike->p2_all);
 	TAILQ_INIT(&ike->ktunnels);
 	TAILQ_INIT(&ike->ytunnels);
+	LIST_INIT(&ike->p1_lingering);
+	LIST_INIT(&ike->p1_dead);
+	LIST_INIT(&ike->p2_dead);
+	TAILQ_INIT(&ike->kt_dead);
+	TAILQ_INIT(&ike->yt_dead);
 	return ike;
 }
 
@@ -60,7 +65,9 @@ void iked_set_policy(struct iked *ike, struct policy *pol)
 
 void iked_tick(struct iked *ike)
 {
+	sa_turn_begin(ike);
 	timers_run(&ike->timers, iked_now(ike));
+	sa_turn_end(ike);
 }
 
 void iked_free(struct iked *ike)
@@ -70,19 +77,9 @@ void iked_free(struct iked *ike)
 	if (ike->kernel && ike->kernel->report_ctx == ike)
 		ike->kernel->report = NULL;
 	struct p2sa *p2;
-	while ((p2 = LIST_FIRST(&ike->p2_all))) {
+	LIST_FOREACH(p2, &ike->p2_all, all)
 		kernel_remove_p2(ike, p2);
-		p2_free(p2);
-	}
-	struct ytunnel *yt;
-	while ((yt = TAILQ_FIRST(&ike->ytunnels)))
-		ytunnel_free(ike, yt);
-	struct p1sa *p1;
-	while ((p1 = LIST_FIRST(&ike->p1_all)))
-		p1_free(p1);
-	struct ktunnel *kt;
-	while ((kt = TAILQ_FIRST(&ike->ktunnels)))
-		ktunnel_free(ike, kt);
+	sa_free_all(ike);
 	sacache_free(&ike->cache);
 	timers_free(&ike->timers);
 	if (ike->pol)

@@ -32,7 +32,11 @@ const char *p2_state_name(enum p2_state s);
  * (lifecycle.c), which give the new SA its timers. */
 struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *local,
 		    const struct ikeaddr *remote);
-void p1_free(struct p1sa *p1);
+/* Take a phase 1 SA out of every list and lookup but its cookies, detach its
+ * negotiations (established SA pairs outlive it), stop its timers. With a
+ * last message to answer retransmissions with, it lingers linger_ms before
+ * it goes on the reap list; otherwise it goes there at once. */
+void p1_retire(struct p1sa *p1, uint64_t linger_ms);
 struct p1sa *p1_find(struct iked *ike, const uint8_t *icky, const uint8_t *rcky);
 /* An initiator SA still waiting for the responder cookie. */
 struct p1sa *p1_find_initiating(struct iked *ike, const uint8_t *icky,
@@ -53,16 +57,19 @@ void p1_set_icky(struct p1sa *p1, const uint8_t *icky);
 struct ktunnel *ktunnel_get(struct iked *ike, const char *rule, const char *action,
 			    const struct ikeaddr *local, const struct ikeaddr *remote);
 struct ktunnel *ktunnel_by_id(struct iked *ike, unsigned id);
-void ktunnel_free(struct iked *ike, struct ktunnel *kt);
+/* Unlink a tunnel (no SA left in it) onto the reap list; once only. */
+void ktunnel_retire(struct iked *ike, struct ktunnel *kt);
 
 struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *action,
 			    const struct selector *lsel, const struct selector *rsel,
 			    const struct ip_addr *local_ep, const struct ip_addr *peer);
 struct ytunnel *ytunnel_by_id(struct iked *ike, unsigned id);
-void ytunnel_free(struct iked *ike, struct ytunnel *yt);
+void ytunnel_retire(struct iked *ike, struct ytunnel *yt);
 
 struct p2sa *p2_new(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int role);
-void p2_free(struct p2sa *p2);
+/* Take an SA pair out of its phase 1 SA, its tunnel and the lookups, stop
+ * its timers, put it on the reap list. */
+void p2_retire(struct p2sa *p2);
 struct p2sa *p2_find_msgid(struct p1sa *p1, uint32_t msgid);
 /* An SA pair by the SPI the peer uses to send to us (our inbound SPI) or by
  * the SPI we send with (its inbound). */
@@ -79,6 +86,13 @@ void p2_detach(struct p2sa *p2);
 bool mid_seen(struct p1sa *p1, uint32_t msgid);
 void mid_remember(struct p1sa *p1, uint32_t msgid);
 uint32_t msgid_new(struct p1sa *p1);
+
+/* A turn: handling one input, timer run, kernel event or command. What it
+ * retires is freed when the outermost turn ends, never under a caller. */
+void sa_turn_begin(struct iked *ike);
+void sa_turn_end(struct iked *ike);
+/* Free every SA and tunnel, live, lingering or retired (iked_free). */
+void sa_free_all(struct iked *ike);
 
 /* SA cache keys */
 void cache_key_k(char *buf, size_t len, const char *rule, const struct ip_addr *local,
@@ -199,7 +213,7 @@ void p2_kernel_event(void *ctx, const struct kernel_event *ev);
 unsigned refresh_percent(int role);
 void p1_refresh_timeout(void *arg);
 void p1_expire_timeout(void *arg);
-void p1_reap_timeout(void *arg);
+void p1_neg_timeout(void *arg);
 void p2_refresh_timeout(void *arg);
 void p2_expire_timeout(void *arg);
 void p2_neg_timeout(void *arg);

@@ -68,7 +68,8 @@ enum p1_state {
 	P1_AM_I_SA,       /* initiator sent AM1 */
 	P1_AM_R_SA,       /* responder sent AM2 */
 	P1_ESTABLISHED,
-	P1_DELETED,       /* kept briefly so retransmissions of its last message get an answer */
+	P1_DELETED,       /* retired: it lingers a few seconds, answering retransmissions
+			     of the peer's last message, then it is freed (sa.c) */
 };
 
 #define P1_MAX_IDLE_MIDS 32
@@ -133,7 +134,9 @@ struct p1sa {
 	size_t ndone_mids;
 
 	/* lifetime, refresh, DPD */
-	struct timer t_refresh, t_expire, t_dpd, t_keepalive, t_reap;
+	struct timer t_refresh, t_expire, t_dpd, t_keepalive;
+	struct timer t_neg;               /* responder: gives up a negotiation that stalls */
+	struct timer t_linger;            /* retired: when it is freed (the store's own) */
 	uint64_t created_ms, established_ms;
 	time_t established_wall;
 	uint64_t last_heard_ms;
@@ -211,6 +214,7 @@ struct ktunnel {
 	struct ikeaddr local, remote;     /* endpoints (remote port as first contacted) */
 	struct p1sa *cur;                 /* newest established, or the one negotiating */
 	uint64_t created_ms;
+	bool retired;                     /* on the reap list */
 };
 
 /* Y<n>: a dynamic tunnel for one IpFilterRule and one pair of selectors;
@@ -228,6 +232,7 @@ struct ytunnel {
 	uint64_t created_ms, vpnlife_ms;
 	LIST_HEAD(, p2sa) sas;
 	struct p2sa *cur;
+	bool retired;                     /* on the reap list */
 };
 
 /* How packets leave: the real sockets, or a test harness. */
@@ -265,6 +270,15 @@ struct iked {
 	TAILQ_HEAD(, ytunnel) ytunnels;    /* oldest first */
 	unsigned next_kid, next_yid;
 	unsigned half_open;
+
+	/* retired, freed when the outermost turn ends (sa.c); phase 1 SAs that
+	 * answer retransmissions of their last message linger first */
+	LIST_HEAD(, p1sa) p1_lingering;
+	LIST_HEAD(, p1sa) p1_dead;
+	LIST_HEAD(, p2sa) p2_dead;
+	TAILQ_HEAD(, ktunnel) kt_dead;
+	TAILQ_HEAD(, ytunnel) yt_dead;
+	unsigned turn_depth;
 
 	/* counters for the display */
 	uint64_t rx_packets, rx_dropped, tx_packets;

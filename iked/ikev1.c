@@ -98,11 +98,15 @@ static void first_message(struct iked *ike, const struct isakmp_hdr *h, const ui
 	if (p1) {
 		uint8_t d[20];
 		packet_digest(pkt, len, d);
-		if (p1->have_last_in && memcmp(d, p1->last_in, 20) == 0)
+		if (p1->have_last_in && memcmp(d, p1->last_in, 20) == 0) {
 			xmit_resend(p1, &p1->xmit);
-		else
+			return;
+		}
+		/* a deleted SA's cookie may start a new exchange */
+		if (p1->state != P1_DELETED) {
 			drop(ike, from, "second first message with the same initiator cookie");
-		return;
+			return;
+		}
 	}
 	struct msg m;
 	m.hdr = *h;
@@ -128,7 +132,7 @@ static int phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const uin
 		xmit_resend(p1, &p1->xmit);
 		return IN_IGNORED;
 	}
-	if (p1->state == P1_ESTABLISHED || p1->state == P1_DELETED) {
+	if (p1->state == P1_ESTABLISHED) {
 		drop(ike, from, "phase 1 message for a finished exchange");
 		return IN_IGNORED;
 	}
@@ -250,8 +254,21 @@ static void phase2_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 	(void)digest;
 }
 
-void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ikeaddr *from,
-	       const struct ikeaddr *to, bool natt)
+/* A deleted phase 1 SA lingers to answer the peer's last message again, in
+ * case our answer was lost; nothing else reaches it. */
+static void to_deleted(struct p1sa *p1, const uint8_t *pkt, size_t len,
+		       const struct ikeaddr *from)
+{
+	uint8_t d[20];
+	packet_digest(pkt, len, d);
+	if (p1->have_last_in && memcmp(d, p1->last_in, 20) == 0)
+		xmit_resend(p1, &p1->xmit);
+	else
+		drop(p1->ike, from, "message for a deleted ISAKMP SA");
+}
+
+static void input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ikeaddr *from,
+		  const struct ikeaddr *to, bool natt)
 {
 	struct isakmp_hdr h;
 	const char *why = "";
@@ -287,6 +304,10 @@ void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ik
 		drop(ike, from, "message for an ISAKMP SA from another address");
 		return;
 	}
+	if (p1->state == P1_DELETED) {
+		to_deleted(p1, pkt, len, from);
+		return;
+	}
 	p1->rx_from = *from;
 	p1->rx_to = *to;
 	p1->rx_natt = natt;
@@ -317,4 +338,12 @@ void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ik
 		return;
 	}
 	phase2_message(p1, &h, pkt, len, from, digest);
+}
+
+void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ikeaddr *from,
+	       const struct ikeaddr *to, bool natt)
+{
+	sa_turn_begin(ike);
+	input(ike, pkt, len, from, to, natt);
+	sa_turn_end(ike);
 }

@@ -14,12 +14,13 @@
 /* ---- sending ------------------------------------------------------------------ */
 
 /* A protected informational message whose body (begun by hashed_body_begin)
- * is complete: a message ID of its own, never retransmitted. */
+ * is complete: a message ID of its own, never retransmitted. A deleted SA
+ * says nothing more (its Delete went before it was deleted). */
 static void info_send(struct p1sa *p1, struct msgb *body)
 {
 	uint32_t msgid = msgid_new(p1);
 	uint8_t iv[16];
-	if (!p1->keys_ready || qm_iv(p1, msgid, iv)) {
+	if (!p1->keys_ready || p1->state == P1_DELETED || qm_iv(p1, msgid, iv)) {
 		msgb_free(body);
 		return;
 	}
@@ -135,19 +136,18 @@ static void dpd_answer(struct p1sa *p1, const struct notify_payload *n)
 	}
 }
 
-/* Returns IN_GONE when the notification ended (and freed) p1. */
-static int notify_input(struct p1sa *p1, const struct notify_payload *n, bool protected)
+static void notify_input(struct p1sa *p1, const struct notify_payload *n, bool protected)
 {
 	char peer[IP_STRLEN];
 	ip_addr_format(&p1->remote.ip, peer, sizeof peer);
 	if (protected && (n->type == N_DPD_R_U_THERE || n->type == N_DPD_R_U_THERE_ACK)) {
 		dpd_answer(p1, n);
-		return IN_OK;
+		return;
 	}
 	if (protected && n->type == N_INITIAL_CONTACT) {
 		log_info("K%u: INITIAL-CONTACT from %s", kid(p1), peer);
 		peer_gone(p1->ike, &p1->remote.ip, p1, "the peer sent INITIAL-CONTACT");
-		return IN_OK;
+		return;
 	}
 	if (n->type >= 1 && n->type < 16384) {
 		/* an error: which negotiation does it end? */
@@ -161,12 +161,11 @@ static int notify_input(struct p1sa *p1, const struct notify_payload *n, bool pr
 				char why[80];
 				snprintf(why, sizeof why, "the peer answered %s", notify_name(n->type));
 				p1_failed(p1, why);
-				return IN_GONE;
 			}
-			return IN_OK;
+			return;
 		}
 		if (!protected)
-			return IN_OK;
+			return;
 		struct p2sa *p2 = n->proto == PROTO_IPSEC_ESP ? negotiation_for(p1, n) : NULL;
 		if (p2) {
 			char why[80];
@@ -174,13 +173,12 @@ static int notify_input(struct p1sa *p1, const struct notify_payload *n, bool pr
 			log_warn("Y%u: Quick Mode refused by %s: %s", p2->yt->id, peer,
 				 notify_name(n->type));
 			p2_failed(p2, why);
-			return IN_OK;
+			return;
 		}
 		log_warn("K%u: %s from %s", kid(p1), notify_name(n->type), peer);
-		return IN_OK;
+		return;
 	}
 	log_info("K%u: notification %s (%u) from %s", kid(p1), notify_name(n->type), n->type, peer);
-	return IN_OK;
 }
 
 static void delete_input(struct p1sa *p1, const struct delete_payload *d)
@@ -193,8 +191,6 @@ static void delete_input(struct p1sa *p1, const struct delete_payload *d)
 			if (!x || memcmp(&x->remote.ip, &p1->remote.ip, sizeof x->remote.ip) != 0)
 				continue;
 			p1_delete(x, false, "deleted by the peer");
-			if (x == p1)
-				return;                  /* nothing after this may touch p1 */
 		} else if (d->proto == PROTO_IPSEC_ESP && d->spi_size == 4) {
 			/* the sender names its inbound SPI, our outbound; a peer that
 			 * failed to install an SA may name the other one */
@@ -220,14 +216,15 @@ void info_input(struct p1sa *p1, const struct msg *m, uint32_t msgid, bool encry
 		mid_remember(p1, msgid);
 		p1_message_verified(p1);
 	}
-	/* Deletes last: one may end the SA this message came under. */
+	/* Deletes last: one may end the SA this message came under, and a
+	 * deleted SA sends nothing more (info_send), so a DPD answer must go
+	 * first. */
 	for (size_t i = 0; i < m->npl; i++) {
 		const struct payload *p = &m->pl[i];
 		struct notify_payload n;
 		const char *why;
-		if (p->type == PL_N && !notify_decode(p->body, p->body_len, &n, &why) &&
-		    notify_input(p1, &n, encrypted) == IN_GONE)
-			return;
+		if (p->type == PL_N && !notify_decode(p->body, p->body_len, &n, &why))
+			notify_input(p1, &n, encrypted);
 	}
 	if (!encrypted)
 		return;
@@ -235,13 +232,8 @@ void info_input(struct p1sa *p1, const struct msg *m, uint32_t msgid, bool encry
 		const struct payload *p = &m->pl[i];
 		struct delete_payload d;
 		const char *why;
-		if (p->type == PL_D && !delete_decode(p->body, p->body_len, &d, &why)) {
-			bool self = d.proto == PROTO_ISAKMP && d.spi_size == 16 &&
-				    !memcmp(d.spis, p1->icky, 8) && !memcmp(d.spis + 8, p1->rcky, 8);
+		if (p->type == PL_D && !delete_decode(p->body, p->body_len, &d, &why))
 			delete_input(p1, &d);
-			if (self)
-				return;
-		}
 	}
 }
 

@@ -728,7 +728,7 @@ static struct p1sa *responder_sa(struct iked *ike, const struct isakmp_hdr *h,
 		p1->kt->cur = p1;
 	/* a responder does not retransmit Main Mode messages: give up when the
 	 * initiator has had time for all of its retransmissions */
-	timer_at(&ike->timers, &p1->t_reap, iked_now(ike) + xmit_patience(ike));
+	timer_at(&ike->timers, &p1->t_neg, iked_now(ike) + xmit_patience(ike));
 	return p1;
 }
 

@@ -1,5 +1,12 @@
 /* iked/sa — the SA database: phase 1 SAs by cookie, phase 2 SAs by message
- * ID and SPI, and the K/Y tunnels they belong to. */
+ * ID and SPI, and the K/Y tunnels they belong to; and their end. Retiring an
+ * SA or a tunnel unlinks it from every list and lookup and stops its timers,
+ * but frees nothing: it goes on a reap list freed at the end of the turn
+ * (sa_turn_end), so no caller ever holds a pointer to freed memory, and a
+ * walk that keeps its next element stays valid as long as a delete unlinks
+ * only what it deletes. A phase 1 SA first lingers: still found by its
+ * cookies, it answers a retransmission of the peer's last message with its
+ * own last message until its linger ends. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +22,14 @@
 static size_t bucket(const uint8_t *icky)
 {
 	return (size_t)get32(icky) % P1_HASH_BUCKETS;
+}
+
+/* A retired phase 1 SA's linger is over: reaped at the end of this turn. */
+static void linger_over(void *arg)
+{
+	struct p1sa *p1 = arg;
+	LIST_REMOVE(p1, all);
+	LIST_INSERT_HEAD(&p1->ike->p1_dead, p1, all);
 }
 
 struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *local,
@@ -33,6 +48,7 @@ struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *
 	buf_init(&p1->idi_b);
 	buf_init(&p1->idr_b);
 	LIST_INIT(&p1->p2s);
+	timer_init(&p1->t_linger, linger_over, p1);
 	p1->created_ms = p1->last_heard_ms = iked_now(ike);
 	if (role == IKE_INITIATOR) {
 		do {
@@ -55,27 +71,56 @@ static void p1_hash(struct p1sa *p1)
 	LIST_INSERT_HEAD(&p1->ike->p1_by_cookie[bucket(p1->icky)], p1, by_cookie);
 }
 
-void p1_free(struct p1sa *p1)
+static void p1_stop_timers(struct p1sa *p1)
+{
+	struct timers *ts = &p1->ike->timers;
+	timer_cancel(ts, &p1->xmit.t);
+	timer_cancel(ts, &p1->t_refresh);
+	timer_cancel(ts, &p1->t_expire);
+	timer_cancel(ts, &p1->t_dpd);
+	timer_cancel(ts, &p1->t_keepalive);
+	timer_cancel(ts, &p1->t_neg);
+}
+
+void p1_retire(struct p1sa *p1, uint64_t linger_ms)
 {
 	struct iked *ike = p1->ike;
 	struct p2sa *p2;
 	while ((p2 = LIST_FIRST(&p1->p2s)))
 		p2_detach(p2);
-	/* established phase 2 SAs outlive their phase 1 SA (RFC 2409) */
+	/* established phase 2 SAs outlive their phase 1 SA */
 	LIST_FOREACH(p2, &ike->p2_all, all)
 		if (p2->p1 == p1)
 			p2->p1 = NULL;
-	if (p1->kt && p1->kt->cur == p1)
-		p1->kt->cur = NULL;
-	if (p1->role == IKE_RESPONDER && p1->state != P1_ESTABLISHED &&
-	    p1->state != P1_DELETED && ike->half_open)
-		ike->half_open--;
+	p1->kt = NULL;
+	p1_stop_timers(p1);
+	/* what it answers with is already built: no secret needs to linger */
+	dh_free(p1->dh);
+	p1->dh = NULL;
+	if (p1->gxy)
+		mem_wipe(p1->gxy, p1->gxy_len);
+	mem_wipe(&p1->keys, sizeof p1->keys);
+	p1->keys_ready = false;
+	LIST_REMOVE(p1, all);
+	/* only an answer to the peer is worth sending again */
+	if (linger_ms && p1->xmit.pkt && p1->have_last_in && p1->by_cookie.le_prev) {
+		LIST_INSERT_HEAD(&ike->p1_lingering, p1, all);
+		timer_at(&ike->timers, &p1->t_linger, iked_now(ike) + linger_ms);
+	} else {
+		LIST_INSERT_HEAD(&ike->p1_dead, p1, all);
+	}
+}
+
+/* Free the memory; p1 is on exactly one of the lists of struct iked. */
+static void p1_free(struct p1sa *p1)
+{
+	struct iked *ike = p1->ike;
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&p1->p2s)))
+		p2_detach(p2);
+	p1_stop_timers(p1);
+	timer_cancel(&ike->timers, &p1->t_linger);
 	xmit_clear(ike, &p1->xmit);
-	timer_cancel(&ike->timers, &p1->t_refresh);
-	timer_cancel(&ike->timers, &p1->t_expire);
-	timer_cancel(&ike->timers, &p1->t_dpd);
-	timer_cancel(&ike->timers, &p1->t_keepalive);
-	timer_cancel(&ike->timers, &p1->t_reap);
 	if (p1->by_cookie.le_prev)
 		LIST_REMOVE(p1, by_cookie);
 	LIST_REMOVE(p1, all);
@@ -144,7 +189,7 @@ struct p1sa *p1_find_peer(struct iked *ike, const struct ip_addr *local,
 		if (p1->state == P1_ESTABLISHED && !p1->replaced) {
 			if (!best || p1->established_ms > best->established_ms)
 				best = p1;
-		} else if (p1->state != P1_DELETED && p1->state != P1_ESTABLISHED) {
+		} else if (p1->state != P1_ESTABLISHED) {
 			pending = p1;
 		}
 	}
@@ -159,7 +204,7 @@ unsigned half_open_for_peer(struct iked *ike, const struct ip_addr *remote)
 	struct p1sa *p1;
 	LIST_FOREACH(p1, &ike->p1_all, all)
 		if (p1->role == IKE_RESPONDER && p1->state != P1_ESTABLISHED &&
-		    p1->state != P1_DELETED && memcmp(&p1->remote.ip, remote, sizeof *remote) == 0)
+		    memcmp(&p1->remote.ip, remote, sizeof *remote) == 0)
 			n++;
 	return n;
 }
@@ -209,14 +254,13 @@ struct ktunnel *ktunnel_by_id(struct iked *ike, unsigned id)
 	return NULL;
 }
 
-void ktunnel_free(struct iked *ike, struct ktunnel *kt)
+void ktunnel_retire(struct iked *ike, struct ktunnel *kt)
 {
-	struct p1sa *p1;
-	LIST_FOREACH(p1, &ike->p1_all, all)
-		if (p1->kt == kt)
-			p1->kt = NULL;
+	if (kt->retired)
+		return;
+	kt->retired = true;
 	TAILQ_REMOVE(&ike->ktunnels, kt, all);
-	free(kt);
+	TAILQ_INSERT_TAIL(&ike->kt_dead, kt, all);
 }
 
 struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *action,
@@ -253,14 +297,13 @@ struct ytunnel *ytunnel_by_id(struct iked *ike, unsigned id)
 	return NULL;
 }
 
-void ytunnel_free(struct iked *ike, struct ytunnel *yt)
+void ytunnel_retire(struct iked *ike, struct ytunnel *yt)
 {
-	struct p2sa *p2;
-	while ((p2 = LIST_FIRST(&yt->sas)))
-		p2_free(p2);
+	if (yt->retired)
+		return;
+	yt->retired = true;
 	TAILQ_REMOVE(&ike->ytunnels, yt, all);
-	free(yt);
-	(void)ike;
+	TAILQ_INSERT_TAIL(&ike->yt_dead, yt, all);
 }
 
 /* ---- phase 2 ----------------------------------------------------------------- */
@@ -302,17 +345,33 @@ void p2_detach(struct p2sa *p2)
 	}
 }
 
-void p2_free(struct p2sa *p2)
+static void p2_stop_timers(struct p2sa *p2)
 {
-	struct iked *ike = p2->ike;
+	struct timers *ts = &p2->ike->timers;
+	timer_cancel(ts, &p2->xmit.t);
+	timer_cancel(ts, &p2->t_refresh);
+	timer_cancel(ts, &p2->t_expire);
+	timer_cancel(ts, &p2->t_neg);
+}
+
+void p2_retire(struct p2sa *p2)
+{
 	p2_detach(p2);
-	xmit_clear(ike, &p2->xmit);
-	timer_cancel(&ike->timers, &p2->t_refresh);
-	timer_cancel(&ike->timers, &p2->t_expire);
-	timer_cancel(&ike->timers, &p2->t_neg);
-	if (p2->yt && p2->yt->cur == p2)
-		p2->yt->cur = NULL;
+	p2_stop_timers(p2);
 	LIST_REMOVE(p2, in_tunnel);
+	p2->in_tunnel.le_prev = NULL;
+	LIST_REMOVE(p2, all);
+	LIST_INSERT_HEAD(&p2->ike->p2_dead, p2, all);
+}
+
+/* Free the memory; p2 is on p2_all or p2_dead. */
+static void p2_free(struct p2sa *p2)
+{
+	p2_detach(p2);
+	p2_stop_timers(p2);
+	xmit_clear(p2->ike, &p2->xmit);
+	if (p2->in_tunnel.le_prev)
+		LIST_REMOVE(p2, in_tunnel);
 	LIST_REMOVE(p2, all);
 	dh_free(p2->dh);
 	if (p2->gxy)
@@ -336,7 +395,7 @@ struct p2sa *p2_find_spi_in(struct iked *ike, uint32_t spi)
 {
 	struct p2sa *p2;
 	LIST_FOREACH(p2, &ike->p2_all, all)
-		if (p2->spi_in == spi && p2->state != P2_DELETED)
+		if (p2->spi_in == spi)
 			return p2;
 	return NULL;
 }
@@ -406,4 +465,60 @@ void cache_key_y(char *buf, size_t len, const char *rule, const struct selector 
 	selector_format(r, b, sizeof b);
 	ip_addr_format(peer, p, sizeof p);
 	snprintf(buf, len, "Y|%s|%s|%s|%s", rule, a, b, p);
+}
+
+/* ---- the end of a turn ------------------------------------------------------------ */
+
+void sa_turn_begin(struct iked *ike)
+{
+	ike->turn_depth++;
+}
+
+/* Free what the turn retired: SA pairs before their tunnels, phase 1 SAs
+ * whose linger is over before theirs (nothing retired points at a live
+ * object, and nothing live at a retired one). */
+static void reap(struct iked *ike)
+{
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&ike->p2_dead)))
+		p2_free(p2);
+	struct ytunnel *yt;
+	while ((yt = TAILQ_FIRST(&ike->yt_dead))) {
+		TAILQ_REMOVE(&ike->yt_dead, yt, all);
+		free(yt);
+	}
+	struct p1sa *p1;
+	while ((p1 = LIST_FIRST(&ike->p1_dead)))
+		p1_free(p1);
+	struct ktunnel *kt;
+	while ((kt = TAILQ_FIRST(&ike->kt_dead))) {
+		TAILQ_REMOVE(&ike->kt_dead, kt, all);
+		free(kt);
+	}
+}
+
+void sa_turn_end(struct iked *ike)
+{
+	if (ike->turn_depth && --ike->turn_depth)
+		return;
+	reap(ike);
+}
+
+void sa_free_all(struct iked *ike)
+{
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&ike->p2_all)))
+		p2_free(p2);
+	struct ytunnel *yt;
+	while ((yt = TAILQ_FIRST(&ike->ytunnels)))
+		ytunnel_retire(ike, yt);
+	struct p1sa *p1;
+	while ((p1 = LIST_FIRST(&ike->p1_all)))
+		p1_free(p1);
+	while ((p1 = LIST_FIRST(&ike->p1_lingering)))
+		p1_free(p1);
+	struct ktunnel *kt;
+	while ((kt = TAILQ_FIRST(&ike->ktunnels)))
+		ktunnel_retire(ike, kt);
+	reap(ike);
 }

@@ -1056,6 +1056,60 @@ START_TEST(state_changes_are_logged_and_checked)
 }
 END_TEST
 
+static struct h_packet nth_seen;
+static bool keep_nth(struct harness *h, const struct h_packet *p, void *ctx)
+{
+	(void)h;
+	(void)ctx;
+	if (++seen == drop_nth)
+		nth_seen = *p;
+	return true;
+}
+
+/* A deleted phase 1 SA lingers: the peer's last message, sent again, gets
+ * our last message again (our answer may be what was lost), anything else
+ * is dropped, and after the linger the SA is gone. */
+START_TEST(deleted_phase1_sa_lingers_for_retransmissions)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	seen = 0;
+	drop_nth = 5;                     /* Main Mode message 5, A to B */
+	memset(&nth_seen, 0, sizeof nth_seen);
+	h.filter = keep_nth;
+	bring_up(&h);
+	ck_assert_uint_eq(exch_of(&nth_seen), EXCH_MAIN);
+	ck_assert(nth_seen.data[19] & ISAKMP_FLAG_ENC);
+	h.filter = NULL;
+	ktunnel_deactivate(h.nodes[1].ike, h_ktunnel(&h, 1, 1), "test");
+	h_run(&h, 1000);
+	ck_assert_uint_eq(h_count_p1(&h, 1, false), 0);
+	ck_assert_uint_eq(h_count_p1(&h, 0, false), 0);
+	/* within the linger: answered once per retransmission */
+	h_advance(&h, 2000);
+	uint64_t sent = h.nodes[1].ike->tx_packets;
+	h_inject(&h, 1, A_ADDR, nth_seen.to.port, nth_seen.data, nth_seen.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent + 1);
+	h_inject(&h, 1, A_ADDR, nth_seen.to.port, nth_seen.data, nth_seen.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent + 2);
+	/* anything else under it is not */
+	struct h_packet other = nth_seen;
+	other.data[other.len - 1] ^= 1;
+	h_log_clear();
+	h_inject(&h, 1, A_ADDR, other.to.port, other.data, other.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent + 2);
+	CHECK_LOG("message for a deleted ISAKMP SA");
+	/* after the linger it is gone */
+	h_advance(&h, 10000);
+	h_log_clear();
+	h_inject(&h, 1, A_ADDR, nth_seen.to.port, nth_seen.data, nth_seen.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent + 2);
+	CHECK_LOG("no ISAKMP SA with these cookies");
+	h_free(&h);
+}
+END_TEST
+
 /* Every tunnel is shown, oldest first, however many there are. */
 START_TEST(display_shows_every_tunnel)
 {
@@ -1132,5 +1186,6 @@ int main(void)
 	ADD(s, display_shows_byte_counts);
 	ADD(s, display_shows_every_tunnel);
 	ADD(s, state_changes_are_logged_and_checked);
+	ADD(s, deleted_phase1_sa_lingers_for_retransmissions);
 	return run_suite(s);
 }
