@@ -1,5 +1,6 @@
 /* iked/display — the reports of ipsec -k/-y/-f display (fields as z/OS
- * prints them, spec 5.1) and of the SA cache, as text or JSON. */
+ * prints them; docs/iked.md lists them) and of the SA cache, as text or
+ * JSON. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>

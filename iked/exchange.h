@@ -135,8 +135,8 @@ bool hashed_verify(struct p1sa *p1, const struct msg *m, uint32_t msgid, const u
 /* The hash of a received packet, for duplicate detection. */
 void packet_digest(const uint8_t *pkt, size_t len, uint8_t out[20]);
 /* The message being processed proved to come from the peer: follow a NAT
- * mapping change to its source port (RFC 3947 section 6 allows this only
- * after authentication) and count it as a sign of life for DPD. */
+ * mapping change to its source port (only after authentication:
+ * docs/iked.md, NAT traversal) and count it as a sign of life for DPD. */
 void p1_message_verified(struct p1sa *p1);
 
 /* ---- phase1.c ----------------------------------------------------------------- */

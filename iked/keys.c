@@ -50,7 +50,7 @@ int ike_derive_p1(struct p1keys *k, const uint8_t *gxy, size_t gxy_len, const ui
 		memcpy(k->enc, k->skeyid_e, enc_len);
 		return 0;
 	}
-	/* Appendix B: K1 = prf(SKEYID_e, 0), Kn = prf(SKEYID_e, Kn-1) */
+	/* K1 = prf(SKEYID_e, 0), Kn = prf(SKEYID_e, Kn-1) */
 	uint8_t block[HASH_MAX_LEN];
 	size_t have = 0;
 	if (prf1(k->hash, k->skeyid_e, L, &n0, 1, block))

@@ -1,5 +1,5 @@
 /*
- * iked/keys — IKEv1 key derivation (RFC 2409 sections 5 and 5.5, appendix B):
+ * iked/keys — IKEv1 key derivation (RFC 2409; each formula below):
  * SKEYID for pre-shared keys and for signatures, SKEYID_d/_a/_e, the phase 1
  * encryption key, the phase 1 and phase 2 IVs, KEYMAT for the IPsec SAs, and
  * the HASH_I / HASH_R authentication hashes. Pure functions of their inputs,
@@ -30,8 +30,9 @@ int ike_skeyid_psk(struct p1keys *k, const uint8_t *psk, size_t psk_len,
 /* SKEYID = prf(Ni_b | Nr_b, g^xy) */
 int ike_skeyid_sig(struct p1keys *k, const uint8_t *ni, size_t ni_len, const uint8_t *nr,
 		   size_t nr_len, const uint8_t *gxy, size_t gxy_len);
-/* SKEYID_d/_a/_e and the encryption key of enc_len bytes (expanded as
- * appendix B when SKEYID_e is shorter). k->skeyid must be set. */
+/* SKEYID_d/_a/_e and the encryption key of enc_len bytes: SKEYID_e's first
+ * bytes, or when it is shorter K1 | K2 | ... with K1 = prf(SKEYID_e, 0) and
+ * Kn = prf(SKEYID_e, Kn-1). k->skeyid must be set. */
 int ike_derive_p1(struct p1keys *k, const uint8_t *gxy, size_t gxy_len, const uint8_t *icky,
 		  const uint8_t *rcky, size_t enc_len);
 /* Phase 1 IV = hash(g^xi | g^xr), first block. */

@@ -163,7 +163,7 @@ int local_identity(const struct ike_rule *r, const struct ip_addr *local,
 
 void id_body_write(struct buf *b, const struct peer_id *id)
 {
-	/* Phase 1 identities: protocol and port 0 (RFC 2407 4.6.2 allows it). */
+	/* phase 1 identities go with protocol and port 0 (docs/iked.md) */
 	struct id_payload p = { .type = id->type, .data = id->data, .len = id->len };
 	id_encode(b, &p);
 }

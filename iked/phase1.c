@@ -1,4 +1,4 @@
-/* iked/phase1 — Main Mode and Aggressive Mode (RFC 2409 sections 5.1-5.4)
+/* iked/phase1 — Main Mode and Aggressive Mode (RFC 2409)
  * with pre-shared keys and RSA signatures, NAT-T discovery and float (RFC
  * 3947), as explicit state machines for both roles. */
 #include <stdio.h>
@@ -412,7 +412,8 @@ static int send_encrypted(struct p1sa *p1, struct msgb *body, bool waiting)
 	return p1_send(p1, &m, &p1->xmit, waiting);
 }
 
-/* Both sides float to the NAT-T port once a NAT is seen (RFC 3947 4). */
+/* Both sides float to the NAT-T port once a NAT is seen (docs/iked.md, NAT
+ * traversal). */
 static void maybe_float(struct p1sa *p1)
 {
 	if (!p1->peer_natt || !(p1->nat_local || p1->nat_remote) || p1->natt_port)

@@ -201,7 +201,7 @@ void p2_sa_write_chosen(struct buf *b, const struct p2_attrs *a, uint8_t pnum, u
 /* ---- reading ------------------------------------------------------------- */
 
 /* A life duration follows its life type; a duration without a type is a
- * syntax error (RFC 2407 4.5). */
+ * syntax error (docs/iked.md, Protocol rules iked relies on). */
 static int read_life(uint64_t type, const struct attr *at, uint32_t *secs, uint64_t *kb,
 		     const char **why)
 {

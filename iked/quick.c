@@ -1,6 +1,7 @@
-/* iked/quick — Quick Mode (RFC 2409 section 5.5): phase 2 proposals with
+/* iked/quick — Quick Mode (RFC 2409): phase 2 proposals with
  * and without PFS, identities as traffic selectors, NAT-T encapsulation
- * modes and NAT-OA (RFC 3947 section 5), RESPONDER-LIFETIME, KEYMAT. */
+ * modes and NAT-OA (RFC 3947), RESPONDER-LIFETIME, KEYMAT (docs/iked.md,
+ * Protocol rules iked relies on). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,8 +358,8 @@ static int responder_selectors(struct p1sa *p1, const struct msg *m, struct sele
 	return 0;
 }
 
-/* RFC 2407 4.6.3.1: a responder that shortens the lifetime or the lifesize
- * says so (our answer's transform carries the shorter values too, but peers
+/* A responder that shortens the lifetime or the lifesize says so in
+ * RESPONDER-LIFETIME (our answer's transform carries the shorter values too, but peers
  * look here). */
 static void add_responder_lifetime(struct msgb *m, const struct p2sa *p2,
 				   const struct p2_attrs *proposed)
