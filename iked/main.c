@@ -183,7 +183,8 @@ struct loop {
 	struct iked *ike;
 	struct filter *filter;
 	struct net net;
-	int ep, ctl, sig;
+	struct control ctl;
+	int ep, sig;
 	const char *file;
 	bool stop;
 };
@@ -194,10 +195,10 @@ static int epoll_add(int ep, int fd, uint64_t tag)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-#define TAG_CTL  1000
-#define TAG_SIG  1001
-#define TAG_KERNEL 1002
-#define TAG_FILTER 1003
+#define TAG_SIG  1000
+#define TAG_KERNEL 1001
+#define TAG_FILTER 1002
+#define TAG_CTL  2000                     /* and the CTL_MAX_CLIENTS after it */
 
 static void reload(struct loop *l)
 {
@@ -247,8 +248,8 @@ static int run_loop(struct loop *l)
 		}
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
-			if (tag == TAG_CTL)
-				control_serve(l->ike, l->ctl);
+			if (control_owns(&l->ctl, tag))
+				control_event(&l->ctl, tag, evs[i].events);
 			else if (tag == TAG_SIG)
 				handle_signal(l);
 			else if (tag == TAG_KERNEL)
@@ -322,7 +323,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char err[300];
-	struct loop l = { .file = o.file, .ctl = -1, .sig = -1 };
+	struct loop l = { .file = o.file, .sig = -1 };
 	struct kernel *k = kernel_open(cfg->backend, err, sizeof err);
 	if (!k) {
 		log_err("kernel backend %s: %s", kernel_backend_name(cfg->backend), err);
@@ -333,7 +334,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	make_parent_dir(cfg->control_socket);
-	if ((l.ctl = control_open(cfg->control_socket, err, sizeof err)) < 0) {
+	if (control_open(&l.ctl, cfg->control_socket, err, sizeof err)) {
 		log_err("%s", err);
 		return 1;
 	}
@@ -354,7 +355,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	l.sig = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
 	l.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (l.sig < 0 || l.ep < 0 || epoll_add(l.ep, l.ctl, TAG_CTL) || epoll_add(l.ep, l.sig, TAG_SIG)) {
+	if (l.sig < 0 || l.ep < 0 || control_start(&l.ctl, l.ike, l.ep, TAG_CTL) ||
+	    epoll_add(l.ep, l.sig, TAG_SIG)) {
 		log_err("event loop setup: %s", strerror(errno));
 		return 1;
 	}
@@ -392,11 +394,11 @@ int main(int argc, char **argv)
 	log_info("iked stopping: deleting SAs");
 	iked_shutdown(l.ike);
 	filter_close(l.filter);
+	control_close(&l.ctl);
 	iked_free(l.ike);
 	keyring_free(kr);
 	kernel_close(k);
 	net_close(&l.net);
-	close(l.ctl);
 	unlink(ctlp);
 	if (!o.foreground)
 		unlink(pidf);
