@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "iked/cert.h"
 #include "iked/control.h"
 #include "iked/filter_nft.h"
@@ -38,11 +39,13 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: iked [-f FILE] [-F] [-n] [-d] [--log-keys]\n"
+		   "       iked --help | --version\n"
 		   "  -f FILE     policy file (default %s)\n"
 		   "  -F          stay in the foreground, log to stderr too\n"
 		   "  -n          check the configuration and exit\n"
 		   "  -d          debug logging\n"
-		   "  --log-keys  log every derived key (for interoperability tests only)\n",
+		   "  --log-keys  log every derived key (for interoperability tests only)\n"
+		   "  --version   this program's version\n",
 		DEFAULT_POLICY);
 }
 
@@ -51,6 +54,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "log-keys", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof *o);
@@ -64,6 +68,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'd': o->debug = true; break;
 		case 'K': o->log_keys = true; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("iked (attls) %s\n", attls_version()); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
@@ -312,7 +317,9 @@ int main(int argc, char **argv)
 		policy_unref(pol);
 		return 0;
 	}
-	unsigned log_dests = LOG_TO_SYSLOG | (o.foreground ? LOG_TO_STDERR : 0);
+	/* starting and stopping are said whatever the level: an operator
+	 * running iked -F sees that it runs and where it listens */
+	const unsigned log_dests = LOG_TO_SYSLOG | (o.foreground ? LOG_TO_STDERR : 0);
 	log_init("iked", log_dests);
 	log_set_level(log_level(cfg->syslog_level, &o));
 	signal(SIGPIPE, SIG_IGN);
@@ -381,9 +388,12 @@ int main(int argc, char **argv)
 		if (write_pid_file(cfg->pid_file))
 			log_warn("pid file %s: %s", cfg->pid_file, strerror(errno));
 	}
-	log_info("iked started: policy %s, %zu KeyExchangeRule(s), %zu IpFilterRule(s), kernel "
-		 "backend %s, control socket %s", o.file, l.ike->ip->nke, l.ike->ip->nfilters,
-		 k->ops->name, cfg->control_socket);
+	char where[512];
+	net_describe(&l.net, where, sizeof where);
+	log_emit(log_dests, LOG_NOTICE, "iked started: version %s, listening on %s, control socket %s; "
+		 "policy %s, %zu KeyExchangeRule(s), %zu IpFilterRule(s), kernel backend %s",
+		 attls_version(), where, cfg->control_socket, o.file, l.ike->ip->nke,
+		 l.ike->ip->nfilters, k->ops->name);
 	if (ready >= 0) {
 		char zero = 0;
 		if (write(ready, &zero, 1) != 1)
@@ -402,6 +412,6 @@ int main(int argc, char **argv)
 	unlink(ctlp);
 	if (!o.foreground)
 		unlink(pidf);
-	log_info("iked stopped");
+	log_emit(log_dests, LOG_NOTICE, "iked stopped");
 	return rc;
 }

@@ -116,6 +116,23 @@ void net_close(struct net *n)
 	n->n = 0;
 }
 
+void net_describe(const struct net *n, char *buf, size_t len)
+{
+	size_t k = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n->n && k < len; i++) {
+		const struct net_socket *s = &n->s[i];
+		char a[IP_STRLEN];
+		ip_addr_format(&s->local.ip, a, sizeof a);
+		bool v6 = s->local.ip.family == AF_INET6;
+		int w = snprintf(buf + k, len - k, "%s%s%s%s:%u%s", i ? ", " : "", v6 ? "[" : "", a,
+				 v6 ? "]" : "", s->local.port, s->natt ? " (NAT traversal)" : "");
+		if (w < 0)
+			break;
+		k += (size_t)w;
+	}
+}
+
 static struct net_socket *socket_for(struct net *n, const struct ikeaddr *from)
 {
 	struct net_socket *wild = NULL;

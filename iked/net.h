@@ -34,6 +34,8 @@ void net_close(struct net *n);
 /* The net_ops send function (ctx is the struct net). */
 int net_send(void *ctx, const struct ikeaddr *from, const struct ikeaddr *to,
 	     const uint8_t *pkt, size_t len);
+/* Where iked listens, for the log: "198.18.0.1:500, 198.18.0.1:4500 (NAT traversal)". */
+void net_describe(const struct net *n, char *buf, size_t len);
 /* Read what is waiting on one socket (bounded) and hand it to iked. */
 void net_receive(struct iked *ike, struct net *n, struct net_socket *s);
 

@@ -1,4 +1,4 @@
-"""Command-line habits of attls, ipsec and attls-mkcerts: --help on every
+"""Command-line habits of attls, ipsec, iked and attls-mkcerts: --help on every
 command and subcommand (usage on stdout, status 0), --version from the one
 VERSION file, `attls conns --pid`, a table whose columns fit what they hold,
 and `make install` (DESTDIR) with the header, attls-mkcerts and example
@@ -16,6 +16,7 @@ from shim_helpers import (PROGS, PY, REPO, attls_run, certs, free_port, listenin
 
 ATTLS = REPO / "build" / "bin" / "attls"
 IPSEC = REPO / "build" / "bin" / "ipsec"
+IKED = REPO / "build" / "bin" / "iked"
 MKCERTS = REPO / "scripts" / "mkcerts"
 VERSION = (REPO / "VERSION").read_text().strip()
 
@@ -36,6 +37,8 @@ HELP = [
     ([IPSEC, "-y", "activate", "-h"], "usage: ipsec"),
     ([IPSEC, "-f", "display", "--help"], "usage: ipsec"),
     ([IPSEC, "--cache", "--help"], "usage: ipsec"),
+    ([IKED, "--help"], "usage: iked"),
+    ([IKED, "-h"], "usage: iked"),
     ([MKCERTS, "--help"], "mkcerts DIR"),
 ]
 
@@ -58,7 +61,8 @@ def test_an_unknown_subcommand_with_help_is_still_unknown():
 @pytest.mark.parametrize("argv,name", [([ATTLS, "--version"], "attls"),
                                        ([ATTLS, "version"], "attls"),
                                        ([IPSEC, "--version"], "ipsec (attls)"),
-                                       ([IPSEC, "-k", "display", "--version"], "ipsec (attls)")])
+                                       ([IPSEC, "-k", "display", "--version"], "ipsec (attls)"),
+                                       ([IKED, "--version"], "iked (attls)")])
 def test_version_comes_from_the_version_file(argv, name):
     r = run(argv)
     assert r.returncode == 0 and r.stderr == b""

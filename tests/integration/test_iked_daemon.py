@@ -51,6 +51,22 @@ def test_daemon_pid_file_socket_and_clean_stop(topo, workdir):
     assert not os.path.exists(pidfile) and not os.path.exists(sock)
 
 
+def test_foreground_says_it_started_and_where_it_listens(topo, iked, workdir):
+    """At the default IkeSyslogLevel (errors only) iked -F still says that it
+    runs, where it listens and which control socket ipsec uses, and that it
+    stopped."""
+    text = iked_policy(workdir).replace("  IkeSyslogLevel 15\n", "")
+    assert "IkeSyslogLevel" not in text
+    iked.start(text, log_keys=False)
+    version = open(os.path.join(os.path.dirname(IKED), "..", "..", "VERSION")).read().strip()
+    assert iked.wait_log("iked started: version %s, listening on %s:500, %s:4500 (NAT "
+                         "traversal), control socket %s" % (version, A_ADDR, A_ADDR, iked.sock))
+    assert "kernel backend log" in iked.log()
+    assert "KeyExchangeRule kr" not in iked.log()        # still errors only otherwise
+    iked.stop()
+    assert "iked stopped" in iked.log()
+
+
 def test_check_mode(workdir):
     path = os.path.join(workdir, "c.conf")
     with open(path, "w") as f:
