@@ -400,6 +400,18 @@ static void begin_msg(struct p1sa *p1, struct msgb *m, uint8_t flags)
 	msgb_begin(m, p1->icky, p1->rcky, (uint8_t)p1->exch, flags, 0);
 }
 
+/* A step of the exchange: move to state s and send m, kept for
+ * retransmission (waiting: resent until an answer comes). -1 when the step
+ * is refused or m cannot go; m is used up either way. */
+static int step(struct p1sa *p1, enum p1_state s, struct msgb *m, bool waiting)
+{
+	if (p1_set_state(p1, s)) {
+		msgb_free(m);
+		return -1;
+	}
+	return p1_send(p1, m, &p1->xmit, waiting);
+}
+
 /* Encrypt body under the phase 1 IV and send. */
 static int send_encrypted(struct p1sa *p1, struct msgb *body, bool waiting)
 {
@@ -450,11 +462,7 @@ static int send_mm1(struct p1sa *p1)
 	p1_sa_write(&p1->sai_b, p1->offered, p1->noffered);
 	msgb_pl(&m, PL_SA, p1->sai_b.d, p1->sai_b.len);
 	add_vids(p1, &m);
-	if (p1_set_state(p1, P1_MM_I_SA)) {
-		msgb_free(&m);
-		return -1;
-	}
-	return p1_send(p1, &m, &p1->xmit, true);
+	return step(p1, P1_MM_I_SA, &m, true);
 }
 
 static int send_am1(struct p1sa *p1)
@@ -474,11 +482,7 @@ static int send_am1(struct p1sa *p1)
 	if (uses_rsa(p1))
 		add_cr(p1, &m);
 	add_vids(p1, &m);
-	if (p1_set_state(p1, P1_AM_I_SA)) {
-		msgb_free(&m);
-		return -1;
-	}
-	return p1_send(p1, &m, &p1->xmit, true);
+	return step(p1, P1_AM_I_SA, &m, true);
 }
 
 struct p1sa *p1_initiate(struct iked *ike, const struct ike_rule *rule, const struct ikeaddr *local,
@@ -554,11 +558,7 @@ static int mm_i_got_sa(struct p1sa *p1, const struct msg *m)
 	struct msgb out;
 	begin_msg(p1, &out, 0);
 	mm_ke_payloads(p1, &out, p1->gxi, p1->ni, p1->ni_len);
-	if (p1_set_state(p1, P1_MM_I_KE)) {
-		msgb_free(&out);
-		return IN_IGNORED;
-	}
-	if (p1_send(p1, &out, &p1->xmit, true))
+	if (step(p1, P1_MM_I_KE, &out, true))
 		return fail_with(p1, 0, "cannot send message 3");
 	return IN_OK;
 }
@@ -574,6 +574,8 @@ static int mm_i_got_ke(struct p1sa *p1, const struct msg *m)
 	maybe_float(p1);
 	if (our_identity(p1))
 		return fail_with(p1, 0, "no local identity");
+	if (p1_set_state(p1, P1_MM_I_AUTH))
+		return fail_with(p1, 0, "message 5 is not the next step");
 	struct msgb body;
 	msgb_begin_body(&body);
 	if (add_auth(p1, &body, true)) {
@@ -582,10 +584,6 @@ static int mm_i_got_ke(struct p1sa *p1, const struct msg *m)
 	}
 	if (first_contact(p1))
 		add_initial_contact(p1, &body);
-	if (p1_set_state(p1, P1_MM_I_AUTH)) {
-		msgb_free(&body);
-		return IN_IGNORED;
-	}
 	if (send_encrypted(p1, &body, true))
 		return fail_with(p1, 0, "cannot send message 5");
 	return IN_OK;
@@ -700,11 +698,7 @@ static int send_mm2(struct p1sa *p1, uint8_t tnum)
 	p1_sa_write_chosen(&m.b, &p1->agreed, tnum);
 	msgb_pl_end(&m);
 	add_vids(p1, &m);
-	if (p1_set_state(p1, P1_MM_R_SA)) {
-		msgb_free(&m);
-		return -1;
-	}
-	return p1_send(p1, &m, &p1->xmit, false);
+	return step(p1, P1_MM_R_SA, &m, false);
 }
 
 static struct p1sa *responder_sa(struct iked *ike, const struct isakmp_hdr *h,
@@ -802,11 +796,7 @@ static int mm_r_got_ke(struct p1sa *p1, const struct msg *m)
 	mm_ke_payloads(p1, &out, p1->gxr, p1->nr, p1->nr_len);
 	if (derive_keys(p1))
 		return fail_with(p1, 0, "key derivation failed");
-	if (p1_set_state(p1, P1_MM_R_KE)) {
-		msgb_free(&out);
-		return IN_IGNORED;
-	}
-	if (p1_send(p1, &out, &p1->xmit, false))
+	if (step(p1, P1_MM_R_KE, &out, false))
 		return fail_with(p1, 0, "cannot send message 4");
 	return IN_OK;
 }
@@ -892,12 +882,8 @@ static void am_r_first(struct iked *ike, const struct isakmp_hdr *h, const struc
 	add_vids(p1, &out);
 	if (p1->peer_natt)
 		natd_write(&out, p1);
-	if (p1_set_state(p1, P1_AM_R_SA)) {
-		msgb_free(&out);
-		return;
-	}
 	/* retransmit until the third message: nothing else would recover its loss */
-	if (p1_send(p1, &out, &p1->xmit, true))
+	if (step(p1, P1_AM_R_SA, &out, true))
 		p1_failed(p1, "cannot send message 2");
 }
 

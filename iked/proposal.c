@@ -426,6 +426,24 @@ static bool size_ok(uint64_t proposed, uint64_t acc_min, uint64_t acc_max, uint6
 	return true;
 }
 
+/* What a KeyExchangeOffer or IpDataOffer accepts (minutes, kilobytes). */
+struct life_limits {
+	uint32_t proposed, acc_min, acc_max;
+	uint64_t size_min, size_max;
+};
+#define LIFE_LIMITS(o) \
+	((struct life_limits){ (o)->life_proposed, (o)->life_acc_min, (o)->life_acc_max, \
+			       (o)->size_acc_min, (o)->size_acc_max })
+
+/* The lifetime and lifesize to agree on for what the peer proposed; false
+ * when one is below the offer's accepted minimum. */
+static bool agree_life(struct life_limits l, uint32_t peer_secs, uint64_t peer_kb, uint32_t *secs,
+		       uint64_t *kb)
+{
+	return life_ok(peer_secs, l.acc_min, l.acc_max, l.proposed, secs) &&
+	       size_ok(peer_kb, l.size_min, l.size_max, kb);
+}
+
 int p1_select(const struct sa_payload *sa, const struct ike_action *act, bool fips,
 	      struct p1_attrs *chosen, uint8_t *tnum, char *why, size_t whylen)
 {
@@ -450,17 +468,12 @@ int p1_select(const struct sa_payload *sa, const struct ike_action *act, bool fi
 				p1_attrs_from_offer(o, (int)k, act->auth_me, &ours);
 				if (!p1_attrs_same(&peer, &ours) || !dh_group_supported(peer.group))
 					continue;
-				uint32_t life;
-				uint64_t kb;
-				if (!life_ok(peer.life_secs, o->life_acc_min, o->life_acc_max,
-					     o->life_proposed, &life) ||
-				    !size_ok(peer.life_kb, o->size_acc_min, o->size_acc_max, &kb)) {
+				if (!agree_life(LIFE_LIMITS(o), peer.life_secs, peer.life_kb,
+						&ours.life_secs, &ours.life_kb)) {
 					lifetime_refused = true;
 					continue;
 				}
 				*chosen = ours;
-				chosen->life_secs = life;
-				chosen->life_kb = kb;
 				*tnum = pr->tr[t].num;
 				return 0;
 			}
@@ -526,17 +539,12 @@ int p2_select(const struct sa_payload *sa, const struct ipsec_dynvpn *vpn, bool 
 				p2_attrs_from_offer(o, (int)k, peer.pfs_group, nat, &ours);
 				if (!p2_attrs_same(&peer, &ours))
 					continue;
-				uint32_t life;
-				uint64_t kb;
-				if (!life_ok(peer.life_secs, o->life_acc_min, o->life_acc_max,
-					     o->life_proposed, &life) ||
-				    !size_ok(peer.life_kb, o->size_acc_min, o->size_acc_max, &kb)) {
+				if (!agree_life(LIFE_LIMITS(o), peer.life_secs, peer.life_kb,
+						&ours.life_secs, &ours.life_kb)) {
 					last_why = "proposed lifetime below RefreshLifetimeAccepted";
 					continue;
 				}
 				*chosen = ours;
-				chosen->life_secs = life;
-				chosen->life_kb = kb;
 				*pnum = pr->num;
 				*peer_spi = get32(pr->spi);
 				return 0;
