@@ -459,13 +459,14 @@ START_TEST(sa_cache_refresh)
 }
 END_TEST
 
-static struct h_packet first_seen;
-static bool keep_first(struct harness *h, const struct h_packet *p, void *ctx)
+/* Keeps a copy of the drop_nth packet delivered (nothing is dropped). */
+static struct h_packet nth_seen;
+static bool keep_nth(struct harness *h, const struct h_packet *p, void *ctx)
 {
 	(void)h;
 	(void)ctx;
-	if (!first_seen.len)
-		first_seen = *p;
+	if (++seen == drop_nth)
+		nth_seen = *p;
 	return true;
 }
 
@@ -474,17 +475,19 @@ START_TEST(half_open_limit)
 	struct harness h;
 	struct side a = side_a(), b = side_b();
 	setup2(&h, &a, &b);
-	memset(&first_seen, 0, sizeof first_seen);
-	h.filter = keep_first;
+	seen = 0;
+	drop_nth = 1;
+	memset(&nth_seen, 0, sizeof nth_seen);
+	h.filter = keep_nth;
 	h.nodes[0].ike->limits.half_open_per_peer = 4;
 	activate(&h, 1);
 	h_run(&h, 30000);
 	expect_up(&h);
-	ck_assert_uint_eq(first_seen.data[18], EXCH_MAIN);
+	ck_assert_uint_eq(nth_seen.data[18], EXCH_MAIN);
 	/* replay B's first message with fresh cookies, twenty times */
 	for (int i = 0; i < 20; i++) {
-		first_seen.data[0] = (uint8_t)(0xa0 + i);
-		h_inject(&h, 0, B_ADDR, 500, first_seen.data, first_seen.len);
+		nth_seen.data[0] = (uint8_t)(0xa0 + i);
+		h_inject(&h, 0, B_ADDR, 500, nth_seen.data, nth_seen.len);
 	}
 	ck_assert_uint_eq(h.nodes[0].ike->half_open, 4);
 	CHECK_LOG("half-open ISAKMP SA limit reached");
@@ -1055,16 +1058,6 @@ START_TEST(state_changes_are_logged_and_checked)
 	h_free(&h);
 }
 END_TEST
-
-static struct h_packet nth_seen;
-static bool keep_nth(struct harness *h, const struct h_packet *p, void *ctx)
-{
-	(void)h;
-	(void)ctx;
-	if (++seen == drop_nth)
-		nth_seen = *p;
-	return true;
-}
 
 /* A deleted phase 1 SA lingers: the peer's last message, sent again, gets
  * our last message again (our answer may be what was lost), anything else
