@@ -1,8 +1,9 @@
 /*
  * iked/exchange — the interface between the parts of the IKEv1 engine (not
- * used outside iked/): the SA database (sa.c), the message layer (ikev1.c),
- * the exchanges (phase1.c, quick.c, info.c) and the SA lifecycle
- * (lifecycle.c). Every function that can fail returns 0 or -1 after logging.
+ * used outside iked/): the states (state.c), the SA database (sa.c), the
+ * message layer (ikev1.c in, xmit.c out), the exchanges (phase1.c, quick.c,
+ * info.c) and the SA lifecycle (lifecycle.c). Every function that can fail
+ * returns 0 or -1 after logging.
  */
 #ifndef ATTLS_IKED_EXCHANGE_H
 #define ATTLS_IKED_EXCHANGE_H

@@ -3,8 +3,11 @@
  * addresses, the phase 1 SA (ISAKMP SA) and the phase 2 negotiation/SA pair,
  * and the z/OS tunnels they belong to (K<n> IKE tunnels, Y<n> dynamic
  * tunnels, each with its Generation). The code that owns each part:
- *   sa.c        creating, finding and freeing SAs and tunnels
- *   ikev1.c     the message layer (receive, decrypt, send, retransmit)
+ *   sa.c        creating, finding, retiring and (at the end of a turn)
+ *               freeing SAs and tunnels
+ *   state.c     every change of an SA's state
+ *   ikev1.c     the message layer on the way in (find, check, decrypt)
+ *   xmit.c      the way out (encrypt, send, keep, retransmit)
  *   phase1.c    Main and Aggressive Mode
  *   quick.c     Quick Mode
  *   info.c      Informational exchanges: notify, delete, DPD
