@@ -117,11 +117,17 @@ bench: deps
 	$(MAKE) all
 	@scripts/bench
 
+# The example policies name their key rings relative to themselves
+# (certs/server.pem): `attls-mkcerts PREFIX/share/attls/examples/certs` makes
+# the throwaway certificates they use.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/attls \
-	    $(DESTDIR)$(PREFIX)/share/attls/examples $(DESTDIR)$(PREFIX)/share/doc/attls
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/attls/examples \
+	    $(DESTDIR)$(PREFIX)/share/doc/attls
 	install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 scripts/mkcerts $(DESTDIR)$(PREFIX)/bin/attls-mkcerts
 	$(if $(INSTALL_LIBS),install -m 0755 $(INSTALL_LIBS) $(DESTDIR)$(PREFIX)/lib/attls/)
+	install -m 0644 include/ezbztlsc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 policy/examples/*.conf $(DESTDIR)$(PREFIX)/share/attls/examples/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/attls/
 

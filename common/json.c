@@ -3,6 +3,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "common/strutil.h"
+
 void json_init(struct json *j, FILE *out, int indent)
 {
 	memset(j, 0, sizeof *j);
@@ -58,27 +60,6 @@ void json_obj_end(struct json *j) { close_(j, '}'); }
 void json_arr_begin(struct json *j) { open(j, '['); }
 void json_arr_end(struct json *j) { close_(j, ']'); }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, at most U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-	if (c < 0xc2 || c > 0xf4 || n < len)
-		return 0;
-	unsigned char lo = 0x80, hi = 0xbf;   /* allowed range of the second byte */
-	if (c == 0xe0) lo = 0xa0;
-	if (c == 0xed) hi = 0x9f;
-	if (c == 0xf0) lo = 0x90;
-	if (c == 0xf4) hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
-
 static void write_escaped(FILE *out, const char *s, size_t n)
 {
 	fputc('"', out);
@@ -87,8 +68,12 @@ static void write_escaped(FILE *out, const char *s, size_t n)
 		if (c >= 0x80) {
 			/* JSON text is UTF-8: a byte that starts no valid sequence (a
 			 * Latin-1 policy file, say) becomes U+FFFD. */
-			size_t len = utf8_len((const unsigned char *)s + i, n - i);
-			if (len) {
+			size_t len = str_utf8_len((const unsigned char *)s + i, n - i);
+			if (str_utf8_is_c1((const unsigned char *)s + i, len)) {
+				/* a control character a terminal would act on */
+				fprintf(out, "\\u%04x", (unsigned)((s[i] & 0x03) << 6 | (s[i + 1] & 0x3f)));
+				i += len - 1;
+			} else if (len) {
 				fwrite(s + i, 1, len, out);
 				i += len - 1;
 			} else {

@@ -2,8 +2,9 @@
  * common/json — a streaming JSON writer for the --json outputs of attls and ipsec.
  *
  * Tracks nesting so callers never place commas by hand; strings are escaped
- * per RFC 8259 (control characters as \u00XX; a byte that starts no valid
- * UTF-8 sequence becomes \ufffd, so the output is always UTF-8).
+ * per RFC 8259 (control characters, C1 included, as \u00XX; a byte that
+ * starts no valid UTF-8 sequence becomes \ufffd, so the output is always
+ * UTF-8 and never drives a terminal).
  */
 #ifndef ATTLS_COMMON_JSON_H
 #define ATTLS_COMMON_JSON_H

@@ -1,11 +1,15 @@
 /*
  * common/log — the one logging module of attls.
  *
- * Owns where messages go: syslog (its own /dev/log datagram socket, so it never
- * touches the host program's openlog() state), stderr, and an optional file.
- * Every destination gets one write() per line, so lines from threads and
- * processes never interleave. Uses raw system calls: inside libattls.so a call
- * to socket() or connect() would re-enter the shim's own hooks.
+ * Owns where messages go: syslog (its own datagram socket to /dev/log or
+ * journald's socket, so it never touches the host program's openlog() state),
+ * stderr, and an optional file. A line meant for syslog that neither syslog
+ * nor the file took goes to stderr. stderr never gets a line when fd 2 is a
+ * network connection or a socket pair, and a full pipe drops it rather than
+ * block the thread (nor raise SIGPIPE). Every destination gets one write()
+ * per line, so lines from threads and processes never interleave. Uses raw system calls: inside
+ * libattls.so a call to socket() or connect() would re-enter the shim's own
+ * hooks.
  */
 #ifndef ATTLS_COMMON_LOG_H
 #define ATTLS_COMMON_LOG_H
@@ -37,6 +41,9 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void log_emit(unsigned dests, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void log_vemit(unsigned dests, int prio, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
+/* The same, labelled in the file with label instead of the priority's name. */
+void log_vemit_as(unsigned dests, int prio, const char *label, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 void log_vmsg(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #define log_err(...)   log_msg(LOG_ERR, __VA_ARGS__)

@@ -1,6 +1,7 @@
 #include "common/strutil.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -108,4 +109,59 @@ size_t str_copy(char *dst, const char *src, size_t size)
 		dst[c] = '\0';
 	}
 	return n;
+}
+
+size_t str_utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+	if (c < 0xc2 || c > 0xf4 || n < len)
+		return 0;
+	unsigned char lo = 0x80, hi = 0xbf;   /* allowed range of the second byte */
+	if (c == 0xe0) lo = 0xa0;
+	if (c == 0xed) hi = 0x9f;
+	if (c == 0xf0) lo = 0x90;
+	if (c == 0xf4) hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+bool str_utf8_is_c1(const unsigned char *s, size_t len)
+{
+	return len == 2 && s[0] == 0xc2 && s[1] < 0xa0;
+}
+
+char *str_term_safe(char *dst, size_t size, const char *src)
+{
+	if (!size)
+		return dst;
+	const unsigned char *s = (const unsigned char *)src;
+	size_t n = strlen(src), o = 0;
+	for (size_t i = 0; i < n;) {
+		size_t len = s[i] >= 0x80 ? str_utf8_len(s + i, n - i) : 1;
+		char esc[8];
+		const char *piece = (const char *)s + i;
+		size_t plen = len;
+		if (len == 0 || str_utf8_is_c1(s + i, len) || s[i] < 0x20 || s[i] == 0x7f) {
+			/* one escaped byte at a time: \xHH per byte of the sequence */
+			snprintf(esc, sizeof esc, "\\x%02X", s[i]);
+			piece = esc;
+			plen = 4;
+			len = 1;
+		} else if (s[i] == '\\') {
+			piece = "\\\\";
+			plen = 2;
+		}
+		if (o + plen >= size)
+			break;
+		memcpy(dst + o, piece, plen);
+		o += plen;
+		i += len;
+	}
+	dst[o] = '\0';
+	return dst;
 }

@@ -10,17 +10,29 @@
 
 int x509_read_file(const char *path, gnutls_datum_t *out, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	return x509_read_file_st(path, out, &st, err, errlen);
+}
+
+int x509_read_file_st(const char *path, gnutls_datum_t *out, struct stat *stp, char *err,
+		      size_t errlen)
+{
+	/* O_NONBLOCK: a FIFO at the path must not hang the reader; it is refused below. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open keyring %s: %s", path, strerror(errno));
+		int e = errno;
+		snprintf(err, errlen, "cannot open keyring %s: %s", path, strerror(e));
+		errno = e;
 		return -1;
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > X509_FILE_MAX_BYTES) {
 		snprintf(err, errlen, "keyring %s is not a regular file of at most 4 MiB", path);
 		close(fd);
+		errno = EINVAL;
 		return -1;
 	}
+	*stp = st;
 	out->data = gnutls_malloc((size_t)st.st_size + 1);
 	if (!out->data) {
 		close(fd);

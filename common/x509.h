@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -17,8 +18,13 @@
 #define X509_FILE_MAX_BYTES (4 << 20)
 
 /* A regular file of at most X509_FILE_MAX_BYTES into out (gnutls_malloc'ed,
- * NUL-terminated, the NUL not counted). 0, or -1 with err naming path. */
+ * NUL-terminated, the NUL not counted). 0, or -1 with err naming path and
+ * errno: open()'s, or EINVAL for anything but such a file. */
 int x509_read_file(const char *path, gnutls_datum_t *out, char *err, size_t errlen);
+/* The same, with the status of the file read (fstat of the descriptor read,
+ * so it describes exactly those bytes' file). */
+int x509_read_file_st(const char *path, gnutls_datum_t *out, struct stat *st, char *err,
+		      size_t errlen);
 /* Basic constraints say CA. */
 bool x509_is_ca(gnutls_x509_crt_t crt);
 /* The certificate's public key is the private key's. */

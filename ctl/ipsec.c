@@ -5,6 +5,7 @@
  *   ipsec [-S PATH] [--json] -y display|refresh|activate|deactivate [-a Yn] [-r ...] [NAME]
  *   ipsec [-S PATH] [--json] -f display [-a NAME] [-r ...]
  *   ipsec [-S PATH] [--json] --cache display|clear [-a Kn|Yn]
+ *   ipsec --help | --version
  *
  * The reports are rendered by iked; this program sends one request line and
  * prints the answer, exiting with iked's status (0 ok, 1 failed, 2 usage).
@@ -19,6 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/version.h"
+
 #define DEFAULT_SOCKET "/run/attls/iked.sock"
 
 static void usage(FILE *f)
@@ -31,7 +34,8 @@ static void usage(FILE *f)
 	      "  -k   IKE (phase 1) tunnels        -y   dynamic (phase 2) tunnels\n"
 	      "  -f   filter rules                 --cache  the SA cache of agreed attributes\n"
 	      "  -a   one tunnel or rule           -r   detail (default), wide or short\n"
-	      "  -S   iked's control socket (default " DEFAULT_SOCKET ")\n", f);
+	      "  -S   iked's control socket (default " DEFAULT_SOCKET ")\n"
+	      "  --json  the report as JSON      --version  this program's version\n", f);
 }
 
 struct args {
@@ -44,6 +48,23 @@ struct args {
 static bool valid_word(const char *s)
 {
 	return s && *s && strlen(s) < 64 && !strpbrk(s, "\t\n\r=");
+}
+
+/* -h/--help or --version anywhere answers at once, before a function word
+ * ("ipsec -k --help") could take it for its argument. */
+static bool help_or_version(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return true;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("ipsec (attls) %s\n", attls_version());
+			return true;
+		}
+	}
+	return false;
 }
 
 static int parse(int argc, char **argv, struct args *a)
@@ -64,10 +85,7 @@ static int parse(int argc, char **argv, struct args *a)
 			a->id = argv[++i];
 		else if (!strcmp(s, "-r") && i + 1 < argc)
 			a->format = argv[++i];
-		else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-			usage(stdout);
-			exit(0);
-		} else if (s[0] != '-' && !a->name)
+		else if (s[0] != '-' && !a->name)
 			a->name = s;
 		else {
 			fprintf(stderr, "ipsec: unexpected argument '%s'\n", s);
@@ -117,6 +135,8 @@ static int connect_to(const char *path)
 int main(int argc, char **argv)
 {
 	struct args a;
+	if (help_or_version(argc, argv))
+		return 0;
 	if (parse(argc, argv, &a)) {
 		usage(stderr);
 		return 2;

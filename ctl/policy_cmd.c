@@ -5,12 +5,14 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/json.h"
+#include "common/ring.h"
 #include "ctl/ctl.h"
 #include "policy/attls.h"
 #include "policy/ipsec.h"
@@ -49,6 +51,100 @@ static void counts_json(struct json *j, const struct policy_counts *c)
 	json_obj_end(j);
 }
 
+/* ---- key rings, loaded as the shim loads them ------------------------------ */
+
+/* The policy's own check already warned about files that are missing or
+ * that this user may not read; the ring check says nothing more about them. */
+struct ring_read {
+	bool unreadable;
+};
+
+static int read_noting(void *arg, const char *path, gnutls_datum_t *out, struct stat *st,
+		       char *err, size_t errlen)
+{
+	struct ring_read *rr = arg;
+	int rc = ring_read_file(NULL, path, out, st, err, errlen);
+	if (rc && (errno == ENOENT || errno == ENOTDIR || errno == EACCES || errno == EPERM))
+		rr->unreadable = true;
+	return rc;
+}
+
+/* Whether d already says msg at pos (settings of several rules share one
+ * Keyring line). */
+static bool said(const struct diags *d, struct srcpos pos, const char *msg)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].line == pos.line && d->v[i].col == pos.col &&
+		    strcmp(d->v[i].file, pos.file) == 0 && strcmp(d->v[i].msg, msg) == 0)
+			return true;
+	return false;
+}
+
+static void ring_diag(struct diags *d, enum diag_sev sev, struct srcpos pos, const char *hint,
+		      const char *msg)
+{
+	if (!said(d, pos, msg))
+		diag_add(d, sev, pos, hint, "%s", msg);
+}
+
+static void check_ring(const struct attls_rule *r, struct diags *d)
+{
+	const struct attls_settings *s = r->s;
+	struct srcpos pos = s->keyring_pos.line ? s->keyring_pos : r->pos;
+	gnutls_certificate_credentials_t cred;
+	if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+		ring_diag(d, DIAG_ERROR, pos, NULL, "out of memory loading the key ring");
+		return;
+	}
+	struct ring_want w = {
+		.path = s->keyring, .pw = s->keyring_pw, .stash = s->keyring_stash,
+		.label = s->cert_label,
+		.need_key = attls_needs_key(s, s->role), .need_cas = attls_verifies_peer(s, s->role),
+	};
+	struct ring_read rr = { .unreadable = false };
+	struct ring_info info;
+	char msg[600];
+	if (ring_load(cred, &w, read_noting, &rr, &info, msg, sizeof msg) && !rr.unreadable)
+		ring_diag(d, DIAG_ERROR, pos, NULL, msg);
+	gnutls_certificate_free_credentials(cred);
+	if (info.key_exposed) {
+		snprintf(msg, sizeof msg, "Keyring %s holds a private key that every user on this "
+			 "host can read", s->keyring);
+		ring_diag(d, DIAG_WARNING, pos, "make it readable by the program's user (or root) "
+			  "only, e.g. chmod o-r", msg);
+	}
+	if (info.stash_exposed) {
+		snprintf(msg, sizeof msg, "KeyringStashFile %s (the key ring's password) can be read "
+			 "by every user on this host", s->keyring_stash);
+		ring_diag(d, DIAG_WARNING, pos, "make it readable by the program's user (or root) "
+			  "only, e.g. chmod o-r", msg);
+	}
+}
+
+/* Every key ring a rule that says TLS will use: what the shim would refuse
+ * is an error here, not a connection failure later. */
+static void check_rings(const struct policy *p, struct diags *d)
+{
+	size_t n = attls_rule_count(p);
+	for (size_t i = 0; i < n; i++) {
+		const struct attls_rule *r = attls_rule_at(p, i);
+		bool seen = false;
+		for (size_t k = 0; k < i && !seen; k++)
+			seen = attls_rule_at(p, k)->s == r->s;
+		if (r->s->enabled && !seen)
+			check_ring(r, d);
+	}
+	diags_sort(d);
+}
+
+struct policy *ctl_check_policy(const char *path, struct diags *d)
+{
+	struct policy *p = policy_load_file(path, d);
+	if (p)
+		check_rings(p, d);
+	return p;
+}
+
 static int policy_check(int argc, char **argv, bool as_json)
 {
 	if (argc < 1) {
@@ -66,13 +162,14 @@ static int policy_check(int argc, char **argv, bool as_json)
 	for (int i = 0; i < argc; i++) {
 		struct diags d;
 		diags_init(&d);
-		struct policy *p = policy_load_file(argv[i], &d);
-		if (!p)
+		struct policy *p = ctl_check_policy(argv[i], &d);
+		bool ok = p && !d.nerrors;
+		if (!ok)
 			status = 1;
 		if (as_json) {
 			json_obj_begin(&j);
 			json_kstr(&j, "file", argv[i]);
-			json_kbool(&j, "valid", p != NULL);
+			json_kbool(&j, "valid", ok);
 			if (p) {
 				struct policy_counts c;
 				policy_counts(p, &c);
@@ -85,7 +182,7 @@ static int policy_check(int argc, char **argv, bool as_json)
 			json_obj_end(&j);
 		} else {
 			diags_print(&d, stderr, 1);
-			if (p) {
+			if (ok) {
 				struct policy_counts c;
 				policy_counts(p, &c);
 				summary_line(stdout, argv[i], &c);
@@ -579,13 +676,50 @@ static int policy_reference(void)
 	return 0;
 }
 
+static const struct {
+	const char *name, *usage;
+} policy_cmds[] = {
+	{ "check", "usage: attls policy check [--json] FILE...\n"
+		   "  Check each policy file on its own: every error as FILE:LINE:COL with a\n"
+		   "  hint, or a summary of what the file holds. Exit status 1 when any\n"
+		   "  file has an error.\n" },
+	{ "show", "usage: attls policy show [--json] [--match SPEC] FILE\n"
+		  "  The TTLSRules in evaluation order with every effective parameter and\n"
+		  "  where it comes from; with --match, the rule a connection maps to and\n"
+		  "  why each rule before it did not match. SPEC, e.g.\n"
+		  "    'inbound 127.0.0.1:443 from 10.1.2.3:5555 job nginx user www'\n"
+		  "    'outbound 10.0.0.5:40000 to [2001:db8::1]:443 job curl'\n" },
+	{ "reference", "usage: attls policy reference\n"
+		       "  Every statement and parameter attls knows, as Markdown.\n" },
+};
+
+/* The usage of sub (NULL: of all); false when there is no such command. */
+static bool policy_usage(FILE *out, const char *sub)
+{
+	if (!sub)
+		fputs("usage: attls policy check|show|reference ...\n\n", out);
+	bool any = false;
+	for (size_t i = 0; i < sizeof policy_cmds / sizeof policy_cmds[0]; i++)
+		if (!sub || !strcmp(sub, policy_cmds[i].name)) {
+			fputs(policy_cmds[i].usage, out);
+			any = true;
+		}
+	return any;
+}
+
 int cmd_policy(int argc, char **argv)
 {
-	if (argc < 2) {
-		fputs("usage: attls policy check|show|reference ...\n", stderr);
-		return 2;
+	if (argc < 2 || ctl_is_help(argv[1])) {
+		policy_usage(argc < 2 ? stderr : stdout, NULL);
+		return argc < 2 ? 2 : 0;
 	}
 	const char *sub = argv[1];
+	for (int i = 2; i < argc; i++)
+		if (ctl_is_help(argv[i])) {
+			if (policy_usage(stdout, sub))
+				return 0;
+			break;   /* an unknown command: said below */
+		}
 	bool as_json = false;
 	const char *match = NULL;
 	char **files = calloc((size_t)argc, sizeof *files);
@@ -604,7 +738,7 @@ int cmd_policy(int argc, char **argv)
 			match = argv[i];
 		} else if (!strncmp(argv[i], "--match=", 8)) {
 			match = argv[i] + 8;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
+		} else if (argv[i][0] == '-' && argv[i][1] && !ctl_is_help(argv[i])) {
 			fprintf(stderr, "attls: unknown option '%s'\n", argv[i]);
 			free(files);
 			return 2;

@@ -1,21 +1,33 @@
 /*
  * ctl/run_cmd — "attls run": start a program with libattls.so preloaded.
- * Sets LD_PRELOAD (ours first, entries already there kept), ATTLS_POLICY (an
- * absolute path, since the program may change directory), ATTLS_TRACE and
- * ATTLS_LOG_FILE, then execs the program.
+ * Checks the policy first and refuses to start the program when it cannot be
+ * used (the library would fail every connection closed). Sets LD_PRELOAD (ours
+ * first, entries already there kept), ATTLS_POLICY (an absolute path, since the
+ * program may change directory), ATTLS_TRACE and ATTLS_LOG_FILE, then execs
+ * the program.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ctl/ctl.h"
+#include "policy/diag.h"
+#include "policy/policy.h"
 
 static void usage(FILE *out)
 {
-	fputs("usage: attls run [-p POLICY] [--trace LEVEL] [--log FILE] -- PROGRAM [ARGS...]\n", out);
+	fputs("usage: attls run [-p POLICY] [--trace LEVEL] [--log FILE] -- PROGRAM [ARGS...]\n"
+	      "  Run PROGRAM with libattls.so preloaded: connections a TTLSRule of the\n"
+	      "  policy covers get TLS, the program reads and writes plain bytes.\n"
+	      "  -p POLICY      the policy file (else $ATTLS_POLICY, else\n"
+	      "                 /etc/attls/attls.conf)\n"
+	      "  --trace LEVEL  what to log, overriding the rules' Trace (0-255: 2 errors,\n"
+	      "                 4 info, 8 events, 16 flow)\n"
+	      "  --log FILE     log to FILE as well as syslog\n", out);
 }
 
 /* libattls.so next to this attls: <bindir>/../lib/libattls.so (build tree) or
@@ -44,6 +56,24 @@ static int find_library(char *out, size_t len)
 			return 0;
 	}
 	return -1;
+}
+
+/* The policy the library will read, checked as `attls policy check` does.
+ * Its errors go to stderr with file, line and column. */
+static bool policy_usable(const char *path, const char *program)
+{
+	struct diags d;
+	diags_init(&d);
+	struct policy *p = ctl_check_policy(path, &d);
+	bool usable = p && !d.nerrors;
+	if (!usable) {
+		diags_print(&d, stderr, 0);
+		fprintf(stderr, "attls run: not starting %s: the policy %s cannot be used\n",
+			program, path);
+	}
+	policy_unref(p);
+	diags_free(&d);
+	return usable;
 }
 
 int cmd_run(int argc, char **argv)
@@ -84,10 +114,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (policy) {
 		char abs[PATH_MAX];
-		if (!realpath(policy, abs)) {
-			/* Let the shim report it (fail closed) with the path as given. */
-			snprintf(abs, sizeof abs, "%s", policy);
-		}
+		if (!realpath(policy, abs))
+			snprintf(abs, sizeof abs, "%s", policy);   /* reported as given */
 		setenv("ATTLS_POLICY", abs, 1);
 	}
 	if (trace) {
@@ -109,6 +137,9 @@ int cmd_run(int argc, char **argv)
 		}
 		setenv("ATTLS_LOG_FILE", l, 1);
 	}
+	const char *env_policy = getenv("ATTLS_POLICY");
+	if (!policy_usable(env_policy && *env_policy ? env_policy : POLICY_DEFAULT_PATH, argv[i]))
+		return 1;
 	const char *old = getenv("LD_PRELOAD");
 	if (old && *old) {
 		size_t len = strlen(lib) + strlen(old) + 2;

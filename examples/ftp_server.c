@@ -13,7 +13,7 @@
  * SecondaryMap On in the control connection's rule they inherit its policy
  * (policy/examples/ftp.conf).
  *
- *   attls run -p policy/examples/ftp.conf -- build/examples/ftp_server -d /srv/files
+ *   attls run -p policy/examples/ftp.conf -- build/examples/ftp_server -d /tmp/ftp
  *   curl --ssl-reqd --cacert policy/examples/certs/ca.pem ftp://127.0.0.1:2121/
  *
  * Commands: USER, PASS, AUTH TLS, PBSZ, PROT C|P, CCC, PWD, CWD, CDUP, TYPE,
@@ -22,7 +22,8 @@
  * files of one flat directory.
  *
  * Options: -a ADDR (default 127.0.0.1), -p PORT (default 2121), -d DIR
- * (default .). stdout: "listening on ADDR:PORT", then one line per command
+ * (default .; it must be a directory this program can read, or it does not
+ * start). stdout: "listening on ADDR:PORT", then one line per command
  * with the control connection's state as the ioctl reports it, and one per
  * data connection with the rule that covers it.
  */
@@ -473,6 +474,27 @@ static void session(int fd)
 	printf("conn %u: closed\n", s.id);
 }
 
+/* A directory this program can list and read from, or a message on stderr:
+ * a server that starts on a directory it cannot serve fails every client
+ * later instead of its user now. */
+static bool usable_dir(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		fprintf(stderr, "ftp_server: %s: %s\n", dir, strerror(errno));
+		return false;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "ftp_server: %s: not a directory\n", dir);
+		return false;
+	}
+	if (access(dir, R_OK | X_OK) != 0) {
+		fprintf(stderr, "ftp_server: %s: %s\n", dir, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	const char *addr = "127.0.0.1";
@@ -487,6 +509,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (!usable_dir(root))
+		return 1;
 	example_init();
 	return serve_forever(addr, port, session);
 }

@@ -10,3 +10,12 @@ $(BUILD)/examples/%: $(OBJ)/examples/%.o $(OBJ)/examples/util.o
 	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ -lpthread
 
 ALL_TARGETS += $(addprefix $(BUILD)/examples/,$(EXAMPLES))
+
+# The example policies name their key rings in policy/examples/certs: `make`
+# makes throwaway certificates there once (scripts/mkcerts; not in git), so
+# the README's examples work after `make` alone. client.pem is written last.
+EXAMPLE_CERTS := policy/examples/certs/client.pem
+$(EXAMPLE_CERTS):
+	scripts/mkcerts $(@D)
+
+ALL_TARGETS += $(EXAMPLE_CERTS)

@@ -124,10 +124,8 @@ static int payload_validate(uint8_t type, const uint8_t *b, size_t n, const char
 		return 0;
 	case PL_NAT_OA:
 	case PL_NAT_OA_DRAFT: {
-		uint8_t t;
-		const uint8_t *a;
-		size_t al;
-		return natoa_decode(b, n, &t, &a, &al, why);
+		struct natoa_payload oa;
+		return natoa_decode(b, n, &oa, why);
 	}
 	default:
 		*why = "payload type not allowed here";
@@ -482,21 +480,26 @@ int cert_decode(const uint8_t *b, size_t len, struct cert_payload *c, const char
 	return 0;
 }
 
-int natoa_decode(const uint8_t *b, size_t len, uint8_t *idtype, const uint8_t **addr,
-		 size_t *alen, const char **why)
+int natoa_decode(const uint8_t *b, size_t len, struct natoa_payload *n, const char **why)
 {
 	if (len < 4) {
 		*why = "NAT-OA payload too short";
 		return N_PAYLOAD_MALFORMED;
 	}
-	*idtype = b[0];
-	*addr = b + 4;
-	*alen = len - 4;
-	if ((*idtype == IPSEC_ID_IPV4_ADDR && *alen == 4) ||
-	    (*idtype == IPSEC_ID_IPV6_ADDR && *alen == 16))
+	n->idtype = b[0];
+	n->addr = b + 4;
+	n->alen = len - 4;
+	if ((n->idtype == IPSEC_ID_IPV4_ADDR && n->alen == 4) ||
+	    (n->idtype == IPSEC_ID_IPV6_ADDR && n->alen == 16))
 		return 0;
 	*why = "NAT-OA address of the wrong type or size";
 	return N_PAYLOAD_MALFORMED;
+}
+
+void isakmp_spi(uint8_t spi[ISAKMP_SPI_LEN], const uint8_t *icookie, const uint8_t *rcookie)
+{
+	memcpy(spi, icookie, ISAKMP_COOKIE_LEN);
+	memcpy(spi + ISAKMP_COOKIE_LEN, rcookie, ISAKMP_COOKIE_LEN);
 }
 
 /* ---- names for the log --------------------------------------------------- */
@@ -678,6 +681,93 @@ void attr_life(struct buf *b, uint16_t type, uint64_t val)
 		attr_tv(b, type, (uint16_t)val);
 	else
 		attr_tlv_num(b, type, val);
+}
+
+/* ---- payload bodies ------------------------------------------------------ */
+
+void id_encode(struct buf *b, const struct id_payload *id)
+{
+	buf_u8(b, id->type);
+	buf_u8(b, id->proto);
+	buf_u16(b, id->port);
+	buf_add(b, id->data, id->len);
+}
+
+void notify_encode(struct buf *b, const struct notify_payload *n)
+{
+	buf_u32(b, n->doi);
+	buf_u8(b, n->proto);
+	buf_u8(b, n->spi_size);
+	buf_u16(b, n->type);
+	buf_add(b, n->spi, n->spi_size);
+	buf_add(b, n->data, n->data_len);
+}
+
+void delete_encode(struct buf *b, const struct delete_payload *d)
+{
+	buf_u32(b, d->doi);
+	buf_u8(b, d->proto);
+	buf_u8(b, d->spi_size);
+	buf_u16(b, d->nspi);
+	buf_add(b, d->spis, (size_t)d->nspi * d->spi_size);
+}
+
+void cert_encode(struct buf *b, const struct cert_payload *c)
+{
+	buf_u8(b, c->encoding);
+	buf_add(b, c->data, c->len);
+}
+
+void natoa_encode(struct buf *b, const struct natoa_payload *n)
+{
+	buf_u8(b, n->idtype);
+	buf_zero(b, 3);
+	buf_add(b, n->addr, n->alen);
+}
+
+void sa_encode_header(struct buf *b, uint32_t doi, uint32_t situation)
+{
+	buf_u32(b, doi);
+	buf_u32(b, situation);
+}
+
+/* Proposals and transforms start with a generic header whose length is
+ * filled in by sa_part_end. */
+static size_t part_begin(struct buf *b, uint8_t next)
+{
+	size_t start = b->len;
+	buf_u8(b, next);
+	buf_u8(b, 0);
+	buf_u16(b, 0);
+	return start;
+}
+
+size_t proposal_encode_begin(struct buf *b, const struct proposal *p, bool last)
+{
+	size_t start = part_begin(b, last ? PL_NONE : PL_P);
+	buf_u8(b, p->num);
+	buf_u8(b, p->proto);
+	buf_u8(b, p->spi_size);
+	buf_u8(b, p->ntr_declared);
+	buf_add(b, p->spi, p->spi_size);
+	return start;
+}
+
+size_t xform_encode_begin(struct buf *b, const struct xform *t, bool last)
+{
+	size_t start = part_begin(b, last ? PL_NONE : PL_T);
+	buf_u8(b, t->num);
+	buf_u8(b, t->id);
+	buf_u16(b, 0);
+	return start;
+}
+
+void sa_part_end(struct buf *b, size_t start)
+{
+	if (!b->err && b->len - start <= 0xffff)
+		put16(b->d + start + 2, (uint16_t)(b->len - start));
+	else
+		b->err = true;
 }
 
 /* ---- message builder ----------------------------------------------------- */

@@ -141,9 +141,19 @@ struct cert_payload {
 };
 int cert_decode(const uint8_t *body, size_t len, struct cert_payload *c, const char **why);
 
-/* NAT-OA (RFC 3947 5.2): ID type IPv4/IPv6 and the address */
-int natoa_decode(const uint8_t *body, size_t len, uint8_t *idtype, const uint8_t **addr,
-		 size_t *alen, const char **why);
+/* NAT-OA: the original address of a peer behind a NAT (ID type IPv4 or
+ * IPv6, three reserved bytes, the address) */
+struct natoa_payload {
+	uint8_t idtype;                   /* IPSEC_ID_IPV4_ADDR or IPSEC_ID_IPV6_ADDR */
+	const uint8_t *addr;
+	size_t alen;                      /* 4 or 16 */
+};
+int natoa_decode(const uint8_t *body, size_t len, struct natoa_payload *n, const char **why);
+
+/* The SPI that names an ISAKMP SA in notify and delete payloads: both
+ * cookies, initiator's first. */
+#define ISAKMP_SPI_LEN 16
+void isakmp_spi(uint8_t spi[ISAKMP_SPI_LEN], const uint8_t *icookie, const uint8_t *rcookie);
 
 /* Big-endian readers for already validated bytes. */
 static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -189,6 +199,22 @@ void attr_tv(struct buf *b, uint16_t type, uint16_t val);
 void attr_tlv_num(struct buf *b, uint16_t type, uint64_t val);
 /* Life duration: TV if it fits, else 4-byte TLV. */
 void attr_life(struct buf *b, uint16_t type, uint64_t val);
+
+/* Payload bodies: one encoder per decoder above, writing what it reads
+ * back. A message adds one between msgb_pl_begin and msgb_pl_end. */
+void id_encode(struct buf *b, const struct id_payload *id);
+void notify_encode(struct buf *b, const struct notify_payload *n);
+void delete_encode(struct buf *b, const struct delete_payload *d);
+void cert_encode(struct buf *b, const struct cert_payload *c);   /* CERT and CR */
+void natoa_encode(struct buf *b, const struct natoa_payload *n);
+/* The SA payload body: its header, then each proposal and within it each
+ * transform opened by *_encode_begin (numbers, protocol, SPI and count from
+ * the struct; a transform's attributes follow from the caller) and closed by
+ * sa_part_end, which fills in the length of what it closes. */
+void sa_encode_header(struct buf *b, uint32_t doi, uint32_t situation);
+size_t proposal_encode_begin(struct buf *b, const struct proposal *p, bool last);
+size_t xform_encode_begin(struct buf *b, const struct xform *t, bool last);
+void sa_part_end(struct buf *b, size_t start);
 
 /* Message builder. The header is written by msgb_begin; each payload starts
  * with msgb_pl_begin (which patches the previous payload's next-payload byte,

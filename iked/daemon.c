@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "iked/cert.h"
 #include "iked/exchange.h"
+#include "iked/install.h"
 #include "iked/kernel.h"
 #include "policy/policy.h"
 
@@ -44,8 +45,13 @@ struct iked *iked_new(struct policy *pol, struct kernel *kernel, const struct ne
 		LIST_INIT(&ike->p1_by_cookie[i]);
 	LIST_INIT(&ike->p1_all);
 	LIST_INIT(&ike->p2_all);
-	LIST_INIT(&ike->ktunnels);
-	LIST_INIT(&ike->ytunnels);
+	TAILQ_INIT(&ike->ktunnels);
+	TAILQ_INIT(&ike->ytunnels);
+	LIST_INIT(&ike->p1_lingering);
+	LIST_INIT(&ike->p1_dead);
+	LIST_INIT(&ike->p2_dead);
+	TAILQ_INIT(&ike->kt_dead);
+	TAILQ_INIT(&ike->yt_dead);
 	return ike;
 }
 
@@ -57,14 +63,11 @@ void iked_set_policy(struct iked *ike, struct policy *pol)
 	policy_unref(old);
 }
 
-uint64_t iked_now(struct iked *ike)
-{
-	return ike->clock_ms(ike->clock_ctx);
-}
-
 void iked_tick(struct iked *ike)
 {
+	sa_turn_begin(ike);
 	timers_run(&ike->timers, iked_now(ike));
+	sa_turn_end(ike);
 }
 
 void iked_free(struct iked *ike)
@@ -74,19 +77,9 @@ void iked_free(struct iked *ike)
 	if (ike->kernel && ike->kernel->report_ctx == ike)
 		ike->kernel->report = NULL;
 	struct p2sa *p2;
-	while ((p2 = LIST_FIRST(&ike->p2_all))) {
+	LIST_FOREACH(p2, &ike->p2_all, all)
 		kernel_remove_p2(ike, p2);
-		p2_free(p2);
-	}
-	struct ytunnel *yt;
-	while ((yt = LIST_FIRST(&ike->ytunnels)))
-		ytunnel_free(ike, yt);
-	struct p1sa *p1;
-	while ((p1 = LIST_FIRST(&ike->p1_all)))
-		p1_free(p1);
-	struct ktunnel *kt;
-	while ((kt = LIST_FIRST(&ike->ktunnels)))
-		ktunnel_free(ike, kt);
+	sa_free_all(ike);
 	sacache_free(&ike->cache);
 	timers_free(&ike->timers);
 	if (ike->pol)

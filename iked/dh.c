@@ -11,7 +11,7 @@
 #include "iked/crypto.h"
 
 /* The primes, computed from their definition 2^n - 2^(n-64) - 1 +
- * 2^64 * (floor(2^(n-130) * pi) + k) (RFC 2409 section 6, RFC 3526) and
+ * 2^64 * (floor(2^(n-130) * pi) + k) (RFC 2409, RFC 3526) and
  * checked against the values OpenSSL ships for groups 5, 14, 15 and 16. */
 static const char modp1[] =
 	"FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74"

@@ -1,5 +1,6 @@
 /* iked/display — the reports of ipsec -k/-y/-f display (fields as z/OS
- * prints them, spec 5.1) and of the SA cache, as text or JSON. */
+ * prints them; docs/iked.md lists them) and of the SA cache, as text or
+ * JSON. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "iked/crypto.h"
 #include "iked/dh.h"
 #include "iked/exchange.h"
-#include "iked/kernel.h"
+#include "iked/install.h"
 #include "iked/match.h"
 #include "policy/schema.h"
 
@@ -66,12 +67,20 @@ static void emit_entry_end(struct emit *e)
 		json_obj_end(&e->j);
 }
 
+/* A field: "Name:" padded to a column in text, the key "Name" in JSON. */
+static void text_field(struct emit *e, const char *k, const char *v)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s:", k);
+	fprintf(e->f, "%-28s %s\n", name, v);
+}
+
 static void kv(struct emit *e, const char *k, const char *v)
 {
 	if (e->json)
 		json_kstr(&e->j, k, v);
 	else
-		fprintf(e->f, "%-28s %s\n", k, v);
+		text_field(e, k, v);
 }
 
 static void kvf(struct emit *e, const char *k, const char *fmt, ...)
@@ -88,10 +97,13 @@ static void kvf(struct emit *e, const char *k, const char *fmt, ...)
 
 static void kvu(struct emit *e, const char *k, uint64_t v)
 {
-	if (e->json)
+	char num[24];
+	if (e->json) {
 		json_kuint(&e->j, k, v);
-	else
-		fprintf(e->f, "%-28s %" PRIu64 "\n", k, v);
+		return;
+	}
+	snprintf(num, sizeof num, "%" PRIu64, v);
+	text_field(e, k, num);
 }
 
 static void emit_end(struct emit *e)
@@ -164,7 +176,7 @@ static size_t assoc_dyn(struct iked *ike, unsigned kid, char *buf, size_t len)
 	size_t n = 0, k = 0;
 	struct ytunnel *yt;
 	buf[0] = '\0';
-	LIST_FOREACH(yt, &ike->ytunnels, all)
+	TAILQ_FOREACH(yt, &ike->ytunnels, all)
 		if (yt->cur && yt->cur->parent_kid == kid) {
 			k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "%sY%u", n ? " " : "", yt->id);
 			n++;
@@ -193,76 +205,76 @@ static void ike_entry(struct iked *ike, struct emit *e, const struct ktunnel *kt
 		return;
 	}
 	emit_entry(e);
-	kvf(e, "TunnelID:", "K%u", kt->id);
-	kvu(e, "Generation:", p1 ? p1->generation : kt->generation);
-	kv(e, "IKEVersion:", "1.0");
-	kv(e, "KeyExchangeRuleName:", kt->rule);
-	kv(e, "KeyExchangeActionName:", kt->action);
-	kv(e, "LocalEndPoint:", l);
+	kvf(e, "TunnelID", "K%u", kt->id);
+	kvu(e, "Generation", p1 ? p1->generation : kt->generation);
+	kv(e, "IKEVersion", "1.0");
+	kv(e, "KeyExchangeRuleName", kt->rule);
+	kv(e, "KeyExchangeActionName", kt->action);
+	kv(e, "LocalEndPoint", l);
 	if (shortfmt) {
-		kv(e, "RemoteEndPoint:", r);
-		kv(e, "State:", state);
+		kv(e, "RemoteEndPoint", r);
+		kv(e, "State", state);
 		emit_entry_end(e);
 		return;
 	}
 	bool init = p1 && p1->role == IKE_INITIATOR;
 	const struct buf *lid = p1 ? (init ? &p1->idi_b : &p1->idr_b) : NULL;
 	const struct buf *rid = p1 ? (init ? &p1->idr_b : &p1->idi_b) : NULL;
-	kv(e, "LocalIDType:", lid ? idtype_of_str(lid) : "n/a");
+	kv(e, "LocalIDType", lid ? idtype_of_str(lid) : "n/a");
 	if (lid)
-		id_value(e, "LocalID:", p1->local_id_str, lid);
-	kv(e, "RemoteEndPoint:", r);
-	kv(e, "RemoteIDType:", rid ? idtype_of_str(rid) : "n/a");
+		id_value(e, "LocalID", p1->local_id_str, lid);
+	kv(e, "RemoteEndPoint", r);
+	kv(e, "RemoteIDType", rid ? idtype_of_str(rid) : "n/a");
 	if (rid)
-		id_value(e, "RemoteID:", p1->peer_id_str, rid);
+		id_value(e, "RemoteID", p1->peer_id_str, rid);
 	if (!p1) {
-		kv(e, "State:", "n/a");
+		kv(e, "State", "n/a");
 		emit_entry_end(e);
 		return;
 	}
 	const struct p1_attrs *a = &p1->agreed;
 	bool done = p1->state == P1_ESTABLISHED;
-	kv(e, "ExchangeMode:", exch_name((uint8_t)p1->exch));
-	kv(e, "State:", state);
-	kvf(e, "AuthenticationAlgorithm:", "HMAC-%s", done ? hash_name(a->hash) : "n/a");
-	kv(e, "EncryptionAlgorithm:", done ? "AES-CBC" : "n/a");
-	kvu(e, "KeyLength:", done ? (uint64_t)a->keylen : 0);
-	kvf(e, "PseudoRandomFunction:", "HMAC-%s", done ? hash_name(a->hash) : "n/a");
-	kv(e, "DiffieHellmanGroup:", done ? dh_group_name(a->group) : "n/a");
+	kv(e, "ExchangeMode", exch_name((uint8_t)p1->exch));
+	kv(e, "State", state);
+	kvf(e, "AuthenticationAlgorithm", "HMAC-%s", done ? hash_name(a->hash) : "n/a");
+	kv(e, "EncryptionAlgorithm", done ? "AES-CBC" : "n/a");
+	kvu(e, "KeyLength", done ? (uint64_t)a->keylen : 0);
+	kvf(e, "PseudoRandomFunction", "HMAC-%s", done ? hash_name(a->hash) : "n/a");
+	kv(e, "DiffieHellmanGroup", done ? dh_group_name(a->group) : "n/a");
 	const char *am = a->auth == AUTHMETH_RSA_SIGNATURE ? "RsaSignature" : "PresharedKey";
-	kv(e, "LocalAuthenticationMethod:", done ? am : "n/a");
-	kv(e, "RemoteAuthenticationMethod:", done ? am : "n/a");
+	kv(e, "LocalAuthenticationMethod", done ? am : "n/a");
+	kv(e, "RemoteAuthenticationMethod", done ? am : "n/a");
 	cookie_str(p1->icky, b1, sizeof b1);
-	kv(e, "InitiatorCookie:", b1);
+	kv(e, "InitiatorCookie", b1);
 	cookie_str(p1->rcky, b1, sizeof b1);
-	kv(e, "ResponderCookie:", b1);
-	kvf(e, "Lifesize:", "%" PRIu64 "K", a->life_kb);
-	kvf(e, "CurrentByteCount:", "%" PRIu64 "b", p1->bytes);
-	kvf(e, "Lifetime:", "%um", a->life_secs / 60);
+	kv(e, "ResponderCookie", b1);
+	kvf(e, "Lifesize", "%" PRIu64 "K", a->life_kb);
+	kvf(e, "CurrentByteCount", "%" PRIu64 "b", p1->bytes);
+	kvf(e, "Lifetime", "%um", a->life_secs / 60);
 	when_str(ike, &p1->t_refresh, b1, sizeof b1);
 	when_str(ike, &p1->t_expire, b2, sizeof b2);
-	kv(e, "LifetimeRefresh:", b1);
-	kv(e, "LifetimeExpires:", b2);
-	kv(e, "ReauthInterval:", "None");
-	kv(e, "ReauthTime:", "None");
-	kv(e, "Role:", init ? "Initiator" : "Responder");
+	kv(e, "LifetimeRefresh", b1);
+	kv(e, "LifetimeExpires", b2);
+	kv(e, "ReauthInterval", "None");
+	kv(e, "ReauthTime", "None");
+	kv(e, "Role", init ? "Initiator" : "Responder");
 	char assoc[256];
 	assoc_dyn(ike, kt->id, assoc, sizeof assoc);
-	kv(e, "AssociatedDynamicTunnels:", *assoc ? assoc : "None");
-	kv(e, "NATTSupportLevel:", p1->peer_natt ? "RFC" : "None");
-	kv(e, "NATInFrntLclScEndPnt:", p1->nat_local ? "Yes" : "No");
-	kv(e, "NATInFrntRmtScEndPnt:", p1->nat_remote ? "Yes" : "No");
-	kv(e, "zOSCanInitiateP1SA:", p1->rule && p1->rule->action &&
+	kv(e, "AssociatedDynamicTunnels", *assoc ? assoc : "None");
+	kv(e, "NATTSupportLevel", p1->peer_natt ? "RFC" : "None");
+	kv(e, "NATInFrntLclScEndPnt", p1->nat_local ? "Yes" : "No");
+	kv(e, "NATInFrntRmtScEndPnt", p1->nat_remote ? "Yes" : "No");
+	kv(e, "zOSCanInitiateP1SA", p1->rule && p1->rule->action &&
 				     p1->rule->action->how_to_initiate != HOWINIT_DONOT ? "Yes" : "No");
-	kv(e, "AllowNat:", p1->rule && p1->rule->action && p1->rule->action->allow_nat ? "Yes" : "No");
-	kv(e, "RmtNAPTDetected:", p1->nat_remote && p1->remote.port != ike->ip->ike.nat_port ? "Yes" : "No");
+	kv(e, "AllowNat", p1->rule && p1->rule->action && p1->rule->action->allow_nat ? "Yes" : "No");
+	kv(e, "RmtNAPTDetected", p1->nat_remote && p1->remote.port != ike->ip->ike.nat_port ? "Yes" : "No");
 	if (p1->natt_port)
-		kvu(e, "RmtUdpEncapPort:", p1->remote.port);
+		kvu(e, "RmtUdpEncapPort", p1->remote.port);
 	else
-		kv(e, "RmtUdpEncapPort:", "n/a");
+		kv(e, "RmtUdpEncapPort", "n/a");
 	/* attls additions */
-	kv(e, "KeyExchangeOfferName:", a->offer_name[0] ? a->offer_name : "n/a");
-	kv(e, "OfferFromSaCache:", p1->from_cache ? "Yes" : "No");
+	kv(e, "KeyExchangeOfferName", a->offer_name[0] ? a->offer_name : "n/a");
+	kv(e, "OfferFromSaCache", p1->from_cache ? "Yes" : "No");
 	emit_entry_end(e);
 }
 
@@ -274,19 +286,15 @@ int display_ike_tunnels(struct iked *ike, const struct ctl_req *r, FILE *out)
 	if (shortfmt)
 		ike_short_header(&e);
 	struct ktunnel *kt;
-	/* the list is newest first: print oldest first */
-	struct ktunnel *v[4096];
-	size_t n = 0;
-	LIST_FOREACH(kt, &ike->ktunnels, all)
-		if (n < 4096 && id_matches(r->id, 'K', kt->id))
-			v[n++] = kt;
-	for (size_t i = n; i-- > 0;)
-		ike_entry(ike, &e, v[i], newest_p1(ike, v[i]), shortfmt);
+	TAILQ_FOREACH(kt, &ike->ktunnels, all)
+		if (id_matches(r->id, 'K', kt->id))
+			ike_entry(ike, &e, kt, newest_p1(ike, kt), shortfmt);
 	emit_end(&e);
 	return 0;
 }
 
-static const char *p2_state_name(const struct ytunnel *yt, const struct p2sa *p2)
+/* The z/OS state of a dynamic tunnel. */
+static const char *dyn_state_name(const struct ytunnel *yt, const struct p2sa *p2)
 {
 	if (!p2)
 		return yt->activation_pending ? "Pending" : "Expired";
@@ -310,7 +318,7 @@ static void sel_addr(struct emit *e, const char *base, const struct selector *s)
 	char v[IP_RANGE_STRLEN], k[64];
 	ip_range_format(&s->r, v, sizeof v);
 	const char *kind = s->r.kind == IPR_SINGLE ? "" : s->r.kind == IPR_RANGE ? "Range" : "Prefix";
-	snprintf(k, sizeof k, "%s%s:", base, kind);
+	snprintf(k, sizeof k, "%s%s", base, kind);
 	kv(e, k, v);
 }
 
@@ -322,13 +330,13 @@ static void lifesize_fields(struct iked *ike, struct emit *e, const struct p2sa 
 {
 	uint64_t in, out;
 	if (!p2 || kernel_p2_bytes(ike, p2, &in, &out)) {
-		kv(e, "LifesizeRefresh:", "n/a");
-		kv(e, "CurrentByteCount:", "n/a");
+		kv(e, "LifesizeRefresh", "n/a");
+		kv(e, "CurrentByteCount", "n/a");
 		return;
 	}
 	uint64_t soft = kernel_soft_bytes(kernel_hard_bytes(p2->agreed.life_kb), p2->role);
-	kvf(e, "LifesizeRefresh:", "%" PRIu64 "K", soft / 1024);
-	kvf(e, "CurrentByteCount:", "%" PRIu64 "b", in > out ? in : out);
+	kvf(e, "LifesizeRefresh", "%" PRIu64 "K", soft / 1024);
+	kvf(e, "CurrentByteCount", "%" PRIu64 "b", in > out ? in : out);
 }
 
 static void dyn_entry(struct iked *ike, struct emit *e, const struct ytunnel *yt, bool shortfmt)
@@ -337,7 +345,7 @@ static void dyn_entry(struct iked *ike, struct emit *e, const struct ytunnel *yt
 	char l[IP_STRLEN], r[IP_STRLEN], b1[64], b2[64];
 	ip_addr_format(&yt->local_ep, l, sizeof l);
 	ip_addr_format(&yt->peer, r, sizeof r);
-	const char *state = p2_state_name(yt, p2);
+	const char *state = dyn_state_name(yt, p2);
 	if (shortfmt && !e->json) {
 		char ls[128], rs[128];
 		selector_format(&yt->lsel, ls, sizeof ls);
@@ -348,72 +356,72 @@ static void dyn_entry(struct iked *ike, struct emit *e, const struct ytunnel *yt
 		return;
 	}
 	emit_entry(e);
-	kvf(e, "TunnelID:", "Y%u", yt->id);
-	kvu(e, "Generation:", p2 && p2->generation ? p2->generation : yt->generation);
-	kv(e, "IKEVersion:", "1.0");
+	kvf(e, "TunnelID", "Y%u", yt->id);
+	kvu(e, "Generation", p2 && p2->generation ? p2->generation : yt->generation);
+	kv(e, "IKEVersion", "1.0");
 	if (p2 && p2->parent_kid)
-		kvf(e, "ParentIKETunnelID:", "K%u", p2->parent_kid);
+		kvf(e, "ParentIKETunnelID", "K%u", p2->parent_kid);
 	else
-		kv(e, "ParentIKETunnelID:", "n/a");
-	kv(e, "IpFilterRuleName:", yt->rule);
-	kv(e, "VpnActionName:", yt->action);
-	kv(e, "LocalDynVpnRuleName:", "n/a");
-	kv(e, "State:", state);
+		kv(e, "ParentIKETunnelID", "n/a");
+	kv(e, "IpFilterRuleName", yt->rule);
+	kv(e, "VpnActionName", yt->action);
+	kv(e, "LocalDynVpnRuleName", "n/a");
+	kv(e, "State", state);
 	if (shortfmt) {
 		emit_entry_end(e);
 		return;
 	}
 	const struct p2_attrs *a = p2 ? &p2->agreed : NULL;
 	bool up = p2 && p2->state == P2_ESTABLISHED;
-	kv(e, "HowToEncap:", up ? (a->encap == ENCAP_TRANSPORT ? "Transport" : "Tunnel") : "n/a");
-	kv(e, "LocalEndPoint:", l);
-	kv(e, "RemoteEndPoint:", r);
+	kv(e, "HowToEncap", up ? (a->encap == ENCAP_TRANSPORT ? "Transport" : "Tunnel") : "n/a");
+	kv(e, "LocalEndPoint", l);
+	kv(e, "RemoteEndPoint", r);
 	sel_addr(e, "LocalAddressBase", &yt->lsel);
 	sel_addr(e, "RemoteAddressBase", &yt->rsel);
-	kvu(e, "SourcePort:", yt->lsel.port);
-	kvu(e, "DestinationPort:", yt->rsel.port);
-	kvu(e, "Protocol:", yt->lsel.proto ? yt->lsel.proto : yt->rsel.proto);
-	kv(e, "HowToAuth:", "ESP");
-	kv(e, "AuthAlgorithm:", up ? authalg_name(a->auth_alg) : "n/a");
-	kvf(e, "AuthInboundSpi:", "0x%08X", up ? p2->spi_in : 0);
-	kvf(e, "AuthOutboundSpi:", "0x%08X", up ? p2->spi_out : 0);
-	kv(e, "HowToEncrypt:", up ? enc_name(a->enc_alg) : "n/a");
-	kvu(e, "EncryptKeyLength:", up ? (uint64_t)a->keylen : 0);
-	kvf(e, "EncryptInboundSpi:", "0x%08X", up ? p2->spi_in : 0);
-	kvf(e, "EncryptOutboundSpi:", "0x%08X", up ? p2->spi_out : 0);
-	kvf(e, "Lifesize:", "%" PRIu64 "K", a ? a->life_kb : 0);
+	kvu(e, "SourcePort", yt->lsel.port);
+	kvu(e, "DestinationPort", yt->rsel.port);
+	kvu(e, "Protocol", yt->lsel.proto ? yt->lsel.proto : yt->rsel.proto);
+	kv(e, "HowToAuth", "ESP");
+	kv(e, "AuthAlgorithm", up ? authalg_name(a->auth_alg) : "n/a");
+	kvf(e, "AuthInboundSpi", "0x%08X", up ? p2->spi_in : 0);
+	kvf(e, "AuthOutboundSpi", "0x%08X", up ? p2->spi_out : 0);
+	kv(e, "HowToEncrypt", up ? enc_name(a->enc_alg) : "n/a");
+	kvu(e, "EncryptKeyLength", up ? (uint64_t)a->keylen : 0);
+	kvf(e, "EncryptInboundSpi", "0x%08X", up ? p2->spi_in : 0);
+	kvf(e, "EncryptOutboundSpi", "0x%08X", up ? p2->spi_out : 0);
+	kvf(e, "Lifesize", "%" PRIu64 "K", a ? a->life_kb : 0);
 	lifesize_fields(ike, e, up ? p2 : NULL);
-	kvf(e, "Lifetime:", "%um", a ? a->life_secs / 60 : 0);
+	kvf(e, "Lifetime", "%um", a ? a->life_secs / 60 : 0);
 	if (up) {
 		when_str(ike, &p2->t_refresh, b1, sizeof b1);
 		when_str(ike, &p2->t_expire, b2, sizeof b2);
 	}
-	kv(e, "LifetimeRefresh:", up ? b1 : "n/a");
-	kv(e, "LifetimeExpires:", up ? b2 : "n/a");
+	kv(e, "LifetimeRefresh", up ? b1 : "n/a");
+	kv(e, "LifetimeExpires", up ? b2 : "n/a");
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(b1, sizeof b1, "%Y/%m/%d %H:%M:%S", &tm);
-	kv(e, "CurrentTime:", b1);
+	kv(e, "CurrentTime", b1);
 	if (yt->vpnlife_ms) {
 		uint64_t left = yt->created_ms + yt->vpnlife_ms;
 		uint64_t mono = iked_now(ike);
 		time_t at = now + (time_t)((left > mono ? left - mono : 0) / 1000);
 		localtime_r(&at, &tm);
 		strftime(b2, sizeof b2, "%Y/%m/%d %H:%M:%S", &tm);
-		kv(e, "VPNLifeExpires:", b2);
+		kv(e, "VPNLifeExpires", b2);
 	} else {
-		kv(e, "VPNLifeExpires:", "n/a");
+		kv(e, "VPNLifeExpires", "n/a");
 	}
 	if (up && a->pfs_group)
-		kv(e, "DiffieHellmanGroup:", dh_group_name(a->pfs_group));
+		kv(e, "DiffieHellmanGroup", dh_group_name(a->pfs_group));
 	else
-		kv(e, "DiffieHellmanGroup:", up ? "None" : "n/a");
-	kv(e, "Role:", p2 ? (p2->role == IKE_INITIATOR ? "Initiator" : "Responder") : "n/a");
-	kv(e, "UdpEncapsulation:", up && a->udp ? "Yes" : "No");
+		kv(e, "DiffieHellmanGroup", up ? "None" : "n/a");
+	kv(e, "Role", p2 ? (p2->role == IKE_INITIATOR ? "Initiator" : "Responder") : "n/a");
+	kv(e, "UdpEncapsulation", up && a->udp ? "Yes" : "No");
 	/* attls additions */
-	kv(e, "IpDataOfferName:", up && a->offer_name[0] ? a->offer_name : "n/a");
-	kv(e, "OfferFromSaCache:", p2 && p2->from_cache ? "Yes" : "No");
+	kv(e, "IpDataOfferName", up && a->offer_name[0] ? a->offer_name : "n/a");
+	kv(e, "OfferFromSaCache", p2 && p2->from_cache ? "Yes" : "No");
 	emit_entry_end(e);
 }
 
@@ -425,14 +433,11 @@ int display_dyn_tunnels(struct iked *ike, const struct ctl_req *r, FILE *out)
 	if (shortfmt && !e.json)
 		fprintf(out, "%-8s %-4s %-10s %-24s %-24s %s\n", "TunnelID", "Gen", "State",
 			"LocalAddress", "RemoteAddress", "IpFilterRuleName");
-	struct ytunnel *yt, *v[4096];
-	size_t n = 0;
-	LIST_FOREACH(yt, &ike->ytunnels, all)
-		if (n < 4096 && (id_matches(r->id, 'Y', yt->id) || strcasecmp(r->id, yt->rule) == 0 ||
-				 strcasecmp(r->id, yt->action) == 0))
-			v[n++] = yt;
-	for (size_t i = n; i-- > 0;)
-		dyn_entry(ike, &e, v[i], shortfmt);
+	struct ytunnel *yt;
+	TAILQ_FOREACH(yt, &ike->ytunnels, all)
+		if (id_matches(r->id, 'Y', yt->id) || strcasecmp(r->id, yt->rule) == 0 ||
+		    strcasecmp(r->id, yt->action) == 0)
+			dyn_entry(ike, &e, yt, shortfmt);
 	emit_end(&e);
 	return 0;
 }
@@ -474,49 +479,49 @@ int display_filters(struct iked *ike, const struct ctl_req *r, FILE *out)
 			continue;
 		}
 		emit_entry(&e);
-		kv(&e, "FilterName:", f->name);
-		kvu(&e, "RulePosition:", i + 1);
-		kv(&e, "Type:", "Dynamic");
-		kv(&e, "Action:", act);
-		kv(&e, "GenericFilterActionName:", f->action_name ? f->action_name : "n/a");
-		kv(&e, "SourceAddress:", src);
-		kv(&e, "DestAddress:", dst);
+		kv(&e, "FilterName", f->name);
+		kvu(&e, "RulePosition", i + 1);
+		kv(&e, "Type", "Dynamic");
+		kv(&e, "Action", act);
+		kv(&e, "GenericFilterActionName", f->action_name ? f->action_name : "n/a");
+		kv(&e, "SourceAddress", src);
+		kv(&e, "DestAddress", dst);
 		if (f->nsvc) {
 			const struct ipsec_service *s = &f->svc[0];
 			if (s->proto >= 0)
-				kvu(&e, "Protocol:", (uint64_t)s->proto);
+				kvu(&e, "Protocol", (uint64_t)s->proto);
 			else
-				kv(&e, "Protocol:", "All");
-			kvf(&e, "SourcePort:", "%u-%u", s->sport.lo, s->sport.hi);
-			kvf(&e, "DestPort:", "%u-%u", s->dport.lo, s->dport.hi);
-			kv(&e, "Direction:", s->dir == SVCDIR_INBOUND ? "Inbound" :
+				kv(&e, "Protocol", "All");
+			kvf(&e, "SourcePort", "%u-%u", s->sport.lo, s->sport.hi);
+			kvf(&e, "DestPort", "%u-%u", s->dport.lo, s->dport.hi);
+			kv(&e, "Direction", s->dir == SVCDIR_INBOUND ? "Inbound" :
 					     s->dir == SVCDIR_OUTBOUND ? "Outbound" : "Bidirectional");
 		} else {
-			kv(&e, "Protocol:", "All");
+			kv(&e, "Protocol", "All");
 		}
-		kv(&e, "VpnActionName:", f->vpn ? f->vpn->name : "n/a");
+		kv(&e, "VpnActionName", f->vpn ? f->vpn->name : "n/a");
 		if (f->vpn) {
 			char pfs[160];
 			pfs_set_format(f->vpn->acceptable_pfs, pfs, sizeof pfs);
 			if (f->vpn->initiate_pfs)
-				kvf(&e, "InitiateWithPfs:", "Group%d", f->vpn->initiate_pfs);
+				kvf(&e, "InitiateWithPfs", "Group%d", f->vpn->initiate_pfs);
 			else
-				kv(&e, "InitiateWithPfs:", "None");
-			kv(&e, "AcceptablePfs:", pfs);
+				kv(&e, "InitiateWithPfs", "None");
+			kv(&e, "AcceptablePfs", pfs);
 		}
 		if (f->has_gateway) {
 			char gw[IP_STRLEN];
 			ip_addr_format(&f->gateway, gw, sizeof gw);
-			kv(&e, "RemoteSecurityEndpoint:", gw);
+			kv(&e, "RemoteSecurityEndpoint", gw);
 		}
 		char tunnels[256] = "";
 		size_t k = 0;
 		struct ytunnel *yt;
-		LIST_FOREACH(yt, &ike->ytunnels, all)
+		TAILQ_FOREACH(yt, &ike->ytunnels, all)
 			if (strcmp(yt->rule, f->name) == 0)
 				k += (size_t)snprintf(tunnels + k, k < sizeof tunnels ? sizeof tunnels - k : 0,
 						      "%sY%u", k ? " " : "", yt->id);
-		kv(&e, "TunnelID:", *tunnels ? tunnels : "None");
+		kv(&e, "TunnelID", *tunnels ? tunnels : "None");
 		emit_entry_end(&e);
 	}
 	emit_end(&e);
@@ -532,31 +537,31 @@ int display_cache(struct iked *ike, const struct ctl_req *r, FILE *out)
 		if (*r->id && !id_matches(r->id, c->kind, c->tunnel_id))
 			continue;
 		emit_entry(&e);
-		kvf(&e, "TunnelID:", "%c%u", c->kind, c->tunnel_id);
-		kvu(&e, "Generation:", c->generation);
-		kv(&e, c->kind == 'K' ? "KeyExchangeRuleName:" : "IpFilterRuleName:", c->rule);
-		kv(&e, c->kind == 'K' ? "KeyExchangeActionName:" : "VpnActionName:", c->action);
+		kvf(&e, "TunnelID", "%c%u", c->kind, c->tunnel_id);
+		kvu(&e, "Generation", c->generation);
+		kv(&e, c->kind == 'K' ? "KeyExchangeRuleName" : "IpFilterRuleName", c->rule);
+		kv(&e, c->kind == 'K' ? "KeyExchangeActionName" : "VpnActionName", c->action);
 		if (c->kind == 'K') {
-			kv(&e, "ExchangeMode:", exch_name((uint8_t)c->exch));
-			kv(&e, "KeyExchangeOfferName:", c->p1.offer_name);
-			kvf(&e, "Offer:", "AES_CBC-%d %s %s %s", c->p1.keylen, hash_name(c->p1.hash),
+			kv(&e, "ExchangeMode", exch_name((uint8_t)c->exch));
+			kv(&e, "KeyExchangeOfferName", c->p1.offer_name);
+			kvf(&e, "Offer", "AES_CBC-%d %s %s %s", c->p1.keylen, hash_name(c->p1.hash),
 			    dh_group_name(c->p1.group),
 			    c->p1.auth == AUTHMETH_RSA_SIGNATURE ? "RsaSignature" : "PresharedKey");
-			kvf(&e, "Lifetime:", "%us", c->p1.life_secs);
+			kvf(&e, "Lifetime", "%us", c->p1.life_secs);
 		} else {
-			kv(&e, "IpDataOfferName:", c->p2.offer_name);
-			kvf(&e, "Offer:", "ESP %s-%d %s", enc_name(c->p2.enc_alg), c->p2.keylen,
+			kv(&e, "IpDataOfferName", c->p2.offer_name);
+			kvf(&e, "Offer", "ESP %s-%d %s", enc_name(c->p2.enc_alg), c->p2.keylen,
 			    authalg_name(c->p2.auth_alg));
-			kv(&e, "HowToEncap:", c->p2.encap == ENCAP_TRANSPORT ? "Transport" : "Tunnel");
-			kv(&e, "UdpEncapsulation:", c->p2.udp ? "Yes" : "No");
+			kv(&e, "HowToEncap", c->p2.encap == ENCAP_TRANSPORT ? "Transport" : "Tunnel");
+			kv(&e, "UdpEncapsulation", c->p2.udp ? "Yes" : "No");
 			if (c->p2.pfs_group)
-				kvf(&e, "PfsGroup:", "Group%d", c->p2.pfs_group);
+				kvf(&e, "PfsGroup", "Group%d", c->p2.pfs_group);
 			else
-				kv(&e, "PfsGroup:", "None");
-			kvf(&e, "Lifetime:", "%us", c->p2.life_secs);
+				kv(&e, "PfsGroup", "None");
+			kvf(&e, "Lifetime", "%us", c->p2.life_secs);
 		}
-		kv(&e, "LocalID:", c->local_id[0] ? c->local_id : "n/a");
-		kv(&e, "RemoteID:", c->remote_id[0] ? c->remote_id : "n/a");
+		kv(&e, "LocalID", c->local_id[0] ? c->local_id : "n/a");
+		kv(&e, "RemoteID", c->remote_id[0] ? c->remote_id : "n/a");
 		emit_entry_end(&e);
 	}
 	emit_end(&e);

@@ -1,19 +1,43 @@
 /*
  * iked/exchange — the interface between the parts of the IKEv1 engine (not
- * used outside iked/): the SA database (sa.c), the message layer (ikev1.c),
- * the exchanges (phase1.c, quick.c, info.c) and the SA lifecycle
- * (lifecycle.c). Every function that can fail returns 0 or -1 after logging.
+ * used outside iked/): the states (state.c), the SA database (sa.c), the
+ * message layer (ikev1.c in, xmit.c out), the exchanges (phase1.c, quick.c,
+ * info.c) and the SA lifecycle (lifecycle.c). Every function that can fail
+ * returns 0 or -1 after logging.
  */
 #ifndef ATTLS_IKED_EXCHANGE_H
 #define ATTLS_IKED_EXCHANGE_H
 
 #include "iked/iked.h"
 
+/* The K tunnel number of a phase 1 SA for the log (0 before it has one). */
+static inline unsigned kid(const struct p1sa *p1)
+{
+	return p1->kt ? p1->kt->id : 0;
+}
+
+/* ---- state.c ------------------------------------------------------------------ */
+
+/* The one way an SA's state changes: the transition must be a step of its
+ * machine (any state may end in DELETED; DELETED is final). Each change is
+ * logged at debug level ("K3: MM_SA_SENT -> MM_KE_SENT"); an illegal one is
+ * refused (logged too, the state unchanged) with -1. */
+int p1_set_state(struct p1sa *p1, enum p1_state s);
+int p2_set_state(struct p2sa *p2, enum p2_state s);
+const char *p1_state_name(enum p1_state s);
+const char *p2_state_name(enum p2_state s);
+
 /* ---- sa.c ------------------------------------------------------------------ */
 
+/* The store's constructors; the exchanges use p1_create and p2_create
+ * (lifecycle.c), which give the new SA its timers. */
 struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *local,
 		    const struct ikeaddr *remote);
-void p1_free(struct p1sa *p1);
+/* Take a phase 1 SA out of every list and lookup but its cookies, detach its
+ * negotiations (established SA pairs outlive it), stop its timers. With a
+ * last message to answer retransmissions with, it lingers linger_ms before
+ * it goes on the reap list; otherwise it goes there at once. */
+void p1_retire(struct p1sa *p1, uint64_t linger_ms);
 struct p1sa *p1_find(struct iked *ike, const uint8_t *icky, const uint8_t *rcky);
 /* An initiator SA still waiting for the responder cookie. */
 struct p1sa *p1_find_initiating(struct iked *ike, const uint8_t *icky,
@@ -34,16 +58,19 @@ void p1_set_icky(struct p1sa *p1, const uint8_t *icky);
 struct ktunnel *ktunnel_get(struct iked *ike, const char *rule, const char *action,
 			    const struct ikeaddr *local, const struct ikeaddr *remote);
 struct ktunnel *ktunnel_by_id(struct iked *ike, unsigned id);
-void ktunnel_free(struct iked *ike, struct ktunnel *kt);
+/* Unlink a tunnel (no SA left in it) onto the reap list; once only. */
+void ktunnel_retire(struct iked *ike, struct ktunnel *kt);
 
 struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *action,
 			    const struct selector *lsel, const struct selector *rsel,
 			    const struct ip_addr *local_ep, const struct ip_addr *peer);
 struct ytunnel *ytunnel_by_id(struct iked *ike, unsigned id);
-void ytunnel_free(struct iked *ike, struct ytunnel *yt);
+void ytunnel_retire(struct iked *ike, struct ytunnel *yt);
 
 struct p2sa *p2_new(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int role);
-void p2_free(struct p2sa *p2);
+/* Take an SA pair out of its phase 1 SA, its tunnel and the lookups, stop
+ * its timers, put it on the reap list. */
+void p2_retire(struct p2sa *p2);
 struct p2sa *p2_find_msgid(struct p1sa *p1, uint32_t msgid);
 /* An SA pair by the SPI the peer uses to send to us (our inbound SPI) or by
  * the SPI we send with (its inbound). */
@@ -55,13 +82,26 @@ uint32_t spi_alloc(struct iked *ike);
 void p2_attach(struct p2sa *p2, struct p1sa *p1);
 void p2_detach(struct p2sa *p2);
 
+/* Message IDs of exchanges under p1: used ones are remembered (a replay is
+ * recognised), new ones are random and unused. */
+bool mid_seen(struct p1sa *p1, uint32_t msgid);
+void mid_remember(struct p1sa *p1, uint32_t msgid);
+uint32_t msgid_new(struct p1sa *p1);
+
+/* A turn: handling one input, timer run, kernel event or command. What it
+ * retires is freed when the outermost turn ends, never under a caller. */
+void sa_turn_begin(struct iked *ike);
+void sa_turn_end(struct iked *ike);
+/* Free every SA and tunnel, live, lingering or retired (iked_free). */
+void sa_free_all(struct iked *ike);
+
 /* SA cache keys */
 void cache_key_k(char *buf, size_t len, const char *rule, const struct ip_addr *local,
 		 const struct ip_addr *remote);
 void cache_key_y(char *buf, size_t len, const char *rule, const struct selector *l,
 		 const struct selector *r, const struct ip_addr *peer);
 
-/* ---- ikev1.c ---------------------------------------------------------------- */
+/* ---- xmit.c: the way out ------------------------------------------------------- */
 
 void ike_send_raw(struct iked *ike, const struct ikeaddr *from, const struct ikeaddr *to,
 		  bool natt, const uint8_t *pkt, size_t len);
@@ -83,22 +123,21 @@ uint64_t xmit_backoff(struct iked *ike, unsigned tries);
  * a bound for waiting on a peer that does not retransmit by our clock. */
 uint64_t xmit_patience(struct iked *ike);
 /* Protected phase 2 and informational bodies start with a HASH payload,
- * filled when the body is complete: HASH(1) = prf(SKEYID_a, M-ID | rest),
- * HASH(2) the same with Ni_b after the M-ID (ni non-NULL). */
+ * filled when the body is complete (HASH(1), or HASH(2) when ni is given:
+ * ike_msg_hash). */
 void hashed_body_begin(struct p1sa *p1, struct msgb *body);
 int hashed_send(struct p1sa *p1, uint8_t exch, uint32_t msgid, uint8_t iv[16],
 		struct msgb *body, const uint8_t *ni, size_t ni_len, struct xmit *x, bool waiting);
+
+/* ---- ikev1.c: the way in ---------------------------------------------------------- */
+
 bool hashed_verify(struct p1sa *p1, const struct msg *m, uint32_t msgid, const uint8_t *ni,
 		   size_t ni_len);
-void log_keys(struct iked *ike, const char *tunnel, const char *name, const uint8_t *v, size_t n);
 /* The hash of a received packet, for duplicate detection. */
 void packet_digest(const uint8_t *pkt, size_t len, uint8_t out[20]);
-bool mid_seen(struct p1sa *p1, uint32_t msgid);
-void mid_remember(struct p1sa *p1, uint32_t msgid);
-uint32_t msgid_new(struct p1sa *p1);
 /* The message being processed proved to come from the peer: follow a NAT
- * mapping change to its source port (RFC 3947 section 6 allows this only
- * after authentication) and count it as a sign of life for DPD. */
+ * mapping change to its source port (only after authentication:
+ * docs/iked.md, NAT traversal) and count it as a sign of life for DPD. */
 void p1_message_verified(struct p1sa *p1);
 
 /* ---- phase1.c ----------------------------------------------------------------- */
@@ -118,7 +157,6 @@ void p1_respond(struct iked *ike, const struct isakmp_hdr *h, const struct msg *
 /* A phase 1 message for an existing SA, decrypted if it was encrypted. */
 int p1_input(struct p1sa *p1, const struct msg *m, bool encrypted);
 void p1_xmit_timeout(void *arg);
-const char *p1_state_name(enum p1_state s);
 
 /* ---- quick.c ------------------------------------------------------------------- */
 
@@ -136,6 +174,10 @@ void info_input(struct p1sa *p1, const struct msg *m, uint32_t msgid, bool encry
 /* Unprotected notify for phase 1 errors before keys exist. */
 void notify_plain(struct iked *ike, const struct isakmp_hdr *h, const struct ikeaddr *local,
 		  const struct ikeaddr *remote, bool natt, uint16_t type);
+/* Add an N payload to m: about p1 itself (proto PROTO_ISAKMP, spi NULL: the
+ * SPI is its cookies) or about the SA spi of protocol proto. */
+void notify_add(struct msgb *m, const struct p1sa *p1, uint16_t type, uint8_t proto,
+		const uint8_t *spi, size_t spi_size, const uint8_t *data, size_t dlen);
 /* Protected notify under an established phase 1 SA. */
 void notify_send(struct p1sa *p1, uint16_t type, uint8_t proto, const uint8_t *spi,
 		 size_t spi_size, const uint8_t *data, size_t dlen);
@@ -147,6 +189,11 @@ void keepalive_timeout(void *arg);
 
 /* ---- lifecycle.c -------------------------------------------------------------- */
 
+/* A new SA in the store with its timers and retransmission wired to the
+ * exchanges and the lifecycle (NULL without memory). */
+struct p1sa *p1_create(struct iked *ike, int role, int exch, const struct ikeaddr *local,
+		       const struct ikeaddr *remote);
+struct p2sa *p2_create(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int role);
 void p1_established(struct p1sa *p1);
 void p1_failed(struct p1sa *p1, const char *why);
 void p1_delete(struct p1sa *p1, bool tell_peer, const char *why);
@@ -167,7 +214,7 @@ void p2_kernel_event(void *ctx, const struct kernel_event *ev);
 unsigned refresh_percent(int role);
 void p1_refresh_timeout(void *arg);
 void p1_expire_timeout(void *arg);
-void p1_reap_timeout(void *arg);
+void p1_neg_timeout(void *arg);
 void p2_refresh_timeout(void *arg);
 void p2_expire_timeout(void *arg);
 void p2_neg_timeout(void *arg);

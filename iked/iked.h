@@ -3,8 +3,11 @@
  * addresses, the phase 1 SA (ISAKMP SA) and the phase 2 negotiation/SA pair,
  * and the z/OS tunnels they belong to (K<n> IKE tunnels, Y<n> dynamic
  * tunnels, each with its Generation). The code that owns each part:
- *   sa.c        creating, finding and freeing SAs and tunnels
- *   ikev1.c     the message layer (receive, decrypt, send, retransmit)
+ *   sa.c        creating, finding, retiring and (at the end of a turn)
+ *               freeing SAs and tunnels
+ *   state.c     every change of an SA's state
+ *   ikev1.c     the message layer on the way in (find, check, decrypt)
+ *   xmit.c      the way out (encrypt, send, keep, retransmit)
  *   phase1.c    Main and Aggressive Mode
  *   quick.c     Quick Mode
  *   info.c      Informational exchanges: notify, delete, DPD
@@ -68,7 +71,8 @@ enum p1_state {
 	P1_AM_I_SA,       /* initiator sent AM1 */
 	P1_AM_R_SA,       /* responder sent AM2 */
 	P1_ESTABLISHED,
-	P1_DELETED,       /* kept briefly so retransmissions of its last message get an answer */
+	P1_DELETED,       /* retired: it lingers a few seconds, answering retransmissions
+			     of the peer's last message, then it is freed (sa.c) */
 };
 
 #define P1_MAX_IDLE_MIDS 32
@@ -133,7 +137,9 @@ struct p1sa {
 	size_t ndone_mids;
 
 	/* lifetime, refresh, DPD */
-	struct timer t_refresh, t_expire, t_dpd, t_keepalive, t_reap;
+	struct timer t_refresh, t_expire, t_dpd, t_keepalive;
+	struct timer t_neg;               /* responder: gives up a negotiation that stalls */
+	struct timer t_linger;            /* retired: when it is freed (the store's own) */
 	uint64_t created_ms, established_ms;
 	time_t established_wall;
 	uint64_t last_heard_ms;
@@ -204,19 +210,20 @@ struct p2sa {
 /* K<n>: an IKE tunnel between two security endpoints under one
  * KeyExchangeRule; each phase 1 SA negotiated for it is one generation. */
 struct ktunnel {
-	LIST_ENTRY(ktunnel) all;
+	TAILQ_ENTRY(ktunnel) all;
 	unsigned id;
 	unsigned generation;              /* of the newest SA */
 	char rule[49], action[49];
 	struct ikeaddr local, remote;     /* endpoints (remote port as first contacted) */
 	struct p1sa *cur;                 /* newest established, or the one negotiating */
 	uint64_t created_ms;
+	bool retired;                     /* on the reap list */
 };
 
 /* Y<n>: a dynamic tunnel for one IpFilterRule and one pair of selectors;
  * each Quick Mode negotiated for it is one generation. */
 struct ytunnel {
-	LIST_ENTRY(ytunnel) all;
+	TAILQ_ENTRY(ytunnel) all;
 	unsigned id;
 	unsigned generation;
 	char rule[49], action[49];        /* IpFilterRule, IpDynVpnAction */
@@ -228,6 +235,7 @@ struct ytunnel {
 	uint64_t created_ms, vpnlife_ms;
 	LIST_HEAD(, p2sa) sas;
 	struct p2sa *cur;
+	bool retired;                     /* on the reap list */
 };
 
 /* How packets leave: the real sockets, or a test harness. */
@@ -261,13 +269,27 @@ struct iked {
 	LIST_HEAD(, p1sa) p1_by_cookie[P1_HASH_BUCKETS];
 	LIST_HEAD(, p1sa) p1_all;
 	LIST_HEAD(, p2sa) p2_all;
-	LIST_HEAD(, ktunnel) ktunnels;
-	LIST_HEAD(, ytunnel) ytunnels;
+	TAILQ_HEAD(, ktunnel) ktunnels;    /* oldest first */
+	TAILQ_HEAD(, ytunnel) ytunnels;    /* oldest first */
 	unsigned next_kid, next_yid;
 	unsigned half_open;
 
+	/* retired, freed when the outermost turn ends (sa.c); phase 1 SAs that
+	 * answer retransmissions of their last message linger first */
+	LIST_HEAD(, p1sa) p1_lingering;
+	LIST_HEAD(, p1sa) p1_dead;
+	LIST_HEAD(, p2sa) p2_dead;
+	TAILQ_HEAD(, ktunnel) kt_dead;
+	TAILQ_HEAD(, ytunnel) yt_dead;
+	unsigned turn_depth;
+
 	/* counters for the display */
 	uint64_t rx_packets, rx_dropped, tx_packets;
+
+	/* the message layer's room: a decrypted body (ikev1.c) and a message
+	 * framed for the NAT-T port (xmit.c), each used within one call */
+	uint8_t rx_plain[ISAKMP_MAX_MSG];
+	uint8_t tx_framed[ISAKMP_MAX_MSG + NON_ESP_MARKER_LEN];
 };
 
 /* ---- daemon object (daemon.c) ------------------------------------------- */
@@ -278,7 +300,11 @@ void iked_free(struct iked *ike);
 /* Swap in a new policy snapshot (takes the reference). Existing SAs keep the
  * snapshot they were negotiated with. */
 void iked_set_policy(struct iked *ike, struct policy *pol);
-uint64_t iked_now(struct iked *ike);
+/* The daemon's clock: monotonic milliseconds (simulated in the unit tests). */
+static inline uint64_t iked_now(const struct iked *ike)
+{
+	return ike->clock_ms(ike->clock_ctx);
+}
 /* Run due timers. */
 void iked_tick(struct iked *ike);
 /* Delete every SA, telling the peers (lifecycle.c). */

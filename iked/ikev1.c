@@ -1,7 +1,7 @@
-/* iked/ikev1 — the IKEv1 message layer: header checks, finding the SA a
- * message belongs to, duplicate and replay detection, decryption with the
- * right IV, dispatch to the exchanges; and on the way out, encryption,
- * sending and retransmission with backoff. */
+/* iked/ikev1 — the IKEv1 message layer on the way in: header checks,
+ * finding the SA a message belongs to, duplicate and replay detection,
+ * decryption with the right IV and its rollback when a message does not
+ * verify, and dispatch to the exchanges. The way out is xmit.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,169 +10,6 @@
 #include "iked/crypto.h"
 #include "iked/exchange.h"
 #include "iked/isakmp.h"
-#include "policy/schema.h"
-
-/* ---- sending ----------------------------------------------------------------- */
-
-void ike_send_raw(struct iked *ike, const struct ikeaddr *from, const struct ikeaddr *to,
-		  bool natt, const uint8_t *pkt, size_t len)
-{
-	uint8_t framed[ISAKMP_MAX_MSG + NON_ESP_MARKER_LEN];
-	const uint8_t *out = pkt;
-	if (natt) {
-		/* RFC 3948: IKE on the NAT-T port starts with four zero bytes */
-		if (len > ISAKMP_MAX_MSG)
-			return;
-		memset(framed, 0, NON_ESP_MARKER_LEN);
-		memcpy(framed + NON_ESP_MARKER_LEN, pkt, len);
-		out = framed;
-		len += NON_ESP_MARKER_LEN;
-	}
-	ike->tx_packets++;
-	if (ike->net.send && ike->net.send(ike->net.ctx, from, to, out, len) < 0)
-		log_debug("send to peer failed");
-}
-
-void xmit_init(struct xmit *x, timer_fn *fn, void *arg)
-{
-	memset(x, 0, sizeof *x);
-	timer_init(&x->t, fn, arg);
-}
-
-void xmit_clear(struct iked *ike, struct xmit *x)
-{
-	timer_cancel(&ike->timers, &x->t);
-	free(x->pkt);
-	x->pkt = NULL;
-	x->len = 0;
-	x->tries = 0;
-	x->waiting = false;
-}
-
-uint64_t xmit_backoff(struct iked *ike, unsigned tries)
-{
-	unsigned init = ike->ip->ike.init_wait ? ike->ip->ike.init_wait : 2;
-	unsigned max = ike->ip->ike.max_wait ? ike->ip->ike.max_wait : 8;
-	uint64_t s = init;
-	for (unsigned i = 0; i < tries && s < max; i++)
-		s *= 2;
-	if (s > max)
-		s = max;
-	return s * 1000;
-}
-
-uint64_t xmit_patience(struct iked *ike)
-{
-	return (uint64_t)(ike->ip->ike.retries + 1) * xmit_backoff(ike, ike->ip->ike.retries) + 1000;
-}
-
-static int xmit_store(struct iked *ike, struct xmit *x, const uint8_t *pkt, size_t len,
-		      bool waiting)
-{
-	xmit_clear(ike, x);
-	if (!(x->pkt = malloc(len)))
-		return -1;
-	memcpy(x->pkt, pkt, len);
-	x->len = len;
-	x->waiting = waiting;
-	if (waiting)
-		timer_at(&ike->timers, &x->t, iked_now(ike) + xmit_backoff(ike, 0));
-	return 0;
-}
-
-void xmit_resend(struct p1sa *p1, struct xmit *x)
-{
-	if (!x->pkt)
-		return;
-	p1->bytes += x->len;
-	ike_send_raw(p1->ike, &p1->local, &p1->remote, p1->natt_port, x->pkt, x->len);
-}
-
-bool xmit_retry(struct p1sa *p1, struct xmit *x)
-{
-	struct iked *ike = p1->ike;
-	if (!x->pkt || !x->waiting)
-		return true;
-	if (x->tries >= ike->ip->ike.retries)
-		return false;
-	x->tries++;
-	xmit_resend(p1, x);
-	timer_at(&ike->timers, &x->t, iked_now(ike) + xmit_backoff(ike, x->tries));
-	return true;
-}
-
-int p1_send(struct p1sa *p1, struct msgb *m, struct xmit *x, bool waiting)
-{
-	if (msgb_finish(m)) {
-		log_err("K%u: cannot build a message (out of memory)", p1->kt ? p1->kt->id : 0);
-		msgb_free(m);
-		return -1;
-	}
-	int rc = xmit_store(p1->ike, x, m->b.d, m->b.len, waiting);
-	p1->bytes += m->b.len;
-	ike_send_raw(p1->ike, &p1->local, &p1->remote, p1->natt_port, m->b.d, m->b.len);
-	msgb_free(m);
-	return rc;
-}
-
-int ike_encrypt_into(struct p1sa *p1, struct msgb *hdr, struct msgb *body, uint8_t iv[16])
-{
-	if (body->b.err || hdr->b.err) {
-		msgb_free(body);
-		return -1;
-	}
-	size_t pad = (16 - body->b.len % 16) % 16;
-	buf_zero(&body->b, pad);
-	if (body->b.err ||
-	    aes_cbc_encrypt(p1->keys.enc, p1->keys.enc_len, iv, body->b.d, body->b.len)) {
-		msgb_free(body);
-		return -1;
-	}
-	hdr->b.d[16] = body->first;
-	buf_add(&hdr->b, body->b.d, body->b.len);
-	msgb_free(body);
-	return hdr->b.err ? -1 : 0;
-}
-
-void hashed_body_begin(struct p1sa *p1, struct msgb *body)
-{
-	msgb_begin_body(body);
-	msgb_pl_begin(body, PL_HASH);
-	buf_zero(&body->b, p1->keys.prf_len);
-	msgb_pl_end(body);
-}
-
-static int hash_12(struct p1sa *p1, uint32_t msgid, const uint8_t *ni, size_t ni_len,
-		   const uint8_t *rest, size_t rest_len, uint8_t *out)
-{
-	uint8_t m[4];
-	put32(m, msgid);
-	struct iov v[] = { { m, 4 }, { ni, ni ? ni_len : 0 }, { rest, rest_len } };
-	return prf_iov(p1->keys.hash, p1->keys.skeyid_a, p1->keys.prf_len, v, 3, out);
-}
-
-int hashed_send(struct p1sa *p1, uint8_t exch, uint32_t msgid, uint8_t iv[16],
-		struct msgb *body, const uint8_t *ni, size_t ni_len, struct xmit *x, bool waiting)
-{
-	size_t rest = ISAKMP_GEN_LEN + p1->keys.prf_len;
-	if (body->b.err || body->b.len < rest) {
-		msgb_free(body);
-		return -1;
-	}
-	uint8_t h[HASH_MAX_LEN];
-	if (hash_12(p1, msgid, ni, ni_len, body->b.d + rest, body->b.len - rest, h)) {
-		msgb_free(body);
-		return -1;
-	}
-	memcpy(body->b.d + ISAKMP_GEN_LEN, h, p1->keys.prf_len);
-	struct msgb m;
-	msgb_begin(&m, p1->icky, p1->rcky, exch, ISAKMP_FLAG_ENC, msgid);
-	if (ike_encrypt_into(p1, &m, body, iv)) {
-		msgb_free(&m);
-		return -1;
-	}
-	return p1_send(p1, &m, x, waiting);
-}
 
 bool hashed_verify(struct p1sa *p1, const struct msg *m, uint32_t msgid, const uint8_t *ni,
 		   size_t ni_len)
@@ -187,41 +24,15 @@ bool hashed_verify(struct p1sa *p1, const struct msg *m, uint32_t msgid, const u
 		rest_len = (size_t)(last->hdr + last->len - rest);
 	}
 	uint8_t h[HASH_MAX_LEN];
-	if (hash_12(p1, msgid, ni, ni_len, rest, rest_len, h))
+	if (ike_msg_hash(&p1->keys, msgid, ni, ni_len, rest, rest_len, h))
 		return false;
 	return mem_equal(h, m->pl[0].body, p1->keys.prf_len);
-}
-
-void log_keys(struct iked *ike, const char *tunnel, const char *name, const uint8_t *v, size_t n)
-{
-	if (!ike->log_keys)
-		return;
-	char hex[2 * 512 + 1];
-	size_t k = 0;
-	for (size_t i = 0; i < n && k + 2 < sizeof hex; i++)
-		k += (size_t)snprintf(hex + k, sizeof hex - k, "%02x", v[i]);
-	hex[k] = '\0';
-	log_info("keys %s %s=%s", tunnel, name, hex);
 }
 
 void packet_digest(const uint8_t *pkt, size_t len, uint8_t out[20])
 {
 	struct iov v = { pkt, len };
 	hash_iov(HASH_SHA1, &v, 1, out);
-}
-
-bool mid_seen(struct p1sa *p1, uint32_t msgid)
-{
-	for (size_t i = 0; i < p1->ndone_mids && i < P1_MAX_IDLE_MIDS; i++)
-		if (p1->done_mids[i] == msgid)
-			return true;
-	return false;
-}
-
-void mid_remember(struct p1sa *p1, uint32_t msgid)
-{
-	p1->done_mids[p1->ndone_mids % P1_MAX_IDLE_MIDS] = msgid;
-	p1->ndone_mids++;
 }
 
 void p1_message_verified(struct p1sa *p1)
@@ -232,21 +43,11 @@ void p1_message_verified(struct p1sa *p1)
 	if (p1->natt_port && p1->remote.port == p1->rx_from.port)
 		return;
 	if (p1->natt_port)
-		log_info("K%u: the peer's NAT-T port changed from %u to %u", p1->kt ? p1->kt->id : 0,
+		log_info("K%u: the peer's NAT-T port changed from %u to %u", kid(p1),
 			 p1->remote.port, p1->rx_from.port);
 	p1->remote.port = p1->rx_from.port;
 	p1->local.port = p1->rx_to.port;
 	p1->natt_port = true;
-}
-
-uint32_t msgid_new(struct p1sa *p1)
-{
-	for (int tries = 0; tries < 64; tries++) {
-		uint32_t m = random_u32();
-		if (m && !mid_seen(p1, m) && !p2_find_msgid(p1, m))
-			return m;
-	}
-	return 1;
 }
 
 /* ---- receiving ---------------------------------------------------------------- */
@@ -297,11 +98,15 @@ static void first_message(struct iked *ike, const struct isakmp_hdr *h, const ui
 	if (p1) {
 		uint8_t d[20];
 		packet_digest(pkt, len, d);
-		if (p1->have_last_in && memcmp(d, p1->last_in, 20) == 0)
+		if (p1->have_last_in && memcmp(d, p1->last_in, 20) == 0) {
 			xmit_resend(p1, &p1->xmit);
-		else
+			return;
+		}
+		/* a deleted SA's cookie may start a new exchange */
+		if (p1->state != P1_DELETED) {
 			drop(ike, from, "second first message with the same initiator cookie");
-		return;
+			return;
+		}
 	}
 	struct msg m;
 	m.hdr = *h;
@@ -327,7 +132,7 @@ static int phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const uin
 		xmit_resend(p1, &p1->xmit);
 		return IN_IGNORED;
 	}
-	if (p1->state == P1_ESTABLISHED || p1->state == P1_DELETED) {
+	if (p1->state == P1_ESTABLISHED) {
 		drop(ike, from, "phase 1 message for a finished exchange");
 		return IN_IGNORED;
 	}
@@ -355,7 +160,7 @@ static int phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const uin
 		}
 		return rc;
 	}
-	static uint8_t plain[ISAKMP_MAX_MSG];
+	uint8_t *plain = ike->rx_plain;
 	size_t plen;
 	uint8_t iv_next[16];
 	if (decrypt_body(p1, pkt, len, p1->iv, plain, &plen, iv_next)) {
@@ -371,7 +176,7 @@ static int phase1_message(struct p1sa *p1, const struct isakmp_hdr *h, const uin
 			char a[IP_STRLEN];
 			ip_addr_format(&from->ip, a, sizeof a);
 			log_warn("K%u: an encrypted phase 1 message from %s does not decrypt to a valid "
-				 "message (a different pre-shared key?)", p1->kt ? p1->kt->id : 0, a);
+				 "message (a different pre-shared key?)", kid(p1), a);
 			p1->warned_garbled = true;
 		}
 		return IN_IGNORED;
@@ -430,7 +235,7 @@ static void phase2_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 		memcpy(iv, p2->iv, 16);
 	else if (qm_iv(p1, h->msgid, iv))
 		return;
-	static uint8_t plain[ISAKMP_MAX_MSG];
+	uint8_t *plain = ike->rx_plain;
 	size_t plen;
 	uint8_t iv_next[16];
 	struct msg m;
@@ -449,8 +254,21 @@ static void phase2_message(struct p1sa *p1, const struct isakmp_hdr *h, const ui
 	(void)digest;
 }
 
-void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ikeaddr *from,
-	       const struct ikeaddr *to, bool natt)
+/* A deleted phase 1 SA lingers to answer the peer's last message again, in
+ * case our answer was lost; nothing else reaches it. */
+static void to_deleted(struct p1sa *p1, const uint8_t *pkt, size_t len,
+		       const struct ikeaddr *from)
+{
+	uint8_t d[20];
+	packet_digest(pkt, len, d);
+	if (p1->have_last_in && memcmp(d, p1->last_in, 20) == 0)
+		xmit_resend(p1, &p1->xmit);
+	else
+		drop(p1->ike, from, "message for a deleted ISAKMP SA");
+}
+
+static void input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ikeaddr *from,
+		  const struct ikeaddr *to, bool natt)
 {
 	struct isakmp_hdr h;
 	const char *why = "";
@@ -486,6 +304,10 @@ void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ik
 		drop(ike, from, "message for an ISAKMP SA from another address");
 		return;
 	}
+	if (p1->state == P1_DELETED) {
+		to_deleted(p1, pkt, len, from);
+		return;
+	}
 	p1->rx_from = *from;
 	p1->rx_to = *to;
 	p1->rx_natt = natt;
@@ -516,4 +338,12 @@ void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ik
 		return;
 	}
 	phase2_message(p1, &h, pkt, len, from, digest);
+}
+
+void ike_input(struct iked *ike, const uint8_t *pkt, size_t len, const struct ikeaddr *from,
+	       const struct ikeaddr *to, bool natt)
+{
+	sa_turn_begin(ike);
+	input(ike, pkt, len, from, to, natt);
+	sa_turn_end(ike);
 }

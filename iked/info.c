@@ -11,100 +11,92 @@
 #include "iked/isakmp.h"
 #include "iked/match.h"
 
-static unsigned kid(const struct p1sa *p1)
-{
-	return p1->kt ? p1->kt->id : 0;
-}
-
 /* ---- sending ------------------------------------------------------------------ */
 
-/* A protected informational message with one N or D payload. */
-static void send_info(struct p1sa *p1, uint8_t type, const struct buf *payload)
+/* A protected informational message whose body (begun by hashed_body_begin)
+ * is complete: a message ID of its own, never retransmitted. A deleted SA
+ * says nothing more (its Delete went before it was deleted). */
+static void info_send(struct p1sa *p1, struct msgb *body)
 {
-	if (!p1->keys_ready)
-		return;
 	uint32_t msgid = msgid_new(p1);
 	uint8_t iv[16];
-	if (qm_iv(p1, msgid, iv))
+	if (!p1->keys_ready || p1->state == P1_DELETED || qm_iv(p1, msgid, iv)) {
+		msgb_free(body);
 		return;
+	}
 	mid_remember(p1, msgid);
-	struct msgb body;
-	hashed_body_begin(p1, &body);
-	msgb_pl(&body, type, payload->d, payload->len);
 	struct xmit x;
 	xmit_init(&x, NULL, NULL);
-	hashed_send(p1, EXCH_INFO, msgid, iv, &body, NULL, 0, &x, false);
+	hashed_send(p1, EXCH_INFO, msgid, iv, body, NULL, 0, &x, false);
 	xmit_clear(p1->ike, &x);
+}
+
+void notify_add(struct msgb *m, const struct p1sa *p1, uint16_t type, uint8_t proto,
+		const uint8_t *spi, size_t spi_size, const uint8_t *data, size_t dlen)
+{
+	uint8_t cookies[ISAKMP_SPI_LEN];
+	if (proto == PROTO_ISAKMP && !spi) {
+		isakmp_spi(cookies, p1->icky, p1->rcky);
+		spi = cookies;
+		spi_size = sizeof cookies;
+	}
+	struct notify_payload n = { .doi = DOI_IPSEC, .proto = proto, .spi_size = (uint8_t)spi_size,
+				    .type = type, .spi = spi, .data = data, .data_len = dlen };
+	msgb_pl_begin(m, PL_N);
+	notify_encode(&m->b, &n);
+	msgb_pl_end(m);
 }
 
 void notify_send(struct p1sa *p1, uint16_t type, uint8_t proto, const uint8_t *spi,
 		 size_t spi_size, const uint8_t *data, size_t dlen)
 {
-	struct buf b;
-	buf_init(&b);
-	buf_u32(&b, DOI_IPSEC);
-	buf_u8(&b, proto);
-	if (proto == PROTO_ISAKMP && !spi) {
-		buf_u8(&b, 16);
-		buf_u16(&b, type);
-		buf_add(&b, p1->icky, 8);
-		buf_add(&b, p1->rcky, 8);
-	} else {
-		buf_u8(&b, (uint8_t)spi_size);
-		buf_u16(&b, type);
-		buf_add(&b, spi, spi_size);
-	}
-	buf_add(&b, data, dlen);
-	if (!b.err)
-		send_info(p1, PL_N, &b);
-	buf_free(&b);
+	struct msgb body;
+	hashed_body_begin(p1, &body);
+	notify_add(&body, p1, type, proto, spi, spi_size, data, dlen);
+	info_send(p1, &body);
 }
 
 void notify_plain(struct iked *ike, const struct isakmp_hdr *h, const struct ikeaddr *local,
 		  const struct ikeaddr *remote, bool natt, uint16_t type)
 {
+	uint8_t spi[ISAKMP_SPI_LEN];
+	isakmp_spi(spi, h->icookie, h->rcookie);
+	struct notify_payload n = { .doi = DOI_IPSEC, .proto = PROTO_ISAKMP, .spi_size = sizeof spi,
+				    .type = type, .spi = spi };
 	struct msgb m;
 	msgb_begin(&m, h->icookie, h->rcookie, EXCH_INFO, 0, 0);
 	msgb_pl_begin(&m, PL_N);
-	buf_u32(&m.b, DOI_IPSEC);
-	buf_u8(&m.b, PROTO_ISAKMP);
-	buf_u8(&m.b, 16);
-	buf_u16(&m.b, type);
-	buf_add(&m.b, h->icookie, 8);
-	buf_add(&m.b, h->rcookie, 8);
+	notify_encode(&m.b, &n);
 	msgb_pl_end(&m);
 	if (!msgb_finish(&m))
 		ike_send_raw(ike, local, remote, natt, m.b.d, m.b.len);
 	msgb_free(&m);
 }
 
+static void delete_send(struct p1sa *p1, uint8_t proto, const uint8_t *spi, uint8_t spi_size)
+{
+	struct delete_payload d = { .doi = DOI_IPSEC, .proto = proto, .spi_size = spi_size,
+				    .nspi = 1, .spis = spi };
+	struct msgb body;
+	hashed_body_begin(p1, &body);
+	msgb_pl_begin(&body, PL_D);
+	delete_encode(&body.b, &d);
+	msgb_pl_end(&body);
+	info_send(p1, &body);
+}
+
 void delete_send_p1(struct p1sa *p1)
 {
-	struct buf b;
-	buf_init(&b);
-	buf_u32(&b, DOI_IPSEC);
-	buf_u8(&b, PROTO_ISAKMP);
-	buf_u8(&b, 16);
-	buf_u16(&b, 1);
-	buf_add(&b, p1->icky, 8);
-	buf_add(&b, p1->rcky, 8);
-	if (!b.err)
-		send_info(p1, PL_D, &b);
-	buf_free(&b);
+	uint8_t spi[ISAKMP_SPI_LEN];
+	isakmp_spi(spi, p1->icky, p1->rcky);
+	delete_send(p1, PROTO_ISAKMP, spi, sizeof spi);
 }
 
 void delete_send_p2(struct p1sa *p1, const struct p2sa *p2)
 {
-	struct buf b;
-	buf_init(&b);
-	buf_u32(&b, DOI_IPSEC);
-	buf_u8(&b, PROTO_IPSEC_ESP);
-	buf_u8(&b, 4);
-	buf_u16(&b, 1);
-	buf_u32(&b, p2->spi_in);          /* the SPI the peer knows as its outbound */
-	if (!b.err)
-		send_info(p1, PL_D, &b);
-	buf_free(&b);
+	uint8_t spi[4];
+	put32(spi, p2->spi_in);           /* the SPI the peer knows as its outbound */
+	delete_send(p1, PROTO_IPSEC_ESP, spi, sizeof spi);
 }
 
 /* ---- receiving ----------------------------------------------------------------- */
@@ -126,8 +118,9 @@ static struct p2sa *negotiation_for(struct p1sa *p1, const struct notify_payload
 
 static void dpd_answer(struct p1sa *p1, const struct notify_payload *n)
 {
-	if (n->spi_size != 16 || memcmp(n->spi, p1->icky, 8) || memcmp(n->spi + 8, p1->rcky, 8) ||
-	    n->data_len != 4) {
+	uint8_t self[ISAKMP_SPI_LEN];
+	isakmp_spi(self, p1->icky, p1->rcky);
+	if (n->spi_size != sizeof self || memcmp(n->spi, self, sizeof self) || n->data_len != 4) {
 		log_debug("K%u: malformed DPD notification ignored", kid(p1));
 		return;
 	}
@@ -143,19 +136,18 @@ static void dpd_answer(struct p1sa *p1, const struct notify_payload *n)
 	}
 }
 
-/* Returns IN_GONE when the notification ended (and freed) p1. */
-static int notify_input(struct p1sa *p1, const struct notify_payload *n, bool protected)
+static void notify_input(struct p1sa *p1, const struct notify_payload *n, bool protected)
 {
 	char peer[IP_STRLEN];
 	ip_addr_format(&p1->remote.ip, peer, sizeof peer);
 	if (protected && (n->type == N_DPD_R_U_THERE || n->type == N_DPD_R_U_THERE_ACK)) {
 		dpd_answer(p1, n);
-		return IN_OK;
+		return;
 	}
 	if (protected && n->type == N_INITIAL_CONTACT) {
 		log_info("K%u: INITIAL-CONTACT from %s", kid(p1), peer);
 		peer_gone(p1->ike, &p1->remote.ip, p1, "the peer sent INITIAL-CONTACT");
-		return IN_OK;
+		return;
 	}
 	if (n->type >= 1 && n->type < 16384) {
 		/* an error: which negotiation does it end? */
@@ -169,12 +161,11 @@ static int notify_input(struct p1sa *p1, const struct notify_payload *n, bool pr
 				char why[80];
 				snprintf(why, sizeof why, "the peer answered %s", notify_name(n->type));
 				p1_failed(p1, why);
-				return IN_GONE;
 			}
-			return IN_OK;
+			return;
 		}
 		if (!protected)
-			return IN_OK;
+			return;
 		struct p2sa *p2 = n->proto == PROTO_IPSEC_ESP ? negotiation_for(p1, n) : NULL;
 		if (p2) {
 			char why[80];
@@ -182,13 +173,12 @@ static int notify_input(struct p1sa *p1, const struct notify_payload *n, bool pr
 			log_warn("Y%u: Quick Mode refused by %s: %s", p2->yt->id, peer,
 				 notify_name(n->type));
 			p2_failed(p2, why);
-			return IN_OK;
+			return;
 		}
 		log_warn("K%u: %s from %s", kid(p1), notify_name(n->type), peer);
-		return IN_OK;
+		return;
 	}
 	log_info("K%u: notification %s (%u) from %s", kid(p1), notify_name(n->type), n->type, peer);
-	return IN_OK;
 }
 
 static void delete_input(struct p1sa *p1, const struct delete_payload *d)
@@ -201,8 +191,6 @@ static void delete_input(struct p1sa *p1, const struct delete_payload *d)
 			if (!x || memcmp(&x->remote.ip, &p1->remote.ip, sizeof x->remote.ip) != 0)
 				continue;
 			p1_delete(x, false, "deleted by the peer");
-			if (x == p1)
-				return;                  /* nothing after this may touch p1 */
 		} else if (d->proto == PROTO_IPSEC_ESP && d->spi_size == 4) {
 			/* the sender names its inbound SPI, our outbound; a peer that
 			 * failed to install an SA may name the other one */
@@ -228,14 +216,15 @@ void info_input(struct p1sa *p1, const struct msg *m, uint32_t msgid, bool encry
 		mid_remember(p1, msgid);
 		p1_message_verified(p1);
 	}
-	/* Deletes last: one may end the SA this message came under. */
+	/* Deletes last: one may end the SA this message came under, and a
+	 * deleted SA sends nothing more (info_send), so a DPD answer must go
+	 * first. */
 	for (size_t i = 0; i < m->npl; i++) {
 		const struct payload *p = &m->pl[i];
 		struct notify_payload n;
 		const char *why;
-		if (p->type == PL_N && !notify_decode(p->body, p->body_len, &n, &why) &&
-		    notify_input(p1, &n, encrypted) == IN_GONE)
-			return;
+		if (p->type == PL_N && !notify_decode(p->body, p->body_len, &n, &why))
+			notify_input(p1, &n, encrypted);
 	}
 	if (!encrypted)
 		return;
@@ -243,13 +232,8 @@ void info_input(struct p1sa *p1, const struct msg *m, uint32_t msgid, bool encry
 		const struct payload *p = &m->pl[i];
 		struct delete_payload d;
 		const char *why;
-		if (p->type == PL_D && !delete_decode(p->body, p->body_len, &d, &why)) {
-			bool self = d.proto == PROTO_ISAKMP && d.spi_size == 16 &&
-				    !memcmp(d.spis, p1->icky, 8) && !memcmp(d.spis + 8, p1->rcky, 8);
+		if (p->type == PL_D && !delete_decode(p->body, p->body_len, &d, &why))
 			delete_input(p1, &d);
-			if (self)
-				return;
-		}
 	}
 }
 

@@ -1,7 +1,7 @@
 /*
  * iked/isakmp — the numbers of the IKEv1 protocol: ISAKMP header and payload
  * types (RFC 2408), the IPsec DOI (RFC 2407), IKE attribute classes and values
- * (RFC 2409 appendix A), NAT-T (RFC 3947) and DPD (RFC 3706). Constants only;
+ * (RFC 2409), NAT-T (RFC 3947) and DPD (RFC 3706). Constants only;
  * no code depends on anything but this file for wire values.
  */
 #ifndef ATTLS_IKED_ISAKMP_H
@@ -67,7 +67,7 @@
 #define ESP_AES_GCM_12        19
 #define ESP_AES_GCM_16        20
 
-/* Phase 1 attribute classes (RFC 2409 appendix A) */
+/* Phase 1 attribute classes (RFC 2409) */
 #define P1A_ENC               1
 #define P1A_HASH              2
 #define P1A_AUTH              3
@@ -94,7 +94,7 @@
 #define LIFE_SECONDS          1
 #define LIFE_KILOBYTES        2
 
-/* Phase 2 (IPsec DOI) attribute classes (RFC 2407 4.5) */
+/* Phase 2 (IPsec DOI) attribute classes (RFC 2407) */
 #define P2A_LIFE_TYPE         1
 #define P2A_LIFE_DURATION     2
 #define P2A_GROUP_DESC        3
@@ -123,7 +123,7 @@
 /* Attribute format bit: TV (fixed 2-byte value) when set, TLV otherwise */
 #define ATTR_AF               0x8000
 
-/* Identification types (RFC 2407 4.6.2.1) */
+/* Identification types (RFC 2407) */
 #define IPSEC_ID_IPV4_ADDR         1
 #define IPSEC_ID_FQDN              2
 #define IPSEC_ID_USER_FQDN         3
@@ -139,7 +139,7 @@
 /* Certificate encodings */
 #define CERT_X509_SIG         4
 
-/* Notify message types (RFC 2408 3.14.1, RFC 2407 4.6.3, RFC 3706) */
+/* Notify message types (RFC 2408, RFC 2407, RFC 3706) */
 #define N_INVALID_PAYLOAD_TYPE      1
 #define N_DOI_NOT_SUPPORTED         2
 #define N_SITUATION_NOT_SUPPORTED   3

@@ -1,8 +1,9 @@
 /*
  * iked/kernel — where negotiated IPsec SAs go. One interface (struct
- * kernel_ops) with two backends: xfrm (Linux netlink: SAs and policies,
- * kernel_xfrm.c) and log (records each SA and policy it would install,
- * kernel_log.c). The descriptions below carry everything a data path needs
+ * kernel_ops) with its backends, registered in kernel.c: xfrm (Linux
+ * netlink: SAs and policies, kernel_xfrm.c) and log (records each SA and
+ * policy it would install, kernel_log.c). install.c turns a negotiated SA
+ * pair into the descriptions below, which carry everything a data path needs
  * (addresses, SPI, mode, UDP encapsulation, algorithms, keys, selectors,
  * lifetimes), so a userspace data path can be a third backend.
  *
@@ -22,8 +23,7 @@
 #include "policy/addr.h"
 
 struct kernel;
-struct iked;
-struct p2sa;
+struct kernel_args;
 
 struct kernel_sel {
 	struct ip_range src, dst;         /* single, prefix or range (ranges: the covering prefix) */
@@ -86,6 +86,9 @@ struct kernel_sa_stats {
 
 struct kernel_ops {
 	const char *name;
+	/* Optional (NULL: nothing to open). Set up k (fds, priv); 0, or -1 with
+	 * err filled. */
+	int (*open)(struct kernel *k, const struct kernel_args *a, char *err, size_t errlen);
 	int (*add_sa)(struct kernel *k, const struct kernel_sa *sa);
 	int (*del_sa)(struct kernel *k, const struct ip_addr *src, const struct ip_addr *dst,
 		      uint32_t spi, const char *label);
@@ -117,33 +120,35 @@ struct kernel {
 	void *priv;                       /* backend state a backend may need */
 };
 
-/* Open a backend (BACKEND_XFRM or BACKEND_LOG). NULL with err filled. */
-struct kernel *kernel_open(int backend, char *err, size_t errlen);
+/* Open a backend (BACKEND_*: the registry in kernel.c). NULL with err filled. */
+/* What a backend may need from the daemon when it opens. The tun backend
+ * (kernel_tun.c, iked's own ESP data path behind TUN device `tun_device`)
+ * shares the NAT-T port of iked's sockets (net, opened with NET_REUSEPORT)
+ * for ESP in UDP and marks them all so that IKE never enters the tunnel. */
+struct net;
+struct kernel_args {
+	const char *tun_device;
+	struct net *net;
+};
+
+/* KernelBackend auto: BACKEND_XFRM when this kernel takes an ESP SA, else
+ * BACKEND_TUN; why says what the probe saw. */
+int kernel_resolve_auto(char *why, size_t whylen);
+
+/* a may be NULL for backends that need nothing (xfrm, log). */
+struct kernel *kernel_open(int backend, const struct kernel_args *a, char *err, size_t errlen);
 void kernel_close(struct kernel *k);
+/* The backend's name ("xfrm", "log"), for the log. */
+const char *kernel_backend_name(int backend);
 
 /* A backend's event to the daemon (nothing when no daemon listens). */
-void kernel_report(struct kernel *k, const struct kernel_event *ev);
+static inline void kernel_report(struct kernel *k, const struct kernel_event *ev)
+{
+	if (k->report)
+		k->report(k->report_ctx, ev);
+}
 /* The event loop: event_fd is readable. */
 void kernel_receive(struct kernel *k);
-
-/* Install / remove both SAs and the policies of an established phase 2. */
-int kernel_install_p2(struct iked *ike, struct p2sa *p2);
-void kernel_remove_p2(struct iked *ike, struct p2sa *p2);
-/* The installed phase 2 SA pair an event names (*inbound: which of the two),
- * or NULL. */
-struct p2sa *kernel_event_p2(struct iked *ike, const struct kernel_event *ev, bool *inbound);
-/* Bytes through both SAs of an installed phase 2; -1 when the backend has no
- * counters or cannot tell. */
-int kernel_p2_bytes(struct iked *ike, const struct p2sa *p2, uint64_t *in, uint64_t *out);
-/* The soft byte limit put before a hard one of hard_bytes for an SA
- * negotiated in role (IKE_INITIATOR / IKE_RESPONDER); 0 when hard is 0. */
-uint64_t kernel_soft_bytes(uint64_t hard_bytes, int role);
-/* The hard byte limit of a lifesize in kilobytes (0 = none; a lifesize too
- * large to count in bytes is no limit). */
-uint64_t kernel_hard_bytes(uint64_t life_kb);
-/* Remove the policies of a dynamic tunnel whose last SA is gone. */
-struct ytunnel;
-void kernel_remove_policies(struct iked *ike, struct ytunnel *yt);
 
 /* The xfrm netlink encoding, exposed for the unit tests: each returns the
  * message length written into buf, or 0 when cap is too small. */
@@ -167,23 +172,16 @@ int xfrm_parse_getsa_reply(const uint8_t *buf, size_t len, uint32_t seq, uint64_
 			   int *error);
 
 /* An SA as the backends log it (label, SPI, addresses, mode, algorithms,
- * limits, selector; never keys). */
+ * limits, selector; never keys), and a selector (kernel_fmt.c). */
 void kernel_sa_format(const struct kernel_sa *sa, char *buf, size_t len);
+void kernel_sel_format(const struct kernel_sel *s, char *buf, size_t len);
 
 extern const struct kernel_ops kernel_log_ops;
 extern const struct kernel_ops kernel_xfrm_ops;
 extern const struct kernel_ops kernel_tun_ops;
-int kernel_xfrm_open(struct kernel *k, char *err, size_t errlen);
 /* Whether this kernel takes an ESP SA: 1 yes, 0 no (why says what it
  * refused), tried in a network namespace of a child process so that
  * nothing is left behind. */
 int kernel_xfrm_probe(char *why, size_t whylen);
-
-/* The tun backend (kernel_tun.c): iked's own ESP data path behind TUN
- * device `device`. It shares the NAT-T port of iked's sockets (net, opened
- * with NET_REUSEPORT) for ESP in UDP and marks them all so that IKE never
- * enters the tunnel. NULL with err filled. */
-struct net;
-struct kernel *kernel_tun_open(const char *device, struct net *net, char *err, size_t errlen);
 
 #endif

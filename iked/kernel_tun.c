@@ -604,22 +604,22 @@ static int start_threads(struct kernel *k, char *err, size_t errlen)
 	return rc ? -1 : 0;
 }
 
-struct kernel *kernel_tun_open(const char *device, struct net *net, char *err, size_t errlen)
+static int t_open(struct kernel *k, const struct kernel_args *a, char *err, size_t errlen)
 {
-	struct kernel *k = calloc(1, sizeof *k);
+	if (!a || !a->net || !a->tun_device) {
+		snprintf(err, errlen, "the tun backend needs iked's sockets and a device name");
+		return -1;
+	}
 	struct tunk *t = calloc(1, sizeof *t);
 	struct table *empty = dp_table_new(0, 0);
-	if (!k || !t || !empty) {
+	if (!t || !empty) {
 		snprintf(err, errlen, "out of memory");
-		free(k);
 		free(t);
 		free(empty);
-		return NULL;
+		return -1;
 	}
 	err[0] = '\0';
-	k->ops = &kernel_tun_ops;
 	k->priv = t;
-	k->fd = -1;
 	t->raw4 = t->raw6 = -1;
 	t->tun.fd = t->tun.nl = -1;
 	atomic_store(&t->table, empty);
@@ -630,21 +630,21 @@ struct kernel *kernel_tun_open(const char *device, struct net *net, char *err, s
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	if (tun_open(&t->tun, device, TUN_MTU, true, err, errlen) || open_sockets(t, net, err, errlen) ||
-	    start_threads(k, err, errlen))
+	if (tun_open(&t->tun, a->tun_device, TUN_MTU, true, err, errlen) ||
+	    open_sockets(t, a->net, err, errlen) || start_threads(k, err, errlen))
 		goto fail;
 	log_info("kernel(tun): ESP data path on %s (MTU %d%s), routes in table %d for packets "
 		 "without mark 0x%x", t->tun.name, TUN_MTU,
 		 t->tun.vnet ? ", TCP segmentation offload" : "", TUN_ROUTE_TABLE, TUN_FWMARK);
-	return k;
+	return 0;
 fail:
 	t_close(k);
-	free(k);
-	return NULL;
+	return -1;
 }
 
 const struct kernel_ops kernel_tun_ops = {
 	.name = "tun",
+	.open = t_open,
 	.add_sa = t_add_sa,
 	.del_sa = t_del_sa,
 	.add_policy = t_add_policy,

@@ -5,7 +5,7 @@
  * their answer on one; the expire group is joined on the other, which the
  * event loop polls. On one socket an expire message could arrive while a
  * request waits for its acknowledgement and would have to be queued there,
- * since reporting it from inside the request (say, from kernel_install_p2)
+ * since reporting it from inside the request (say, from kernel_install_p2 in install.c)
  * would let the daemon delete the SA pair it is installing. */
 #include "iked/kernel.h"
 
@@ -469,7 +469,7 @@ static int open_events(char *err, size_t errlen)
 	return fd;
 }
 
-int kernel_xfrm_open(struct kernel *k, char *err, size_t errlen)
+static int x_open(struct kernel *k, const struct kernel_args *a, char *err, size_t errlen)
 {
 	k->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_XFRM);
 	if (k->fd < 0) {
@@ -570,6 +570,7 @@ int kernel_xfrm_probe(char *why, size_t whylen)
 
 const struct kernel_ops kernel_xfrm_ops = {
 	.name = "xfrm",
+	.open = x_open,
 	.add_sa = x_add_sa,
 	.del_sa = x_del_sa,
 	.add_policy = x_add_policy,

@@ -1,8 +1,10 @@
 /* iked/keys — IKEv1 key derivation and authentication hashes. */
 #include "iked/keys.h"
 
+#include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "iked/isakmp.h"
 
 int ike_skeyid_psk(struct p1keys *k, const uint8_t *psk, size_t psk_len,
@@ -48,7 +50,7 @@ int ike_derive_p1(struct p1keys *k, const uint8_t *gxy, size_t gxy_len, const ui
 		memcpy(k->enc, k->skeyid_e, enc_len);
 		return 0;
 	}
-	/* Appendix B: K1 = prf(SKEYID_e, 0), Kn = prf(SKEYID_e, Kn-1) */
+	/* K1 = prf(SKEYID_e, 0), Kn = prf(SKEYID_e, Kn-1) */
 	uint8_t block[HASH_MAX_LEN];
 	size_t have = 0;
 	if (prf1(k->hash, k->skeyid_e, L, &n0, 1, block))
@@ -122,4 +124,40 @@ int ike_auth_hash(const struct p1keys *k, const uint8_t *gx_a, const uint8_t *gx
 	struct iov v[] = { { gx_a, gx_len }, { gx_b, gx_len }, { cky_a, 8 }, { cky_b, 8 },
 			   { sai, sai_len }, { idb, id_len } };
 	return prf_iov(k->hash, k->skeyid, k->prf_len, v, 6, out);
+}
+
+static void be32(uint8_t out[4], uint32_t v)
+{
+	out[0] = (uint8_t)(v >> 24);
+	out[1] = (uint8_t)(v >> 16);
+	out[2] = (uint8_t)(v >> 8);
+	out[3] = (uint8_t)v;
+}
+
+int ike_msg_hash(const struct p1keys *k, uint32_t msgid, const uint8_t *ni, size_t ni_len,
+		 const uint8_t *rest, size_t rest_len, uint8_t *out)
+{
+	uint8_t m[4];
+	be32(m, msgid);
+	struct iov v[] = { { m, 4 }, { ni, ni ? ni_len : 0 }, { rest, rest_len } };
+	return prf_iov(k->hash, k->skeyid_a, k->prf_len, v, 3, out);
+}
+
+int ike_qm_hash3(const struct p1keys *k, uint32_t msgid, const uint8_t *ni, size_t ni_len,
+		 const uint8_t *nr, size_t nr_len, uint8_t *out)
+{
+	uint8_t zero = 0, m[4];
+	be32(m, msgid);
+	struct iov v[] = { { &zero, 1 }, { m, 4 }, { ni, ni_len }, { nr, nr_len } };
+	return prf_iov(k->hash, k->skeyid_a, k->prf_len, v, 4, out);
+}
+
+void log_key(const char *tunnel, const char *name, const uint8_t *v, size_t n)
+{
+	char hex[2 * 512 + 1];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 2 < sizeof hex; i++)
+		k += (size_t)snprintf(hex + k, sizeof hex - k, "%02x", v[i]);
+	hex[k] = '\0';
+	log_info("keys %s %s=%s", tunnel, name, hex);
 }

@@ -13,6 +13,7 @@
 #include "iked/crypto.h"
 #include "iked/dh.h"
 #include "iked/exchange.h"
+#include "iked/install.h"
 #include "iked/kernel.h"
 #include "iked/match.h"
 #include "policy/policy.h"
@@ -23,6 +24,12 @@
  * and a Delete on different threads, and a Delete that overtakes the message
  * finds nothing to delete), and packets already on their way still decrypt. */
 #define REPLACED_GRACE_MS 5000
+
+/* How long a deleted phase 1 SA is still found by its cookies to answer a
+ * retransmission of the peer's last message with its own (our answer may be
+ * what was lost; charon's first retransmission comes after 4 s). It answers
+ * nothing else. */
+#define P1_LINGER_MS 10000
 
 /* Refresh at a fraction of the lifetime, the initiator of the SA first so
  * the two sides rarely refresh at once; a little jitter spreads many SAs.
@@ -48,6 +55,35 @@ static const char *role_name(int role)
 static const char *auth_name(int auth)
 {
 	return auth == AUTHMETH_RSA_SIGNATURE ? "RsaSignature" : "PresharedKey";
+}
+
+/* ---- creation: where each SA's timers lead ------------------------------------ */
+
+struct p1sa *p1_create(struct iked *ike, int role, int exch, const struct ikeaddr *local,
+		       const struct ikeaddr *remote)
+{
+	struct p1sa *p1 = p1_new(ike, role, exch, local, remote);
+	if (!p1)
+		return NULL;
+	xmit_init(&p1->xmit, p1_xmit_timeout, p1);
+	timer_init(&p1->t_refresh, p1_refresh_timeout, p1);
+	timer_init(&p1->t_expire, p1_expire_timeout, p1);
+	timer_init(&p1->t_dpd, dpd_timeout, p1);
+	timer_init(&p1->t_keepalive, keepalive_timeout, p1);
+	timer_init(&p1->t_neg, p1_neg_timeout, p1);
+	return p1;
+}
+
+struct p2sa *p2_create(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int role)
+{
+	struct p2sa *p2 = p2_new(ike, yt, p1, role);
+	if (!p2)
+		return NULL;
+	xmit_init(&p2->xmit, qm_xmit_timeout, p2);
+	timer_init(&p2->t_refresh, p2_refresh_timeout, p2);
+	timer_init(&p2->t_expire, p2_expire_timeout, p2);
+	timer_init(&p2->t_neg, p2_neg_timeout, p2);
+	return p2;
 }
 
 /* ---- phase 1 ------------------------------------------------------------------ */
@@ -82,12 +118,13 @@ static void cache_p1(struct p1sa *p1)
 void p1_established(struct p1sa *p1)
 {
 	struct iked *ike = p1->ike;
+	if (p1_set_state(p1, P1_ESTABLISHED))
+		return;
 	if (p1->role == IKE_RESPONDER && ike->half_open)
 		ike->half_open--;
-	p1->state = P1_ESTABLISHED;
 	p1->established_ms = iked_now(ike);
 	p1->established_wall = time(NULL);
-	timer_cancel(&ike->timers, &p1->t_reap);
+	timer_cancel(&ike->timers, &p1->t_neg);
 	/* a responder may have settled on another rule when it saw the identity */
 	if (!p1->kt || strcmp(p1->kt->rule, p1->rule->name) != 0) {
 		struct ktunnel *old = p1->kt;
@@ -96,7 +133,7 @@ void p1_established(struct p1sa *p1)
 		if (old && old->cur == p1)
 			old->cur = NULL;
 		if (old && ktunnel_unused(ike, old))
-			ktunnel_free(ike, old);
+			ktunnel_retire(ike, old);
 		if (!p1->kt) {
 			p1_failed(p1, "out of memory");
 			return;
@@ -154,72 +191,76 @@ static void fail_negotiations(struct p1sa *p1, const char *why)
 	}
 }
 
-static void p1_forget(struct p1sa *p1)
+/* Ends p1: its state machine ends in DELETED, its negotiations fail, its K
+ * tunnel keeps the newest other established generation as the current one or
+ * goes with its last SA, and the store retires it (freed at the end of the
+ * turn, after a linger in which it answers retransmissions). */
+static void p1_end(struct p1sa *p1, const char *why)
 {
 	struct iked *ike = p1->ike;
 	struct ktunnel *kt = p1->kt;
-	if (kt && kt->cur == p1) {
-		/* an older generation still up stays the current one */
+	if (p1->role == IKE_RESPONDER && p1->state != P1_ESTABLISHED && ike->half_open)
+		ike->half_open--;
+	p1_set_state(p1, P1_DELETED);
+	fail_negotiations(p1, why);
+	p1_retire(p1, P1_LINGER_MS);
+	if (!kt)
+		return;
+	if (kt->cur == p1) {
 		struct p1sa *o;
 		kt->cur = NULL;
 		LIST_FOREACH(o, &ike->p1_all, all)
-			if (o != p1 && o->kt == kt && o->state == P1_ESTABLISHED &&
+			if (o->kt == kt && o->state == P1_ESTABLISHED &&
 			    (!kt->cur || o->established_ms > kt->cur->established_ms))
 				kt->cur = o;
 	}
-	p1_free(p1);
-	if (kt && ktunnel_unused(ike, kt))
-		ktunnel_free(ike, kt);
+	if (ktunnel_unused(ike, kt))
+		ktunnel_retire(ike, kt);
 }
 
 void p1_failed(struct p1sa *p1, const char *why)
 {
-	char peer[IP_STRLEN];
-	ip_addr_format(&p1->remote.ip, peer, sizeof peer);
+	if (p1->state == P1_DELETED)
+		return;
 	if (p1->state == P1_ESTABLISHED) {
 		p1_delete(p1, true, why);
 		return;
 	}
+	char peer[IP_STRLEN];
+	ip_addr_format(&p1->remote.ip, peer, sizeof peer);
 	log_warn("IKE tunnel K%u: %s Mode with %s failed (%s, state %s): %s",
-		 p1->kt ? p1->kt->id : 0, exch_name((uint8_t)p1->exch), peer, role_name(p1->role),
+		 kid(p1), exch_name((uint8_t)p1->exch), peer, role_name(p1->role),
 		 p1_state_name(p1->state), why);
-	fail_negotiations(p1, "phase 1 failed");
-	p1_forget(p1);
+	p1_end(p1, "phase 1 failed");
 }
 
 void p1_delete(struct p1sa *p1, bool tell_peer, const char *why)
 {
+	if (p1->state == P1_DELETED)
+		return;
 	if (p1->state != P1_ESTABLISHED) {
 		p1_failed(p1, why);
 		return;
 	}
 	if (tell_peer)
 		delete_send_p1(p1);
-	log_info("EZD0812I IKE tunnel K%u generation %u deleted: %s", p1->kt ? p1->kt->id : 0,
-		 p1->generation, why);
-	p1->state = P1_DELETED;
-	fail_negotiations(p1, "its phase 1 SA was deleted");
-	p1_forget(p1);
+	log_info("EZD0812I IKE tunnel K%u generation %u deleted: %s", kid(p1), p1->generation, why);
+	p1_end(p1, "its phase 1 SA was deleted");
 }
 
 void start_waiting_quick_modes(struct iked *ike, struct p1sa *p1)
 {
-	/* qm_initiate moves each waiting SA on (or frees it and its tunnel), so
-	 * the walk restarts after each one and ends when none is left */
-	for (;;) {
-		struct p2sa *p2, *found = NULL;
-		LIST_FOREACH(p2, &ike->p2_all, all)
-			if (p2->state == P2_WAIT_P1 &&
-			    memcmp(&p2->yt->peer, &p1->remote.ip, sizeof p1->remote.ip) == 0 &&
-			    memcmp(&p2->yt->local_ep, &p1->local.ip, sizeof p1->local.ip) == 0) {
-				found = p2;
-				break;
-			}
-		if (!found)
-			return;
-		timer_cancel(&ike->timers, &found->t_neg);
-		p2_attach(found, p1);
-		qm_initiate(found);
+	/* qm_initiate moves each waiting SA on, or ends it (unlinking only it) */
+	struct p2sa *p2, *next;
+	for (p2 = LIST_FIRST(&ike->p2_all); p2; p2 = next) {
+		next = LIST_NEXT(p2, all);
+		if (p2->state != P2_WAIT_P1 ||
+		    memcmp(&p2->yt->peer, &p1->remote.ip, sizeof p1->remote.ip) != 0 ||
+		    memcmp(&p2->yt->local_ep, &p1->local.ip, sizeof p1->local.ip) != 0)
+			continue;
+		timer_cancel(&ike->timers, &p2->t_neg);
+		p2_attach(p2, p1);
+		qm_initiate(p2);
 	}
 }
 
@@ -240,12 +281,12 @@ void p1_expire_timeout(void *arg)
 		p1_delete(p1, true, "replaced by a newer generation");
 		return;
 	}
-	log_info("EZD0995I IKE tunnel K%u generation %u expired", p1->kt ? p1->kt->id : 0,
+	log_info("EZD0995I IKE tunnel K%u generation %u expired", kid(p1),
 		 p1->generation);
 	p1_delete(p1, true, "lifetime expired");
 }
 
-void p1_reap_timeout(void *arg)
+void p1_neg_timeout(void *arg)
 {
 	struct p1sa *p1 = arg;
 	if (p1->state != P1_ESTABLISHED)
@@ -269,7 +310,7 @@ int ktunnel_refresh(struct iked *ike, struct ktunnel *kt, bool use_cache, char *
 	}
 	struct p1sa *p1;
 	LIST_FOREACH(p1, &ike->p1_all, all)
-		if (p1->kt == kt && p1->state != P1_ESTABLISHED && p1->state != P1_DELETED) {
+		if (p1->kt == kt && p1->state != P1_ESTABLISHED) {
 			snprintf(err, errlen, "a negotiation for K%u is already running", kt->id);
 			return -1;
 		}
@@ -304,22 +345,14 @@ static void cache_p2(struct p2sa *p2)
 		log_warn("Y%u: SA cache full, agreed attributes not kept", p2->yt->id);
 }
 
-static bool tunnel_has_other_sa(const struct ytunnel *yt, const struct p2sa *p2)
-{
-	struct p2sa *o;
-	LIST_FOREACH(o, &yt->sas, in_tunnel)
-		if (o != p2 && o->state != P2_DELETED)
-			return true;
-	return false;
-}
-
 void p2_established(struct p2sa *p2)
 {
 	struct iked *ike = p2->ike;
 	struct ytunnel *yt = p2->yt;
 	struct p2sa *prev = yt->cur && yt->cur != p2 && yt->cur->state == P2_ESTABLISHED ? yt->cur
 											   : NULL;
-	p2->state = P2_ESTABLISHED;
+	if (p2_set_state(p2, P2_ESTABLISHED))
+		return;
 	p2->established_ms = iked_now(ike);
 	p2->established_wall = time(NULL);
 	/* it stays on its phase 1 SA's list: a retransmitted message 2 (our
@@ -361,22 +394,39 @@ void p2_established(struct p2sa *p2)
 	}
 }
 
-void p2_failed(struct p2sa *p2, const char *why)
+/* Ends p2: DELETED, retired (freed at the end of the turn), its tunnel's
+ * current SA the newest other established one, the tunnel retired with its
+ * last SA. */
+static void p2_end(struct p2sa *p2)
 {
 	struct iked *ike = p2->ike;
 	struct ytunnel *yt = p2->yt;
+	p2_set_state(p2, P2_DELETED);
+	p2_retire(p2);
+	if (yt->cur == p2) {
+		struct p2sa *o;
+		yt->cur = NULL;
+		LIST_FOREACH(o, &yt->sas, in_tunnel)
+			if (o->state == P2_ESTABLISHED && (!yt->cur || o->generation > yt->cur->generation))
+				yt->cur = o;
+	}
+	if (LIST_EMPTY(&yt->sas))
+		ytunnel_retire(ike, yt);
+}
+
+void p2_failed(struct p2sa *p2, const char *why)
+{
+	if (p2->state == P2_DELETED)
+		return;
 	if (p2->state == P2_ESTABLISHED) {
 		p2_delete(p2, true, why);
 		return;
 	}
-	log_warn("Dynamic tunnel Y%u: Quick Mode %s failed (%s): %s", yt->id,
+	log_warn("Dynamic tunnel Y%u: Quick Mode %s failed (%s): %s", p2->yt->id,
 		 p2->refresh ? "refresh" : "negotiation", role_name(p2->role), why);
-	bool keep = tunnel_has_other_sa(yt, p2);
 	if (p2->p1 && p2->msgid)
 		mid_remember(p2->p1, p2->msgid);
-	p2_free(p2);
-	if (!keep)
-		ytunnel_free(ike, yt);
+	p2_end(p2);
 }
 
 static struct p1sa *p1_for_peer(struct iked *ike, const struct ytunnel *yt)
@@ -390,6 +440,8 @@ void p2_delete(struct p2sa *p2, bool tell_peer, const char *why)
 {
 	struct iked *ike = p2->ike;
 	struct ytunnel *yt = p2->yt;
+	if (p2->state == P2_DELETED)
+		return;
 	if (p2->state != P2_ESTABLISHED) {
 		p2_failed(p2, why);
 		return;
@@ -406,21 +458,10 @@ void p2_delete(struct p2sa *p2, bool tell_peer, const char *why)
 	kernel_remove_p2(ike, p2);
 	log_info("EZD0812I dynamic tunnel Y%u generation %u deleted: %s", yt->id, p2->generation,
 		 why);
-	bool keep = tunnel_has_other_sa(yt, p2);
-	if (!keep)
+	bool last = LIST_FIRST(&yt->sas) == p2 && !LIST_NEXT(p2, in_tunnel);
+	if (last)
 		kernel_remove_policies(ike, yt);
-	p2->state = P2_DELETED;
-	if (yt->cur == p2) {
-		struct p2sa *o;
-		yt->cur = NULL;
-		LIST_FOREACH(o, &yt->sas, in_tunnel)
-			if (o != p2 && o->state == P2_ESTABLISHED &&
-			    (!yt->cur || o->generation > yt->cur->generation))
-				yt->cur = o;
-	}
-	p2_free(p2);
-	if (!keep)
-		ytunnel_free(ike, yt);
+	p2_end(p2);
 }
 
 /* Start a Quick Mode for yt: under the established phase 1 SA with its peer,
@@ -430,7 +471,7 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 {
 	bool negotiating;
 	struct p1sa *p1 = p1_find_peer(ike, &yt->local_ep, &yt->peer, &negotiating);
-	struct p2sa *p2 = p2_new(ike, yt, NULL, IKE_INITIATOR);
+	struct p2sa *p2 = p2_create(ike, yt, NULL, IKE_INITIATOR);
 	if (!p2) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -441,7 +482,7 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 		p2_attach(p2, p1);
 		return qm_initiate(p2) ? (snprintf(err, errlen, "Quick Mode not started"), -1) : 0;
 	}
-	p2->state = P2_WAIT_P1;
+	p2_set_state(p2, P2_WAIT_P1);
 	/* bounded wait for phase 1 */
 	timer_at(&ike->timers, &p2->t_neg, iked_now(ike) + 2 * xmit_patience(ike));
 	if (p1)
@@ -456,12 +497,7 @@ static int start_quick_mode(struct iked *ike, struct ytunnel *yt, bool refresh, 
 	struct ikeaddr remote = { yt->peer, ike->ip->ike.ike_port };
 	if (!p1_initiate(ike, r, &local, &remote, false, true)) {
 		snprintf(err, errlen, "phase 1 could not be started (see the log)");
-		struct p2sa *q;
-		LIST_FOREACH(q, &ike->p2_all, all)
-			if (q == p2) {
-				p2_failed(p2, "phase 1 could not be started");
-				break;
-			}
+		p2_failed(p2, "phase 1 could not be started");
 		return -1;
 	}
 	return 0;
@@ -570,12 +606,9 @@ static void p2_soft_expired(struct p2sa *p2, const struct kernel_event *ev, bool
 		log_warn("Y%u: refresh not started: %s", yt->id, err);
 }
 
-void p2_kernel_event(void *ctx, const struct kernel_event *ev)
+static void kernel_event(struct iked *ike, const struct kernel_event *ev)
 {
-	struct iked *ike = ctx;
 	bool inbound = false;
-	if (ike->stopping)
-		return;
 	struct p2sa *p2 = kernel_event_p2(ike, ev, &inbound);
 	if (!p2) {
 		char dst[IP_STRLEN];
@@ -597,6 +630,16 @@ void p2_kernel_event(void *ctx, const struct kernel_event *ev)
 	p2_expire(p2, ev->lifesize);
 }
 
+void p2_kernel_event(void *ctx, const struct kernel_event *ev)
+{
+	struct iked *ike = ctx;
+	if (ike->stopping)
+		return;
+	sa_turn_begin(ike);
+	kernel_event(ike, ev);
+	sa_turn_end(ike);
+}
+
 void p2_neg_timeout(void *arg)
 {
 	struct p2sa *p2 = arg;
@@ -610,30 +653,18 @@ void peer_gone(struct iked *ike, const struct ip_addr *peer, struct p1sa *except
 	       const char *why)
 {
 	const bool tell = false;          /* a dead or rebooted peer has no state to delete */
-	for (bool again = true; again;) {
-		again = false;
-		struct p2sa *p2;
-		LIST_FOREACH(p2, &ike->p2_all, all) {
-			if (memcmp(&p2->yt->peer, peer, sizeof *peer) != 0 || (except && p2->p1 == except))
-				continue;
-			if (p2->state == P2_ESTABLISHED)
-				p2_delete(p2, tell, why);
-			else
-				p2_failed(p2, why);
-			again = true;
-			break;
-		}
+	/* each delete unlinks only what it deletes, so the next element stays */
+	struct p2sa *p2, *p2next;
+	for (p2 = LIST_FIRST(&ike->p2_all); p2; p2 = p2next) {
+		p2next = LIST_NEXT(p2, all);
+		if (memcmp(&p2->yt->peer, peer, sizeof *peer) == 0 && (!except || p2->p1 != except))
+			p2_delete(p2, tell, why);
 	}
-	for (bool again = true; again;) {
-		again = false;
-		struct p1sa *p1;
-		LIST_FOREACH(p1, &ike->p1_all, all) {
-			if (p1 == except || memcmp(&p1->remote.ip, peer, sizeof *peer) != 0)
-				continue;
+	struct p1sa *p1, *p1next;
+	for (p1 = LIST_FIRST(&ike->p1_all); p1; p1 = p1next) {
+		p1next = LIST_NEXT(p1, all);
+		if (p1 != except && memcmp(&p1->remote.ip, peer, sizeof *peer) == 0)
 			p1_delete(p1, tell, why);
-			again = true;
-			break;
-		}
 	}
 }
 
@@ -706,58 +737,38 @@ int ytunnel_activate(struct iked *ike, const char *name, char *out, size_t outle
 
 void ktunnel_deactivate(struct iked *ike, struct ktunnel *kt, const char *why)
 {
-	for (bool again = true; again;) {
-		again = false;
-		struct p1sa *p1;
-		LIST_FOREACH(p1, &ike->p1_all, all) {
-			if (p1->kt != kt)
-				continue;
-			/* p1_delete may free kt with its last SA */
-			bool last = true;
-			struct p1sa *o;
-			LIST_FOREACH(o, &ike->p1_all, all)
-				if (o != p1 && o->kt == kt)
-					last = false;
+	struct p1sa *p1, *next;
+	for (p1 = LIST_FIRST(&ike->p1_all); p1; p1 = next) {
+		next = LIST_NEXT(p1, all);
+		if (p1->kt == kt)
 			p1_delete(p1, true, why);
-			again = !last;
-			break;
-		}
 	}
+	ktunnel_retire(ike, kt);          /* gone already when it had an SA */
 }
 
 void ytunnel_deactivate(struct iked *ike, struct ytunnel *yt, const char *why)
 {
-	for (;;) {
-		struct p2sa *p2 = LIST_FIRST(&yt->sas);
-		if (!p2)
-			break;
-		bool last = !LIST_NEXT(p2, in_tunnel);
-		if (p2->state == P2_ESTABLISHED)
-			p2_delete(p2, true, why);
-		else
-			p2_failed(p2, why);
-		if (last)
-			break;                   /* yt is gone with its last SA */
+	struct p2sa *p2, *next;
+	for (p2 = LIST_FIRST(&yt->sas); p2; p2 = next) {
+		next = LIST_NEXT(p2, in_tunnel);
+		p2_delete(p2, true, why);
 	}
-	(void)ike;
+	ytunnel_retire(ike, yt);          /* gone already when it had an SA */
 }
 
 void iked_shutdown(struct iked *ike)
 {
+	const char *why = "iked is stopping";
 	ike->stopping = true;
+	sa_turn_begin(ike);
 	struct ytunnel *yt;
-	while ((yt = LIST_FIRST(&ike->ytunnels))) {
-		ytunnel_deactivate(ike, yt, "iked is stopping");
-		if (LIST_FIRST(&ike->ytunnels) == yt)
-			ytunnel_free(ike, yt);
-	}
+	while ((yt = TAILQ_FIRST(&ike->ytunnels)))
+		ytunnel_deactivate(ike, yt, why);
 	struct ktunnel *kt;
-	while ((kt = LIST_FIRST(&ike->ktunnels))) {
-		ktunnel_deactivate(ike, kt, "iked is stopping");
-		if (LIST_FIRST(&ike->ktunnels) == kt)
-			ktunnel_free(ike, kt);
-	}
+	while ((kt = TAILQ_FIRST(&ike->ktunnels)))
+		ktunnel_deactivate(ike, kt, why);
 	struct p1sa *p1;
 	while ((p1 = LIST_FIRST(&ike->p1_all)))
-		p1_delete(p1, true, "iked is stopping");
+		p1_delete(p1, true, why);
+	sa_turn_end(ike);
 }

@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/version.h"
 #include "iked/cert.h"
 #include "iked/control.h"
+#include "iked/filter_nft.h"
 #include "iked/iked.h"
 #include "iked/kernel.h"
 #include "iked/net.h"
@@ -39,11 +41,13 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: iked [-f FILE] [-F] [-n] [-d] [--log-keys]\n"
+		   "       iked --help | --version\n"
 		   "  -f FILE     policy file (default %s)\n"
 		   "  -F          stay in the foreground, log to stderr too\n"
 		   "  -n          check the configuration and exit\n"
 		   "  -d          debug logging\n"
-		   "  --log-keys  log every derived key (for interoperability tests only)\n",
+		   "  --log-keys  log every derived key (for interoperability tests only)\n"
+		   "  --version   this program's version\n",
 		DEFAULT_POLICY);
 }
 
@@ -52,6 +56,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "log-keys", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof *o);
@@ -65,6 +70,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'd': o->debug = true; break;
 		case 'K': o->log_keys = true; break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf("iked (attls) %s\n", attls_version()); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}
@@ -186,18 +192,17 @@ static int choose_backend(int configured)
 	if (configured != BACKEND_AUTO)
 		return configured;
 	char why[200];
-	if (kernel_xfrm_probe(why, sizeof why)) {
-		log_info("KernelBackend auto: xfrm (%s)", why);
-		return BACKEND_XFRM;
-	}
-	log_info("KernelBackend auto: tun (%s)", why);
-	return BACKEND_TUN;
+	int backend = kernel_resolve_auto(why, sizeof why);
+	log_info("KernelBackend auto: %s (%s)", kernel_backend_name(backend), why);
+	return backend;
 }
 
 struct loop {
 	struct iked *ike;
+	struct filter *filter;
 	struct net net;
-	int ep, ctl, sig;
+	struct control ctl;
+	int ep, sig;
 	const char *file;
 	bool stop;
 };
@@ -208,9 +213,10 @@ static int epoll_add(int ep, int fd, uint64_t tag)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-#define TAG_CTL  1000
-#define TAG_SIG  1001
-#define TAG_KERNEL 1002
+#define TAG_SIG  1000
+#define TAG_KERNEL 1001
+#define TAG_FILTER 1002
+#define TAG_CTL  2000                     /* and the CTL_MAX_CLIENTS after it */
 
 static void reload(struct loop *l)
 {
@@ -221,6 +227,12 @@ static void reload(struct loop *l)
 	}
 	if (!policy_ipsec(p)->present) {
 		log_err("policy reload: no IP security statements; the previous policy stays");
+		policy_unref(p);
+		return;
+	}
+	char err[400];
+	if (filter_apply(l->filter, policy_ipsec(p), err, sizeof err)) {
+		log_err("policy reload: IP filter: %s; the previous policy stays", err);
 		policy_unref(p);
 		return;
 	}
@@ -254,16 +266,45 @@ static int run_loop(struct loop *l)
 		}
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
-			if (tag == TAG_CTL)
-				control_serve(l->ike, l->ctl);
+			if (control_owns(&l->ctl, tag))
+				control_event(&l->ctl, tag, evs[i].events);
 			else if (tag == TAG_SIG)
 				handle_signal(l);
 			else if (tag == TAG_KERNEL)
 				kernel_receive(l->ike->kernel);
+			else if (tag == TAG_FILTER)
+				filter_receive(l->filter);
 			else if (tag < l->net.n)
-				net_receive(l->ike, &l->net.s[tag]);
+				net_receive(l->ike, &l->net, &l->net.s[tag]);
 		}
 		iked_tick(l->ike);
+	}
+	return 0;
+}
+
+/* The IP filter goes in before iked says it is ready, and a policy whose
+ * filter cannot be installed does not start: z/OS too keeps denying rather
+ * than run without the filter it was given. */
+static int start_filter(struct loop *l, const struct ipsec_policy *ip, const struct kernel *k,
+			unsigned log_dests)
+{
+	struct filter_env env = {
+		.datapath = filter_datapath_of(k->ops->name),
+		.tun_device = ip->ike.tun_device,
+	};
+	char err[400];
+	if (!(l->filter = filter_open(&env, log_dests))) {
+		log_err("IP filter: out of memory");
+		return -1;
+	}
+	if (filter_fd(l->filter) >= 0 && epoll_add(l->ep, filter_fd(l->filter), TAG_FILTER)) {
+		log_err("event loop setup: %s", strerror(errno));
+		return -1;
+	}
+	/* last: a start that fails leaves no table behind */
+	if (filter_apply(l->filter, ip, err, sizeof err)) {
+		log_err("IP filter: %s", err);
+		return -1;
 	}
 	return 0;
 }
@@ -289,7 +330,10 @@ int main(int argc, char **argv)
 		policy_unref(pol);
 		return 0;
 	}
-	log_init("iked", LOG_TO_SYSLOG | (o.foreground ? LOG_TO_STDERR : 0));
+	/* starting and stopping are said whatever the level: an operator
+	 * running iked -F sees that it runs and where it listens */
+	const unsigned log_dests = LOG_TO_SYSLOG | (o.foreground ? LOG_TO_STDERR : 0);
+	log_init("iked", log_dests);
 	log_set_level(log_level(cfg->syslog_level, &o));
 	signal(SIGPIPE, SIG_IGN);
 
@@ -299,7 +343,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char err[300];
-	struct loop l = { .file = o.file, .ctl = -1, .sig = -1 };
+	struct loop l = { .file = o.file, .sig = -1 };
 	int backend = choose_backend(cfg->backend);
 	unsigned net_flags = backend == BACKEND_XFRM ? NET_UDP_ENCAP
 			     : backend == BACKEND_TUN ? NET_REUSEPORT : 0;
@@ -307,15 +351,14 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		return 1;
 	}
-	struct kernel *k = backend == BACKEND_TUN
-				   ? kernel_tun_open(cfg->tun_device, &l.net, err, sizeof err)
-				   : kernel_open(backend, err, sizeof err);
+	struct kernel_args kargs = { .tun_device = cfg->tun_device, .net = &l.net };
+	struct kernel *k = kernel_open(backend, &kargs, err, sizeof err);
 	if (!k) {
-		log_err("kernel backend %s: %s", enum_backend[backend], err);
+		log_err("kernel backend %s: %s", kernel_backend_name(backend), err);
 		return 1;
 	}
 	make_parent_dir(cfg->control_socket);
-	if ((l.ctl = control_open(cfg->control_socket, err, sizeof err)) < 0) {
+	if (control_open(&l.ctl, cfg->control_socket, err, sizeof err)) {
 		log_err("%s", err);
 		return 1;
 	}
@@ -336,7 +379,8 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	l.sig = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
 	l.ep = epoll_create1(EPOLL_CLOEXEC);
-	if (l.sig < 0 || l.ep < 0 || epoll_add(l.ep, l.ctl, TAG_CTL) || epoll_add(l.ep, l.sig, TAG_SIG)) {
+	if (l.sig < 0 || l.ep < 0 || control_start(&l.ctl, l.ike, l.ep, TAG_CTL) ||
+	    epoll_add(l.ep, l.sig, TAG_SIG)) {
 		log_err("event loop setup: %s", strerror(errno));
 		return 1;
 	}
@@ -350,6 +394,8 @@ int main(int argc, char **argv)
 		log_err("event loop setup: %s", strerror(errno));
 		return 1;
 	}
+	if (start_filter(&l, policy_ipsec(pol), k, log_dests))
+		return 1;
 	/* remembered now: a reload may name other paths, but these are the ones in use */
 	char pidf[1024], ctlp[256];
 	snprintf(pidf, sizeof pidf, "%s", cfg->pid_file);
@@ -359,9 +405,12 @@ int main(int argc, char **argv)
 		if (write_pid_file(cfg->pid_file))
 			log_warn("pid file %s: %s", cfg->pid_file, strerror(errno));
 	}
-	log_info("iked started: policy %s, %zu KeyExchangeRule(s), %zu IpFilterRule(s), kernel "
-		 "backend %s, control socket %s", o.file, l.ike->ip->nke, l.ike->ip->nfilters,
-		 k->ops->name, cfg->control_socket);
+	char where[512];
+	net_describe(&l.net, where, sizeof where);
+	log_emit(log_dests, LOG_NOTICE, "iked started: version %s, listening on %s, control socket %s; "
+		 "policy %s, %zu KeyExchangeRule(s), %zu IpFilterRule(s), kernel backend %s",
+		 attls_version(), where, cfg->control_socket, o.file, l.ike->ip->nke,
+		 l.ike->ip->nfilters, k->ops->name);
 	if (ready >= 0) {
 		char zero = 0;
 		if (write(ready, &zero, 1) != 1)
@@ -371,14 +420,15 @@ int main(int argc, char **argv)
 	int rc = run_loop(&l) ? 1 : 0;
 	log_info("iked stopping: deleting SAs");
 	iked_shutdown(l.ike);
+	filter_close(l.filter);
+	control_close(&l.ctl);
 	iked_free(l.ike);
 	keyring_free(kr);
 	kernel_close(k);
 	net_close(&l.net);
-	close(l.ctl);
 	unlink(ctlp);
 	if (!o.foreground)
 		unlink(pidf);
-	log_info("iked stopped");
+	log_emit(log_dests, LOG_NOTICE, "iked stopped");
 	return rc;
 }

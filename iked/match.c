@@ -163,11 +163,9 @@ int local_identity(const struct ike_rule *r, const struct ip_addr *local,
 
 void id_body_write(struct buf *b, const struct peer_id *id)
 {
-	/* Phase 1 identities: protocol and port 0 (RFC 2407 4.6.2 allows it). */
-	buf_u8(b, id->type);
-	buf_u8(b, 0);
-	buf_u16(b, 0);
-	buf_add(b, id->data, id->len);
+	/* phase 1 identities go with protocol and port 0 (docs/iked.md) */
+	struct id_payload p = { .type = id->type, .data = id->data, .len = id->len };
+	id_encode(b, &p);
 }
 
 int id_from_payload(const struct id_payload *p, struct peer_id *id)
@@ -379,14 +377,20 @@ void selector_id_write(struct buf *b, const struct selector *s)
 		for (unsigned i = 0; i < s->r.prefix && i < n * 8; i++)
 			mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
 	}
-	buf_u8(b, type);
-	buf_u8(b, s->proto);
-	buf_u16(b, s->port);
-	buf_add(b, s->r.lo, n);
-	if (type == IPSEC_ID_IPV4_ADDR_RANGE || type == IPSEC_ID_IPV6_ADDR_RANGE)
-		buf_add(b, s->r.hi, n);
-	else if (type == IPSEC_ID_IPV4_ADDR_SUBNET || type == IPSEC_ID_IPV6_ADDR_SUBNET)
-		buf_add(b, mask, n);
+	/* the address, then the range's end or the subnet's mask */
+	uint8_t data[32];
+	memcpy(data, s->r.lo, n);
+	size_t len = n;
+	if (type == IPSEC_ID_IPV4_ADDR_RANGE || type == IPSEC_ID_IPV6_ADDR_RANGE) {
+		memcpy(data + n, s->r.hi, n);
+		len += n;
+	} else if (type == IPSEC_ID_IPV4_ADDR_SUBNET || type == IPSEC_ID_IPV6_ADDR_SUBNET) {
+		memcpy(data + n, mask, n);
+		len += n;
+	}
+	struct id_payload id = { .type = type, .proto = s->proto, .port = s->port, .data = data,
+				 .len = len };
+	id_encode(b, &id);
 }
 
 static int mask_prefix(const uint8_t *m, size_t n)

@@ -154,6 +154,23 @@ void net_close(struct net *n)
 	n->n = 0;
 }
 
+void net_describe(const struct net *n, char *buf, size_t len)
+{
+	size_t k = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n->n && k < len; i++) {
+		const struct net_socket *s = &n->s[i];
+		char a[IP_STRLEN];
+		ip_addr_format(&s->local.ip, a, sizeof a);
+		bool v6 = s->local.ip.family == AF_INET6;
+		int w = snprintf(buf + k, len - k, "%s%s%s%s:%u%s", i ? ", " : "", v6 ? "[" : "", a,
+				 v6 ? "]" : "", s->local.port, s->natt ? " (NAT traversal)" : "");
+		if (w < 0)
+			break;
+		k += (size_t)w;
+	}
+}
+
 static struct net_socket *socket_for(struct net *n, const struct ikeaddr *from)
 {
 	struct net_socket *wild = NULL;
@@ -224,14 +241,14 @@ static void packet_destination(struct msghdr *mh, struct net_socket *s, struct i
 	}
 }
 
-void net_receive(struct iked *ike, struct net_socket *s)
+void net_receive(struct iked *ike, struct net *n, struct net_socket *s)
 {
-	static uint8_t buf[ISAKMP_MAX_MSG + 64];
+	uint8_t *buf = n->rx;
 	/* bounded per wakeup so a flood on one socket cannot starve the rest */
 	for (int k = 0; k < 256; k++) {
 		struct sockaddr_storage ss;
 		uint8_t cbuf[256];
-		struct iovec iov = { buf, sizeof buf };
+		struct iovec iov = { buf, sizeof n->rx };
 		struct msghdr mh = { .msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov,
 				     .msg_iovlen = 1, .msg_control = cbuf,
 				     .msg_controllen = sizeof cbuf };

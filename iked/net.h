@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "iked/iked.h"
+#include "iked/isakmp.h"
 
 #define NET_MAX_SOCKETS 32
 
@@ -27,6 +28,7 @@ struct net_socket {
 struct net {
 	struct net_socket s[NET_MAX_SOCKETS];
 	size_t n;
+	uint8_t rx[ISAKMP_MAX_MSG + 64];  /* one datagram as received */
 };
 
 /* What the kernel backend needs of the NAT-T sockets. */
@@ -38,8 +40,10 @@ void net_close(struct net *n);
 /* The net_ops send function (ctx is the struct net). */
 int net_send(void *ctx, const struct ikeaddr *from, const struct ikeaddr *to,
 	     const uint8_t *pkt, size_t len);
+/* Where iked listens, for the log: "198.18.0.1:500, 198.18.0.1:4500 (NAT traversal)". */
+void net_describe(const struct net *n, char *buf, size_t len);
 /* Read what is waiting on one socket (bounded) and hand it to iked. */
-void net_receive(struct iked *ike, struct net_socket *s);
+void net_receive(struct iked *ike, struct net *n, struct net_socket *s);
 
 /* Socket helpers iked's data path shares. */
 socklen_t net_sockaddr(const struct ip_addr *a, uint16_t port, struct sockaddr_storage *ss);

@@ -1,4 +1,4 @@
-/* iked/phase1 — Main Mode and Aggressive Mode (RFC 2409 sections 5.1-5.4)
+/* iked/phase1 — Main Mode and Aggressive Mode (RFC 2409)
  * with pre-shared keys and RSA signatures, NAT-T discovery and float (RFC
  * 3947), as explicit state machines for both roles. */
 #include <stdio.h>
@@ -16,28 +16,6 @@
 #include "iked/natt.h"
 #include "policy/policy.h"
 #include "policy/schema.h"
-
-const char *p1_state_name(enum p1_state s)
-{
-	switch (s) {
-	case P1_NONE: return "NONE";
-	case P1_MM_I_SA: return "MM_SA_SENT";
-	case P1_MM_I_KE: return "MM_KE_SENT";
-	case P1_MM_I_AUTH: return "MM_AUTH_SENT";
-	case P1_MM_R_SA: return "MM_SA_REPLIED";
-	case P1_MM_R_KE: return "MM_KE_REPLIED";
-	case P1_AM_I_SA: return "AM_SENT";
-	case P1_AM_R_SA: return "AM_REPLIED";
-	case P1_ESTABLISHED: return "DONE";
-	case P1_DELETED: return "DELETED";
-	}
-	return "?";
-}
-
-static unsigned kid(const struct p1sa *p1)
-{
-	return p1->kt ? p1->kt->id : 0;
-}
 
 static const char *peer_str(const struct p1sa *p1, char *buf, size_t len)
 {
@@ -116,25 +94,29 @@ static bool uses_rsa(const struct p1sa *p1)
 	return p1->agreed.auth == AUTHMETH_RSA_SIGNATURE;
 }
 
+/* A CERT payload, or a CR naming a CA (DER subject; none: any CA). */
+static void add_cert(struct msgb *m, uint8_t type, const uint8_t *der, size_t len)
+{
+	struct cert_payload c = { .encoding = CERT_X509_SIG, .data = der, .len = len };
+	msgb_pl_begin(m, type);
+	cert_encode(&m->b, &c);
+	msgb_pl_end(m);
+}
+
 /* Certificate requests: one per trusted CA, or one without a CA. */
 static void add_cr(struct p1sa *p1, struct msgb *m)
 {
 	const struct keyring *kr = p1->ike->keyring;
 	size_t n = keyring_ncas(kr);
 	if (n == 0) {
-		uint8_t enc = CERT_X509_SIG;
-		msgb_pl(m, PL_CR, &enc, 1);
+		add_cert(m, PL_CR, NULL, 0);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *der;
 		size_t len;
-		if (keyring_ca_subject(kr, i, &der, &len))
-			continue;
-		msgb_pl_begin(m, PL_CR);
-		buf_u8(&m->b, CERT_X509_SIG);
-		buf_add(&m->b, der, len);
-		msgb_pl_end(m);
+		if (!keyring_ca_subject(kr, i, &der, &len))
+			add_cert(m, PL_CR, der, len);
 	}
 }
 
@@ -204,12 +186,14 @@ static void log_p1_keys(struct p1sa *p1)
 {
 	char t[24];
 	size_t L = p1->keys.prf_len;
+	if (!p1->ike->log_keys)
+		return;
 	snprintf(t, sizeof t, "K%u.%u", kid(p1), p1->generation);
-	log_keys(p1->ike, t, "SKEYID", p1->keys.skeyid, L);
-	log_keys(p1->ike, t, "SKEYID_d", p1->keys.skeyid_d, L);
-	log_keys(p1->ike, t, "SKEYID_a", p1->keys.skeyid_a, L);
-	log_keys(p1->ike, t, "SKEYID_e", p1->keys.skeyid_e, L);
-	log_keys(p1->ike, t, "ENC_KEY", p1->keys.enc, p1->keys.enc_len);
+	log_key(t, "SKEYID", p1->keys.skeyid, L);
+	log_key(t, "SKEYID_d", p1->keys.skeyid_d, L);
+	log_key(t, "SKEYID_a", p1->keys.skeyid_a, L);
+	log_key(t, "SKEYID_e", p1->keys.skeyid_e, L);
+	log_key(t, "ENC_KEY", p1->keys.enc, p1->keys.enc_len);
 }
 
 /* g^xy, SKEYID and its descendants, the first phase 1 IV. */
@@ -295,24 +279,14 @@ static int add_auth(struct p1sa *p1, struct msgb *body, bool with_id)
 		log_err("K%u: cannot sign: no usable key and certificate in the Keyring", kid(p1));
 		return -1;
 	}
-	msgb_pl_begin(body, PL_CERT);
-	buf_u8(&body->b, CERT_X509_SIG);
-	buf_add(&body->b, der, len);
-	msgb_pl_end(body);
+	add_cert(body, PL_CERT, der, len);
 	msgb_pl(body, PL_SIG, sig, siglen);
 	return 0;
 }
 
 static void add_initial_contact(struct p1sa *p1, struct msgb *body)
 {
-	msgb_pl_begin(body, PL_N);
-	buf_u32(&body->b, DOI_IPSEC);
-	buf_u8(&body->b, PROTO_ISAKMP);
-	buf_u8(&body->b, 16);
-	buf_u16(&body->b, N_INITIAL_CONTACT);
-	buf_add(&body->b, p1->icky, 8);
-	buf_add(&body->b, p1->rcky, 8);
-	msgb_pl_end(body);
+	notify_add(body, p1, N_INITIAL_CONTACT, PROTO_ISAKMP, NULL, 0, NULL, 0);
 	p1->initial_contact_sent = true;
 }
 
@@ -426,6 +400,18 @@ static void begin_msg(struct p1sa *p1, struct msgb *m, uint8_t flags)
 	msgb_begin(m, p1->icky, p1->rcky, (uint8_t)p1->exch, flags, 0);
 }
 
+/* A step of the exchange: move to state s and send m, kept for
+ * retransmission (waiting: resent until an answer comes). -1 when the step
+ * is refused or m cannot go; m is used up either way. */
+static int step(struct p1sa *p1, enum p1_state s, struct msgb *m, bool waiting)
+{
+	if (p1_set_state(p1, s)) {
+		msgb_free(m);
+		return -1;
+	}
+	return p1_send(p1, m, &p1->xmit, waiting);
+}
+
 /* Encrypt body under the phase 1 IV and send. */
 static int send_encrypted(struct p1sa *p1, struct msgb *body, bool waiting)
 {
@@ -438,7 +424,8 @@ static int send_encrypted(struct p1sa *p1, struct msgb *body, bool waiting)
 	return p1_send(p1, &m, &p1->xmit, waiting);
 }
 
-/* Both sides float to the NAT-T port once a NAT is seen (RFC 3947 4). */
+/* Both sides float to the NAT-T port once a NAT is seen (docs/iked.md, NAT
+ * traversal). */
 static void maybe_float(struct p1sa *p1)
 {
 	if (!p1->peer_natt || !(p1->nat_local || p1->nat_remote) || p1->natt_port)
@@ -475,8 +462,7 @@ static int send_mm1(struct p1sa *p1)
 	p1_sa_write(&p1->sai_b, p1->offered, p1->noffered);
 	msgb_pl(&m, PL_SA, p1->sai_b.d, p1->sai_b.len);
 	add_vids(p1, &m);
-	p1->state = P1_MM_I_SA;
-	return p1_send(p1, &m, &p1->xmit, true);
+	return step(p1, P1_MM_I_SA, &m, true);
 }
 
 static int send_am1(struct p1sa *p1)
@@ -496,8 +482,7 @@ static int send_am1(struct p1sa *p1)
 	if (uses_rsa(p1))
 		add_cr(p1, &m);
 	add_vids(p1, &m);
-	p1->state = P1_AM_I_SA;
-	return p1_send(p1, &m, &p1->xmit, true);
+	return step(p1, P1_AM_I_SA, &m, true);
 }
 
 struct p1sa *p1_initiate(struct iked *ike, const struct ike_rule *rule, const struct ikeaddr *local,
@@ -522,7 +507,7 @@ struct p1sa *p1_initiate(struct iked *ike, const struct ike_rule *rule, const st
 	char key[SACACHE_KEY_LEN];
 	cache_key_k(key, sizeof key, rule->name, &local->ip, &remote->ip);
 	const struct sacache_entry *ce = use_cache ? sacache_get(&ike->cache, key) : NULL;
-	struct p1sa *p1 = p1_new(ike, IKE_INITIATOR, exch, local, remote);
+	struct p1sa *p1 = p1_create(ike, IKE_INITIATOR, exch, local, remote);
 	if (!p1)
 		return NULL;
 	p1->pol = policy_ref(ike->pol);
@@ -573,8 +558,7 @@ static int mm_i_got_sa(struct p1sa *p1, const struct msg *m)
 	struct msgb out;
 	begin_msg(p1, &out, 0);
 	mm_ke_payloads(p1, &out, p1->gxi, p1->ni, p1->ni_len);
-	p1->state = P1_MM_I_KE;
-	if (p1_send(p1, &out, &p1->xmit, true))
+	if (step(p1, P1_MM_I_KE, &out, true))
 		return fail_with(p1, 0, "cannot send message 3");
 	return IN_OK;
 }
@@ -590,6 +574,8 @@ static int mm_i_got_ke(struct p1sa *p1, const struct msg *m)
 	maybe_float(p1);
 	if (our_identity(p1))
 		return fail_with(p1, 0, "no local identity");
+	if (p1_set_state(p1, P1_MM_I_AUTH))
+		return fail_with(p1, 0, "message 5 is not the next step");
 	struct msgb body;
 	msgb_begin_body(&body);
 	if (add_auth(p1, &body, true)) {
@@ -598,7 +584,6 @@ static int mm_i_got_ke(struct p1sa *p1, const struct msg *m)
 	}
 	if (first_contact(p1))
 		add_initial_contact(p1, &body);
-	p1->state = P1_MM_I_AUTH;
 	if (send_encrypted(p1, &body, true))
 		return fail_with(p1, 0, "cannot send message 5");
 	return IN_OK;
@@ -713,8 +698,7 @@ static int send_mm2(struct p1sa *p1, uint8_t tnum)
 	p1_sa_write_chosen(&m.b, &p1->agreed, tnum);
 	msgb_pl_end(&m);
 	add_vids(p1, &m);
-	p1->state = P1_MM_R_SA;
-	return p1_send(p1, &m, &p1->xmit, false);
+	return step(p1, P1_MM_R_SA, &m, false);
 }
 
 static struct p1sa *responder_sa(struct iked *ike, const struct isakmp_hdr *h,
@@ -722,7 +706,7 @@ static struct p1sa *responder_sa(struct iked *ike, const struct isakmp_hdr *h,
 				 const struct payload *sap, const uint8_t *pkt, size_t len,
 				 const struct ikeaddr *local, const struct ikeaddr *remote, bool natt)
 {
-	struct p1sa *p1 = p1_new(ike, IKE_RESPONDER, h->exch, local, remote);
+	struct p1sa *p1 = p1_create(ike, IKE_RESPONDER, h->exch, local, remote);
 	if (!p1)
 		return NULL;
 	p1_set_icky(p1, h->icookie);
@@ -739,7 +723,7 @@ static struct p1sa *responder_sa(struct iked *ike, const struct isakmp_hdr *h,
 		p1->kt->cur = p1;
 	/* a responder does not retransmit Main Mode messages: give up when the
 	 * initiator has had time for all of its retransmissions */
-	timer_at(&ike->timers, &p1->t_reap, iked_now(ike) + xmit_patience(ike));
+	timer_at(&ike->timers, &p1->t_neg, iked_now(ike) + xmit_patience(ike));
 	return p1;
 }
 
@@ -812,8 +796,7 @@ static int mm_r_got_ke(struct p1sa *p1, const struct msg *m)
 	mm_ke_payloads(p1, &out, p1->gxr, p1->nr, p1->nr_len);
 	if (derive_keys(p1))
 		return fail_with(p1, 0, "key derivation failed");
-	p1->state = P1_MM_R_KE;
-	if (p1_send(p1, &out, &p1->xmit, false))
+	if (step(p1, P1_MM_R_KE, &out, false))
 		return fail_with(p1, 0, "cannot send message 4");
 	return IN_OK;
 }
@@ -899,9 +882,8 @@ static void am_r_first(struct iked *ike, const struct isakmp_hdr *h, const struc
 	add_vids(p1, &out);
 	if (p1->peer_natt)
 		natd_write(&out, p1);
-	p1->state = P1_AM_R_SA;
 	/* retransmit until the third message: nothing else would recover its loss */
-	if (p1_send(p1, &out, &p1->xmit, true))
+	if (step(p1, P1_AM_R_SA, &out, true))
 		p1_failed(p1, "cannot send message 2");
 }
 

@@ -109,15 +109,13 @@ static uint16_t encap_wire(int encap, bool udp)
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* The framing of SA payloads is the codec's; what goes here is which
+ * attributes describe an offer. */
+
 static void p1_xform_write(struct buf *b, const struct p1_attrs *a, uint8_t tnum, bool last)
 {
-	size_t start = b->len;
-	buf_u8(b, last ? PL_NONE : PL_T);
-	buf_u8(b, 0);
-	buf_u16(b, 0);                               /* length, patched below */
-	buf_u8(b, tnum);
-	buf_u8(b, KEY_IKE);
-	buf_u16(b, 0);
+	struct xform t = { .num = tnum, .id = KEY_IKE };
+	size_t start = xform_encode_begin(b, &t, last);
 	attr_tv(b, P1A_ENC, P1_ENC_AES_CBC);
 	attr_tv(b, P1A_KEY_LENGTH, (uint16_t)a->keylen);
 	attr_tv(b, P1A_HASH, (uint16_t)p1_hash_wire(a->hash));
@@ -131,63 +129,40 @@ static void p1_xform_write(struct buf *b, const struct p1_attrs *a, uint8_t tnum
 		attr_tv(b, P1A_LIFE_TYPE, LIFE_KILOBYTES);
 		attr_life(b, P1A_LIFE_DURATION, a->life_kb);
 	}
-	if (!b->err)
-		put16(b->d + start + 2, (uint16_t)(b->len - start));
+	sa_part_end(b, start);
 }
 
-static void sa_header(struct buf *b)
+/* Phase 1: one ISAKMP proposal with a transform per offer (numbered from
+ * first, or the one chosen with its number). */
+static void p1_sa_write_from(struct buf *b, const struct p1_attrs *a, size_t n, uint8_t first)
 {
-	buf_u32(b, DOI_IPSEC);
-	buf_u32(b, SIT_IDENTITY_ONLY);
-}
-
-static size_t proposal_begin(struct buf *b, bool last, uint8_t pnum, uint8_t proto,
-			     uint8_t spi_size, const uint8_t *spi, uint8_t ntr)
-{
-	size_t start = b->len;
-	buf_u8(b, last ? PL_NONE : PL_P);
-	buf_u8(b, 0);
-	buf_u16(b, 0);
-	buf_u8(b, pnum);
-	buf_u8(b, proto);
-	buf_u8(b, spi_size);
-	buf_u8(b, ntr);
-	buf_add(b, spi, spi_size);
-	return start;
-}
-
-static void proposal_end(struct buf *b, size_t start)
-{
-	if (!b->err)
-		put16(b->d + start + 2, (uint16_t)(b->len - start));
+	struct proposal p = { .num = 1, .proto = PROTO_ISAKMP, .ntr_declared = (uint8_t)n };
+	sa_encode_header(b, DOI_IPSEC, SIT_IDENTITY_ONLY);
+	size_t start = proposal_encode_begin(b, &p, true);
+	for (size_t i = 0; i < n; i++)
+		p1_xform_write(b, &a[i], (uint8_t)(first + i), i + 1 == n);
+	sa_part_end(b, start);
 }
 
 void p1_sa_write(struct buf *b, const struct p1_attrs *offers, size_t n)
 {
-	sa_header(b);
-	size_t p = proposal_begin(b, true, 1, PROTO_ISAKMP, 0, NULL, (uint8_t)n);
-	for (size_t i = 0; i < n; i++)
-		p1_xform_write(b, &offers[i], (uint8_t)(i + 1), i + 1 == n);
-	proposal_end(b, p);
+	p1_sa_write_from(b, offers, n, 1);
 }
 
 void p1_sa_write_chosen(struct buf *b, const struct p1_attrs *a, uint8_t tnum)
 {
-	sa_header(b);
-	size_t p = proposal_begin(b, true, 1, PROTO_ISAKMP, 0, NULL, 1);
-	p1_xform_write(b, a, tnum, true);
-	proposal_end(b, p);
+	p1_sa_write_from(b, a, 1, tnum);
 }
 
-static void p2_xform_write(struct buf *b, const struct p2_attrs *a)
+/* Phase 2: an ESP proposal of one transform per offer, all with our SPI. */
+static void p2_proposal_write(struct buf *b, const struct p2_attrs *a, uint8_t pnum,
+			      const uint8_t spi[4], bool last)
 {
-	size_t start = b->len;
-	buf_u8(b, PL_NONE);
-	buf_u8(b, 0);
-	buf_u16(b, 0);
-	buf_u8(b, 1);
-	buf_u8(b, a->enc_alg == ENC_AES_GCM_16 ? ESP_AES_GCM_16 : ESP_AES_CBC);
-	buf_u16(b, 0);
+	struct proposal p = { .num = pnum, .proto = PROTO_IPSEC_ESP, .spi_size = 4, .spi = spi,
+			      .ntr_declared = 1 };
+	struct xform t = { .num = 1, .id = a->enc_alg == ENC_AES_GCM_16 ? ESP_AES_GCM_16 : ESP_AES_CBC };
+	size_t start = proposal_encode_begin(b, &p, last);
+	size_t tstart = xform_encode_begin(b, &t, true);
 	if (a->life_secs) {
 		attr_tv(b, P2A_LIFE_TYPE, LIFE_SECONDS);
 		attr_life(b, P2A_LIFE_DURATION, a->life_secs);
@@ -202,36 +177,31 @@ static void p2_xform_write(struct buf *b, const struct p2_attrs *a)
 	if (a->enc_alg != ENC_AES_GCM_16)
 		attr_tv(b, P2A_AUTH, (uint16_t)p2_auth_wire(a->auth_alg));
 	attr_tv(b, P2A_KEY_LENGTH, (uint16_t)a->keylen);
-	if (!b->err)
-		put16(b->d + start + 2, (uint16_t)(b->len - start));
+	sa_part_end(b, tstart);
+	sa_part_end(b, start);
 }
 
 void p2_sa_write(struct buf *b, const struct p2_attrs *offers, size_t n, uint32_t spi)
 {
 	uint8_t s[4];
 	put32(s, spi);
-	sa_header(b);
-	for (size_t i = 0; i < n; i++) {
-		size_t p = proposal_begin(b, i + 1 == n, (uint8_t)(i + 1), PROTO_IPSEC_ESP, 4, s, 1);
-		p2_xform_write(b, &offers[i]);
-		proposal_end(b, p);
-	}
+	sa_encode_header(b, DOI_IPSEC, SIT_IDENTITY_ONLY);
+	for (size_t i = 0; i < n; i++)
+		p2_proposal_write(b, &offers[i], (uint8_t)(i + 1), s, i + 1 == n);
 }
 
 void p2_sa_write_chosen(struct buf *b, const struct p2_attrs *a, uint8_t pnum, uint32_t spi)
 {
 	uint8_t s[4];
 	put32(s, spi);
-	sa_header(b);
-	size_t p = proposal_begin(b, true, pnum, PROTO_IPSEC_ESP, 4, s, 1);
-	p2_xform_write(b, a);
-	proposal_end(b, p);
+	sa_encode_header(b, DOI_IPSEC, SIT_IDENTITY_ONLY);
+	p2_proposal_write(b, a, pnum, s, true);
 }
 
 /* ---- reading ------------------------------------------------------------- */
 
 /* A life duration follows its life type; a duration without a type is a
- * syntax error (RFC 2407 4.5). */
+ * syntax error (docs/iked.md, Protocol rules iked relies on). */
 static int read_life(uint64_t type, const struct attr *at, uint32_t *secs, uint64_t *kb,
 		     const char **why)
 {
@@ -456,6 +426,24 @@ static bool size_ok(uint64_t proposed, uint64_t acc_min, uint64_t acc_max, uint6
 	return true;
 }
 
+/* What a KeyExchangeOffer or IpDataOffer accepts (minutes, kilobytes). */
+struct life_limits {
+	uint32_t proposed, acc_min, acc_max;
+	uint64_t size_min, size_max;
+};
+#define LIFE_LIMITS(o) \
+	((struct life_limits){ (o)->life_proposed, (o)->life_acc_min, (o)->life_acc_max, \
+			       (o)->size_acc_min, (o)->size_acc_max })
+
+/* The lifetime and lifesize to agree on for what the peer proposed; false
+ * when one is below the offer's accepted minimum. */
+static bool agree_life(struct life_limits l, uint32_t peer_secs, uint64_t peer_kb, uint32_t *secs,
+		       uint64_t *kb)
+{
+	return life_ok(peer_secs, l.acc_min, l.acc_max, l.proposed, secs) &&
+	       size_ok(peer_kb, l.size_min, l.size_max, kb);
+}
+
 int p1_select(const struct sa_payload *sa, const struct ike_action *act, bool fips,
 	      struct p1_attrs *chosen, uint8_t *tnum, char *why, size_t whylen)
 {
@@ -480,17 +468,12 @@ int p1_select(const struct sa_payload *sa, const struct ike_action *act, bool fi
 				p1_attrs_from_offer(o, (int)k, act->auth_me, &ours);
 				if (!p1_attrs_same(&peer, &ours) || !dh_group_supported(peer.group))
 					continue;
-				uint32_t life;
-				uint64_t kb;
-				if (!life_ok(peer.life_secs, o->life_acc_min, o->life_acc_max,
-					     o->life_proposed, &life) ||
-				    !size_ok(peer.life_kb, o->size_acc_min, o->size_acc_max, &kb)) {
+				if (!agree_life(LIFE_LIMITS(o), peer.life_secs, peer.life_kb,
+						&ours.life_secs, &ours.life_kb)) {
 					lifetime_refused = true;
 					continue;
 				}
 				*chosen = ours;
-				chosen->life_secs = life;
-				chosen->life_kb = kb;
 				*tnum = pr->tr[t].num;
 				return 0;
 			}
@@ -556,17 +539,12 @@ int p2_select(const struct sa_payload *sa, const struct ipsec_dynvpn *vpn, bool 
 				p2_attrs_from_offer(o, (int)k, peer.pfs_group, nat, &ours);
 				if (!p2_attrs_same(&peer, &ours))
 					continue;
-				uint32_t life;
-				uint64_t kb;
-				if (!life_ok(peer.life_secs, o->life_acc_min, o->life_acc_max,
-					     o->life_proposed, &life) ||
-				    !size_ok(peer.life_kb, o->size_acc_min, o->size_acc_max, &kb)) {
+				if (!agree_life(LIFE_LIMITS(o), peer.life_secs, peer.life_kb,
+						&ours.life_secs, &ours.life_kb)) {
 					last_why = "proposed lifetime below RefreshLifetimeAccepted";
 					continue;
 				}
 				*chosen = ours;
-				chosen->life_secs = life;
-				chosen->life_kb = kb;
 				*pnum = pr->num;
 				*peer_spi = get32(pr->spi);
 				return 0;

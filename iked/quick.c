@@ -1,6 +1,7 @@
-/* iked/quick — Quick Mode (RFC 2409 section 5.5): phase 2 proposals with
+/* iked/quick — Quick Mode (RFC 2409): phase 2 proposals with
  * and without PFS, identities as traffic selectors, NAT-T encapsulation
- * modes and NAT-OA (RFC 3947 section 5), RESPONDER-LIFETIME, KEYMAT. */
+ * modes and NAT-OA (RFC 3947), RESPONDER-LIFETIME, KEYMAT (docs/iked.md,
+ * Protocol rules iked relies on). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,10 +71,11 @@ static size_t initiator_offers(const struct ipsec_dynvpn *vpn, const struct saca
 
 static void add_natoa(struct msgb *m, const struct ip_addr *a)
 {
+	bool v6 = a->family == AF_INET6;
+	struct natoa_payload n = { .idtype = v6 ? IPSEC_ID_IPV6_ADDR : IPSEC_ID_IPV4_ADDR,
+				   .addr = a->b, .alen = v6 ? 16 : 4 };
 	msgb_pl_begin(m, PL_NAT_OA);
-	buf_u8(&m->b, a->family == AF_INET6 ? IPSEC_ID_IPV6_ADDR : IPSEC_ID_IPV4_ADDR);
-	buf_zero(&m->b, 3);
-	buf_add(&m->b, a->b, a->family == AF_INET6 ? 16 : 4);
+	natoa_encode(&m->b, &n);
 	msgb_pl_end(m);
 }
 
@@ -112,14 +114,14 @@ static int derive_keymat(struct p2sa *p2)
 		label(p2, t, sizeof t);
 		snprintf(spi, sizeof spi, "%08x", p2->spi_in);
 		log_info("keys %s ESP_IN_SPI=%s", t, spi);
-		log_keys(p2->ike, t, "ESP_IN_ENC", p2->key_in, el);
+		log_key(t, "ESP_IN_ENC", p2->key_in, el);
 		if (al)
-			log_keys(p2->ike, t, "ESP_IN_INTEG", p2->key_in + el, al);
+			log_key(t, "ESP_IN_INTEG", p2->key_in + el, al);
 		snprintf(spi, sizeof spi, "%08x", p2->spi_out);
 		log_info("keys %s ESP_OUT_SPI=%s", t, spi);
-		log_keys(p2->ike, t, "ESP_OUT_ENC", p2->key_out, el);
+		log_key(t, "ESP_OUT_ENC", p2->key_out, el);
 		if (al)
-			log_keys(p2->ike, t, "ESP_OUT_INTEG", p2->key_out + el, al);
+			log_key(t, "ESP_OUT_INTEG", p2->key_out + el, al);
 	}
 	return 0;
 }
@@ -195,7 +197,10 @@ int qm_initiate(struct p2sa *p2)
 		add_natoa(&body, &p1->local.ip);
 		add_natoa(&body, &p1->remote.ip);
 	}
-	p2->state = P2_I_SENT;
+	if (p2_set_state(p2, P2_I_SENT)) {
+		msgb_free(&body);
+		return -1;
+	}
 	if (hashed_send(p1, EXCH_QUICK, p2->msgid, p2->iv, &body, NULL, 0, &p2->xmit, true))
 		return p2_failed(p2, "cannot send Quick Mode message 1"), -1;
 	return 0;
@@ -239,16 +244,14 @@ static void natoa_read(struct p2sa *p2, const struct msg *m)
 		const struct payload *p = msg_find_nth(m, PL_NAT_OA, i);
 		if (!p)
 			p = msg_find_nth(m, PL_NAT_OA_DRAFT, i);
-		uint8_t t;
-		const uint8_t *a;
-		size_t al;
+		struct natoa_payload oa;
 		const char *why;
-		if (!p || natoa_decode(p->body, p->body_len, &t, &a, &al, &why))
+		if (!p || natoa_decode(p->body, p->body_len, &oa, &why))
 			continue;
 		struct ip_addr *dst = i == 0 ? &p2->natoa_i : &p2->natoa_r;
 		memset(dst, 0, sizeof *dst);
-		dst->family = al == 16 ? AF_INET6 : AF_INET;
-		memcpy(dst->b, a, al);
+		dst->family = oa.alen == 16 ? AF_INET6 : AF_INET;
+		memcpy(dst->b, oa.addr, oa.alen);
 		p2->have_natoa = true;
 	}
 }
@@ -307,11 +310,11 @@ static void qm_i_got_reply(struct p1sa *p1, struct p2sa *p2, const struct msg *m
 		p2_failed(p2, "KEYMAT derivation failed");
 		return;
 	}
-	/* HASH(3) = prf(SKEYID_a, 0 | M-ID | Ni_b | Nr_b) */
-	uint8_t zero = 0, mid[4], h[HASH_MAX_LEN];
-	put32(mid, p2->msgid);
-	struct iov v[] = { { &zero, 1 }, { mid, 4 }, { p2->ni, p2->ni_len }, { p2->nr, p2->nr_len } };
-	prf_iov(p1->keys.hash, p1->keys.skeyid_a, p1->keys.prf_len, v, 4, h);
+	uint8_t h[HASH_MAX_LEN];
+	if (ike_qm_hash3(&p1->keys, p2->msgid, p2->ni, p2->ni_len, p2->nr, p2->nr_len, h)) {
+		p2_failed(p2, "cannot compute HASH(3)");
+		return;
+	}
 	struct msgb body, out;
 	msgb_begin_body(&body);
 	msgb_pl(&body, PL_HASH, h, p1->keys.prf_len);
@@ -355,8 +358,8 @@ static int responder_selectors(struct p1sa *p1, const struct msg *m, struct sele
 	return 0;
 }
 
-/* RFC 2407 4.6.3.1: a responder that shortens the lifetime or the lifesize
- * says so (our answer's transform carries the shorter values too, but peers
+/* A responder that shortens the lifetime or the lifesize says so in
+ * RESPONDER-LIFETIME (our answer's transform carries the shorter values too, but peers
  * look here). */
 static void add_responder_lifetime(struct msgb *m, const struct p2sa *p2,
 				   const struct p2_attrs *proposed)
@@ -367,21 +370,21 @@ static void add_responder_lifetime(struct msgb *m, const struct p2sa *p2,
 		return;
 	uint8_t spi[4];
 	put32(spi, p2->spi_in);
-	msgb_pl_begin(m, PL_N);
-	buf_u32(&m->b, DOI_IPSEC);
-	buf_u8(&m->b, PROTO_IPSEC_ESP);
-	buf_u8(&m->b, 4);
-	buf_u16(&m->b, N_RESPONDER_LIFETIME);
-	buf_add(&m->b, spi, 4);
+	struct buf life;
+	buf_init(&life);
 	if (secs) {
-		attr_tv(&m->b, P2A_LIFE_TYPE, LIFE_SECONDS);
-		attr_life(&m->b, P2A_LIFE_DURATION, p2->agreed.life_secs);
+		attr_tv(&life, P2A_LIFE_TYPE, LIFE_SECONDS);
+		attr_life(&life, P2A_LIFE_DURATION, p2->agreed.life_secs);
 	}
 	if (kb) {
-		attr_tv(&m->b, P2A_LIFE_TYPE, LIFE_KILOBYTES);
-		attr_life(&m->b, P2A_LIFE_DURATION, p2->agreed.life_kb);
+		attr_tv(&life, P2A_LIFE_TYPE, LIFE_KILOBYTES);
+		attr_life(&life, P2A_LIFE_DURATION, p2->agreed.life_kb);
 	}
-	msgb_pl_end(m);
+	if (life.err)
+		m->b.err = true;
+	notify_add(m, p2->p1, N_RESPONDER_LIFETIME, PROTO_IPSEC_ESP, spi, sizeof spi, life.d,
+		   life.len);
+	buf_free(&life);
 }
 
 /* The lifetime and lifesize the peer proposed in proposal pnum (0: none). */
@@ -465,7 +468,7 @@ static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
 		yt->role = IKE_RESPONDER;
 	if (!yt->vpnlife_ms)
 		yt->vpnlife_ms = (uint64_t)vpn->vpnlife * 60000u;
-	struct p2sa *p2 = p2_new(ike, yt, p1, IKE_RESPONDER);
+	struct p2sa *p2 = p2_create(ike, yt, p1, IKE_RESPONDER);
 	if (!p2)
 		return;
 	p2->msgid = msgid;
@@ -511,7 +514,10 @@ static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
 		add_ids(p2, &body, false);
 	struct p2_attrs proposed = proposed_life(&sa, pnum);
 	add_responder_lifetime(&body, p2, &proposed);
-	p2->state = P2_R_SENT;
+	if (p2_set_state(p2, P2_R_SENT)) {
+		msgb_free(&body);
+		return;
+	}
 	/* retransmit until message 3: its loss would otherwise go unnoticed */
 	if (hashed_send(p1, EXCH_QUICK, msgid, p2->iv, &body, p2->ni, p2->ni_len, &p2->xmit, true))
 		p2_failed(p2, "cannot send Quick Mode message 2");
@@ -519,11 +525,9 @@ static void qm_r_first(struct p1sa *p1, const struct msg *m, uint32_t msgid,
 
 static void qm_r_got_final(struct p1sa *p1, struct p2sa *p2, const struct msg *m)
 {
-	uint8_t zero = 0, mid[4], h[HASH_MAX_LEN];
-	put32(mid, p2->msgid);
-	struct iov v[] = { { &zero, 1 }, { mid, 4 }, { p2->ni, p2->ni_len }, { p2->nr, p2->nr_len } };
-	prf_iov(p1->keys.hash, p1->keys.skeyid_a, p1->keys.prf_len, v, 4, h);
-	if (m->npl < 1 || m->pl[0].type != PL_HASH || m->pl[0].body_len != p1->keys.prf_len ||
+	uint8_t h[HASH_MAX_LEN];
+	if (ike_qm_hash3(&p1->keys, p2->msgid, p2->ni, p2->ni_len, p2->nr, p2->nr_len, h) ||
+	    m->npl < 1 || m->pl[0].type != PL_HASH || m->pl[0].body_len != p1->keys.prf_len ||
 	    !mem_equal(m->pl[0].body, h, p1->keys.prf_len)) {
 		log_warn("Y%u: HASH(3) does not verify", p2->yt->id);
 		return;

@@ -1,5 +1,12 @@
 /* iked/sa — the SA database: phase 1 SAs by cookie, phase 2 SAs by message
- * ID and SPI, and the K/Y tunnels they belong to. */
+ * ID and SPI, and the K/Y tunnels they belong to; and their end. Retiring an
+ * SA or a tunnel unlinks it from every list and lookup and stops its timers,
+ * but frees nothing: it goes on a reap list freed at the end of the turn
+ * (sa_turn_end), so no caller ever holds a pointer to freed memory, and a
+ * walk that keeps its next element stays valid as long as a delete unlinks
+ * only what it deletes. A phase 1 SA first lingers: still found by its
+ * cookies, it answers a retransmission of the peer's last message with its
+ * own last message until its linger ends. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +22,14 @@
 static size_t bucket(const uint8_t *icky)
 {
 	return (size_t)get32(icky) % P1_HASH_BUCKETS;
+}
+
+/* A retired phase 1 SA's linger is over: reaped at the end of this turn. */
+static void linger_over(void *arg)
+{
+	struct p1sa *p1 = arg;
+	LIST_REMOVE(p1, all);
+	LIST_INSERT_HEAD(&p1->ike->p1_dead, p1, all);
 }
 
 struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *local,
@@ -33,12 +48,7 @@ struct p1sa *p1_new(struct iked *ike, int role, int exch, const struct ikeaddr *
 	buf_init(&p1->idi_b);
 	buf_init(&p1->idr_b);
 	LIST_INIT(&p1->p2s);
-	xmit_init(&p1->xmit, p1_xmit_timeout, p1);
-	timer_init(&p1->t_refresh, p1_refresh_timeout, p1);
-	timer_init(&p1->t_expire, p1_expire_timeout, p1);
-	timer_init(&p1->t_dpd, dpd_timeout, p1);
-	timer_init(&p1->t_keepalive, keepalive_timeout, p1);
-	timer_init(&p1->t_reap, p1_reap_timeout, p1);
+	timer_init(&p1->t_linger, linger_over, p1);
 	p1->created_ms = p1->last_heard_ms = iked_now(ike);
 	if (role == IKE_INITIATOR) {
 		do {
@@ -61,27 +71,56 @@ static void p1_hash(struct p1sa *p1)
 	LIST_INSERT_HEAD(&p1->ike->p1_by_cookie[bucket(p1->icky)], p1, by_cookie);
 }
 
-void p1_free(struct p1sa *p1)
+static void p1_stop_timers(struct p1sa *p1)
+{
+	struct timers *ts = &p1->ike->timers;
+	timer_cancel(ts, &p1->xmit.t);
+	timer_cancel(ts, &p1->t_refresh);
+	timer_cancel(ts, &p1->t_expire);
+	timer_cancel(ts, &p1->t_dpd);
+	timer_cancel(ts, &p1->t_keepalive);
+	timer_cancel(ts, &p1->t_neg);
+}
+
+void p1_retire(struct p1sa *p1, uint64_t linger_ms)
 {
 	struct iked *ike = p1->ike;
 	struct p2sa *p2;
 	while ((p2 = LIST_FIRST(&p1->p2s)))
 		p2_detach(p2);
-	/* established phase 2 SAs outlive their phase 1 SA (RFC 2409) */
+	/* established phase 2 SAs outlive their phase 1 SA */
 	LIST_FOREACH(p2, &ike->p2_all, all)
 		if (p2->p1 == p1)
 			p2->p1 = NULL;
-	if (p1->kt && p1->kt->cur == p1)
-		p1->kt->cur = NULL;
-	if (p1->role == IKE_RESPONDER && p1->state != P1_ESTABLISHED &&
-	    p1->state != P1_DELETED && ike->half_open)
-		ike->half_open--;
+	p1->kt = NULL;
+	p1_stop_timers(p1);
+	/* what it answers with is already built: no secret needs to linger */
+	dh_free(p1->dh);
+	p1->dh = NULL;
+	if (p1->gxy)
+		mem_wipe(p1->gxy, p1->gxy_len);
+	mem_wipe(&p1->keys, sizeof p1->keys);
+	p1->keys_ready = false;
+	LIST_REMOVE(p1, all);
+	/* only an answer to the peer is worth sending again */
+	if (linger_ms && p1->xmit.pkt && p1->have_last_in && p1->by_cookie.le_prev) {
+		LIST_INSERT_HEAD(&ike->p1_lingering, p1, all);
+		timer_at(&ike->timers, &p1->t_linger, iked_now(ike) + linger_ms);
+	} else {
+		LIST_INSERT_HEAD(&ike->p1_dead, p1, all);
+	}
+}
+
+/* Free the memory; p1 is on exactly one of the lists of struct iked. */
+static void p1_free(struct p1sa *p1)
+{
+	struct iked *ike = p1->ike;
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&p1->p2s)))
+		p2_detach(p2);
+	p1_stop_timers(p1);
+	timer_cancel(&ike->timers, &p1->t_linger);
 	xmit_clear(ike, &p1->xmit);
-	timer_cancel(&ike->timers, &p1->t_refresh);
-	timer_cancel(&ike->timers, &p1->t_expire);
-	timer_cancel(&ike->timers, &p1->t_dpd);
-	timer_cancel(&ike->timers, &p1->t_keepalive);
-	timer_cancel(&ike->timers, &p1->t_reap);
 	if (p1->by_cookie.le_prev)
 		LIST_REMOVE(p1, by_cookie);
 	LIST_REMOVE(p1, all);
@@ -150,7 +189,7 @@ struct p1sa *p1_find_peer(struct iked *ike, const struct ip_addr *local,
 		if (p1->state == P1_ESTABLISHED && !p1->replaced) {
 			if (!best || p1->established_ms > best->established_ms)
 				best = p1;
-		} else if (p1->state != P1_DELETED && p1->state != P1_ESTABLISHED) {
+		} else if (p1->state != P1_ESTABLISHED) {
 			pending = p1;
 		}
 	}
@@ -165,7 +204,7 @@ unsigned half_open_for_peer(struct iked *ike, const struct ip_addr *remote)
 	struct p1sa *p1;
 	LIST_FOREACH(p1, &ike->p1_all, all)
 		if (p1->role == IKE_RESPONDER && p1->state != P1_ESTABLISHED &&
-		    p1->state != P1_DELETED && memcmp(&p1->remote.ip, remote, sizeof *remote) == 0)
+		    memcmp(&p1->remote.ip, remote, sizeof *remote) == 0)
 			n++;
 	return n;
 }
@@ -189,7 +228,7 @@ struct ktunnel *ktunnel_get(struct iked *ike, const char *rule, const char *acti
 			    const struct ikeaddr *local, const struct ikeaddr *remote)
 {
 	struct ktunnel *kt;
-	LIST_FOREACH(kt, &ike->ktunnels, all)
+	TAILQ_FOREACH(kt, &ike->ktunnels, all)
 		if (strcmp(kt->rule, rule) == 0 &&
 		    memcmp(&kt->local.ip, &local->ip, sizeof local->ip) == 0 &&
 		    memcmp(&kt->remote.ip, &remote->ip, sizeof remote->ip) == 0)
@@ -202,27 +241,26 @@ struct ktunnel *ktunnel_get(struct iked *ike, const char *rule, const char *acti
 	kt->local = *local;
 	kt->remote = *remote;
 	kt->created_ms = iked_now(ike);
-	LIST_INSERT_HEAD(&ike->ktunnels, kt, all);
+	TAILQ_INSERT_TAIL(&ike->ktunnels, kt, all);
 	return kt;
 }
 
 struct ktunnel *ktunnel_by_id(struct iked *ike, unsigned id)
 {
 	struct ktunnel *kt;
-	LIST_FOREACH(kt, &ike->ktunnels, all)
+	TAILQ_FOREACH(kt, &ike->ktunnels, all)
 		if (kt->id == id)
 			return kt;
 	return NULL;
 }
 
-void ktunnel_free(struct iked *ike, struct ktunnel *kt)
+void ktunnel_retire(struct iked *ike, struct ktunnel *kt)
 {
-	struct p1sa *p1;
-	LIST_FOREACH(p1, &ike->p1_all, all)
-		if (p1->kt == kt)
-			p1->kt = NULL;
-	LIST_REMOVE(kt, all);
-	free(kt);
+	if (kt->retired)
+		return;
+	kt->retired = true;
+	TAILQ_REMOVE(&ike->ktunnels, kt, all);
+	TAILQ_INSERT_TAIL(&ike->kt_dead, kt, all);
 }
 
 struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *action,
@@ -230,7 +268,7 @@ struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *acti
 			    const struct ip_addr *local_ep, const struct ip_addr *peer)
 {
 	struct ytunnel *yt;
-	LIST_FOREACH(yt, &ike->ytunnels, all)
+	TAILQ_FOREACH(yt, &ike->ytunnels, all)
 		if (strcmp(yt->rule, rule) == 0 && selector_equal(&yt->lsel, lsel) &&
 		    selector_equal(&yt->rsel, rsel) &&
 		    memcmp(&yt->peer, peer, sizeof *peer) == 0)
@@ -246,27 +284,26 @@ struct ytunnel *ytunnel_get(struct iked *ike, const char *rule, const char *acti
 	yt->peer = *peer;
 	yt->created_ms = iked_now(ike);
 	LIST_INIT(&yt->sas);
-	LIST_INSERT_HEAD(&ike->ytunnels, yt, all);
+	TAILQ_INSERT_TAIL(&ike->ytunnels, yt, all);
 	return yt;
 }
 
 struct ytunnel *ytunnel_by_id(struct iked *ike, unsigned id)
 {
 	struct ytunnel *yt;
-	LIST_FOREACH(yt, &ike->ytunnels, all)
+	TAILQ_FOREACH(yt, &ike->ytunnels, all)
 		if (yt->id == id)
 			return yt;
 	return NULL;
 }
 
-void ytunnel_free(struct iked *ike, struct ytunnel *yt)
+void ytunnel_retire(struct iked *ike, struct ytunnel *yt)
 {
-	struct p2sa *p2;
-	while ((p2 = LIST_FIRST(&yt->sas)))
-		p2_free(p2);
-	LIST_REMOVE(yt, all);
-	free(yt);
-	(void)ike;
+	if (yt->retired)
+		return;
+	yt->retired = true;
+	TAILQ_REMOVE(&ike->ytunnels, yt, all);
+	TAILQ_INSERT_TAIL(&ike->yt_dead, yt, all);
 }
 
 /* ---- phase 2 ----------------------------------------------------------------- */
@@ -284,10 +321,6 @@ struct p2sa *p2_new(struct iked *ike, struct ytunnel *yt, struct p1sa *p1, int r
 	p2->lsel = yt->lsel;
 	p2->rsel = yt->rsel;
 	p2->send_ids = true;
-	xmit_init(&p2->xmit, qm_xmit_timeout, p2);
-	timer_init(&p2->t_refresh, p2_refresh_timeout, p2);
-	timer_init(&p2->t_expire, p2_expire_timeout, p2);
-	timer_init(&p2->t_neg, p2_neg_timeout, p2);
 	LIST_INSERT_HEAD(&yt->sas, p2, in_tunnel);
 	LIST_INSERT_HEAD(&ike->p2_all, p2, all);
 	if (p1)
@@ -300,7 +333,7 @@ void p2_attach(struct p2sa *p2, struct p1sa *p1)
 	if (p2->by_p1.le_prev)
 		LIST_REMOVE(p2, by_p1);
 	p2->p1 = p1;
-	p2->parent_kid = p1->kt ? p1->kt->id : 0;
+	p2->parent_kid = kid(p1);
 	LIST_INSERT_HEAD(&p1->p2s, p2, by_p1);
 }
 
@@ -312,17 +345,33 @@ void p2_detach(struct p2sa *p2)
 	}
 }
 
-void p2_free(struct p2sa *p2)
+static void p2_stop_timers(struct p2sa *p2)
 {
-	struct iked *ike = p2->ike;
+	struct timers *ts = &p2->ike->timers;
+	timer_cancel(ts, &p2->xmit.t);
+	timer_cancel(ts, &p2->t_refresh);
+	timer_cancel(ts, &p2->t_expire);
+	timer_cancel(ts, &p2->t_neg);
+}
+
+void p2_retire(struct p2sa *p2)
+{
 	p2_detach(p2);
-	xmit_clear(ike, &p2->xmit);
-	timer_cancel(&ike->timers, &p2->t_refresh);
-	timer_cancel(&ike->timers, &p2->t_expire);
-	timer_cancel(&ike->timers, &p2->t_neg);
-	if (p2->yt && p2->yt->cur == p2)
-		p2->yt->cur = NULL;
+	p2_stop_timers(p2);
 	LIST_REMOVE(p2, in_tunnel);
+	p2->in_tunnel.le_prev = NULL;
+	LIST_REMOVE(p2, all);
+	LIST_INSERT_HEAD(&p2->ike->p2_dead, p2, all);
+}
+
+/* Free the memory; p2 is on p2_all or p2_dead. */
+static void p2_free(struct p2sa *p2)
+{
+	p2_detach(p2);
+	p2_stop_timers(p2);
+	xmit_clear(p2->ike, &p2->xmit);
+	if (p2->in_tunnel.le_prev)
+		LIST_REMOVE(p2, in_tunnel);
 	LIST_REMOVE(p2, all);
 	dh_free(p2->dh);
 	if (p2->gxy)
@@ -346,7 +395,7 @@ struct p2sa *p2_find_spi_in(struct iked *ike, uint32_t spi)
 {
 	struct p2sa *p2;
 	LIST_FOREACH(p2, &ike->p2_all, all)
-		if (p2->spi_in == spi && p2->state != P2_DELETED)
+		if (p2->spi_in == spi)
 			return p2;
 	return NULL;
 }
@@ -371,6 +420,32 @@ uint32_t spi_alloc(struct iked *ike)
 	return 0;
 }
 
+/* ---- message IDs used under a phase 1 SA --------------------------------------- */
+
+bool mid_seen(struct p1sa *p1, uint32_t msgid)
+{
+	for (size_t i = 0; i < p1->ndone_mids && i < P1_MAX_IDLE_MIDS; i++)
+		if (p1->done_mids[i] == msgid)
+			return true;
+	return false;
+}
+
+void mid_remember(struct p1sa *p1, uint32_t msgid)
+{
+	p1->done_mids[p1->ndone_mids % P1_MAX_IDLE_MIDS] = msgid;
+	p1->ndone_mids++;
+}
+
+uint32_t msgid_new(struct p1sa *p1)
+{
+	for (int tries = 0; tries < 64; tries++) {
+		uint32_t m = random_u32();
+		if (m && !mid_seen(p1, m) && !p2_find_msgid(p1, m))
+			return m;
+	}
+	return 1;
+}
+
 /* ---- SA cache keys -------------------------------------------------------------- */
 
 void cache_key_k(char *buf, size_t len, const char *rule, const struct ip_addr *local,
@@ -390,4 +465,60 @@ void cache_key_y(char *buf, size_t len, const char *rule, const struct selector 
 	selector_format(r, b, sizeof b);
 	ip_addr_format(peer, p, sizeof p);
 	snprintf(buf, len, "Y|%s|%s|%s|%s", rule, a, b, p);
+}
+
+/* ---- the end of a turn ------------------------------------------------------------ */
+
+void sa_turn_begin(struct iked *ike)
+{
+	ike->turn_depth++;
+}
+
+/* Free what the turn retired: SA pairs before their tunnels, phase 1 SAs
+ * whose linger is over before theirs (nothing retired points at a live
+ * object, and nothing live at a retired one). */
+static void reap(struct iked *ike)
+{
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&ike->p2_dead)))
+		p2_free(p2);
+	struct ytunnel *yt;
+	while ((yt = TAILQ_FIRST(&ike->yt_dead))) {
+		TAILQ_REMOVE(&ike->yt_dead, yt, all);
+		free(yt);
+	}
+	struct p1sa *p1;
+	while ((p1 = LIST_FIRST(&ike->p1_dead)))
+		p1_free(p1);
+	struct ktunnel *kt;
+	while ((kt = TAILQ_FIRST(&ike->kt_dead))) {
+		TAILQ_REMOVE(&ike->kt_dead, kt, all);
+		free(kt);
+	}
+}
+
+void sa_turn_end(struct iked *ike)
+{
+	if (ike->turn_depth && --ike->turn_depth)
+		return;
+	reap(ike);
+}
+
+void sa_free_all(struct iked *ike)
+{
+	struct p2sa *p2;
+	while ((p2 = LIST_FIRST(&ike->p2_all)))
+		p2_free(p2);
+	struct ytunnel *yt;
+	while ((yt = TAILQ_FIRST(&ike->ytunnels)))
+		ytunnel_retire(ike, yt);
+	struct p1sa *p1;
+	while ((p1 = LIST_FIRST(&ike->p1_all)))
+		p1_free(p1);
+	while ((p1 = LIST_FIRST(&ike->p1_lingering)))
+		p1_free(p1);
+	struct ktunnel *kt;
+	while ((kt = TAILQ_FIRST(&ike->ktunnels)))
+		ktunnel_retire(ike, kt);
+	reap(ike);
 }

@@ -43,6 +43,7 @@ struct attls_settings {
 	bool secondary_map;
 	unsigned hs_timeout;           /* seconds; 0 = no limit */
 	const char *keyring, *keyring_pw, *keyring_stash;
+	struct srcpos keyring_pos;     /* where Keyring is written (line 0: nowhere) */
 	const char *cert_label;
 	const uint16_t *ciphers;       /* IANA codes in preference order, usable ones only */
 	size_t nciphers;               /* 0 = the library's secure defaults */
@@ -53,6 +54,12 @@ struct attls_settings {
 	bool tickets_client, tickets_server;
 	int fips140;                   /* FIPS_* */
 };
+
+/* What a connection with settings s in role needs from its key ring: a key
+ * with its certificate (it proves who it is), CA certificates (it verifies
+ * its peer). */
+bool attls_needs_key(const struct attls_settings *s, int role);
+bool attls_verifies_peer(const struct attls_settings *s, int role);
 
 /* One line of "policy show": an effective parameter and where it came from. */
 struct attls_param_view {
@@ -107,6 +114,11 @@ const char *attls_rule_mismatch(const struct attls_rule *r, const struct attls_c
  * looking the names up). */
 bool attls_uses_jobname(const struct policy *p);
 bool attls_uses_userid(const struct policy *p);
+/* Whether some rule covering outbound connections has a condition on the
+ * local address / local port, which a socket not yet bound does not know
+ * before connect(). */
+bool attls_outbound_uses_local_addr(const struct policy *p);
+bool attls_outbound_uses_local_port(const struct policy *p);
 
 /* Rules in evaluation order. */
 size_t attls_rule_count(const struct policy *p);

@@ -1,6 +1,7 @@
 /* policy/attls_model — TTLSRule statements compiled into attls_rule: conditions
  * flattened, actions merged into effective settings, rules sorted into
  * evaluation order, and the checks that need the merged view. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,16 +410,51 @@ static int eff_ciphers(struct compiler *c, const struct sources *src, struct eff
 	return 0;
 }
 
+/* A file a key ring parameter names, as far as the file system says: missing
+ * (the rules can be in place before the ring is) or not readable by whoever
+ * checks. What is in the file is `attls policy check`'s to test. */
+static void check_ring_file(struct compiler *c, const struct pparam *p, const char *what,
+			    const char *path)
+{
+	struct stat st;
+	int e = 0;
+	if (stat(path, &st) != 0)
+		e = errno;
+	else if (S_ISREG(st.st_mode) && access(path, R_OK) != 0)
+		e = errno;
+	if (e == ENOENT || e == ENOTDIR)
+		diag_warn(c->d, p->vpos, "connections of rules that use it will fail until it exists",
+			  "%s %s does not exist", what, path);
+	else if (e)
+		diag_warn(c->d, p->vpos, "the program reads it as the user it runs as; a program "
+			  "started as root reads it before it drops privileges",
+			  "%s %s cannot be read by this user (uid %u): %s", what, path,
+			  (unsigned)geteuid(), strerror(e));
+}
+
 static void check_keyring(struct compiler *c, const struct effective *e)
 {
 	size_t i = kw_index(c, "Keyring");
 	const struct pparam *p = i < c->nkw ? e->found[i] : NULL;
-	if (!p || !first_report(c, p->vpos))
-		return;
-	const char *path = e->s.keyring;
-	if (path && access(path, R_OK) != 0)
-		diag_warn(c->d, p->vpos, "connections of rules that use it will fail until it exists",
-			  "Keyring %s cannot be read here", path);
+	if (p && e->s.keyring && first_report(c, p->vpos))
+		check_ring_file(c, p, "Keyring", e->s.keyring);
+	i = kw_index(c, "KeyringStashFile");
+	p = i < c->nkw ? e->found[i] : NULL;
+	if (p && e->s.keyring_stash && !e->s.keyring_pw && first_report(c, p->vpos))
+		check_ring_file(c, p, "KeyringStashFile", e->s.keyring_stash);
+}
+
+bool attls_needs_key(const struct attls_settings *s, int role)
+{
+	(void)s;
+	return role != ROLE_CLIENT;
+}
+
+bool attls_verifies_peer(const struct attls_settings *s, int role)
+{
+	/* A server that does not ask for client certificates verifies nobody. */
+	return role == ROLE_CLIENT ||
+	       (role == ROLE_SERVER_CLIENT_AUTH && s->client_auth != CAUTH_PASSTHRU);
 }
 
 /* Errors in the merged view. Values attls refuses wherever they are written
@@ -491,6 +527,9 @@ static int fill_settings(struct compiler *c, struct effective *e, const struct s
 	s->hs_timeout = (unsigned)eff_int(c, e, "HandshakeTimeout");
 	const char *dir = c->p->tree.dir;
 	s->keyring = policy_resolve_path(c->a, dir, eff_str(c, e, "Keyring"));
+	size_t kr = kw_index(c, "Keyring");
+	if (kr < c->nkw && e->found[kr])
+		s->keyring_pos = e->found[kr]->vpos;
 	s->keyring_pw = eff_str(c, e, "KeyringPw");
 	s->keyring_stash = policy_resolve_path(c->a, dir, eff_str(c, e, "KeyringStashFile"));
 	s->cert_label = eff_str(c, e, "CertificateLabel");

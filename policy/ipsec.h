@@ -13,6 +13,7 @@
 
 #include "policy/addr.h"
 #include "policy/diag.h"
+#include "policy/storeurl.h"
 #include "policy/tree.h"
 
 struct policy;
@@ -49,6 +50,7 @@ struct ipsec_service {                    /* IpService */
 	struct port_range sport, dport;
 	int dir;                          /* SVCDIR_* */
 	int conn;                         /* CONNDIR_* */
+	int routing;                      /* ROUTING_* */
 };
 
 struct ipsec_filter_rule {                /* IpFilterRule, in IpFilterPolicy order */
@@ -59,6 +61,8 @@ struct ipsec_filter_rule {                /* IpFilterRule, in IpFilterPolicy ord
 	size_t nsvc;
 	const char *action_name;          /* IpGenericFilterAction */
 	int action;                       /* FILTER_* */
+	bool log;                         /* IpFilterLogging: log what the rule drops */
+	int discard;                      /* DISCARD_*: how it drops */
 	const struct ipsec_dynvpn *vpn;   /* FILTER_IPSEC only */
 	const char *localstart;           /* IpLocalStartAction name or NULL */
 	bool has_gateway;                 /* RemoteSecurityEndpointAddr given */
@@ -118,8 +122,14 @@ struct ike_config {
 	uint16_t ike_port, nat_port;
 	int backend;                      /* BACKEND_* */
 	const char *tun_device;           /* BACKEND_TUN */
-	const char *control_socket, *pid_file, *swsa_store, *keyring;
+	const char *control_socket, *pid_file, *keyring;
 	unsigned syslog_level, retries, init_wait, max_wait;
+	/* sysplex-wide SAs: off when swsa_store.kind is STORE_NONE */
+	struct store_url swsa_store;
+	const char *swsa_password_file;   /* absolute, or NULL */
+	const char *swsa_node;            /* NULL: the host name */
+	const struct ip_addr *swsa_dvipa;
+	size_t nswsa_dvipa;
 };
 
 struct ipsec_policy {
@@ -127,6 +137,8 @@ struct ipsec_policy {
 	const struct ipsec_filter_rule **filters;
 	size_t nfilters;
 	bool allow_on_demand, fips;
+	bool filter_logging;              /* FilterLogging: No silences every filter log */
+	bool log_implicit;                /* IpFilterLogImplicit */
 	const struct ike_rule **ke_rules;
 	size_t nke;
 	bool allow_nat;

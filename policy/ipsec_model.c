@@ -1,8 +1,11 @@
 /* policy/ipsec_model — IP security statements compiled into the structures
  * iked reads (policy/ipsec.h), with z/OS defaults applied. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "policy/policy_internal.h"
 
@@ -176,6 +179,7 @@ static void service(const struct pstmt *s, struct ipsec_service *sv)
 	const struct pparam *d = pstmt_param(s, "Direction");
 	sv->dir = d ? d->v.svcdir.dir : SVCDIR_BIDIRECTIONAL;
 	sv->conn = d ? d->v.svcdir.conn : CONNDIR_ANY;
+	sv->routing = enum_or(s, "Routing", ROUTING_LOCAL);
 }
 
 static struct ipsec_filter_rule *filter_rule(struct arena *a, struct pstmt *s)
@@ -203,6 +207,8 @@ static struct ipsec_filter_rule *filter_rule(struct arena *a, struct pstmt *s)
 	const struct pstmt *g = deref(ga);
 	r->action_name = g ? g->name : NULL;
 	r->action = enum_or(g, "IpFilterAction", FILTER_DENY);
+	r->log = bool_or(g, "IpFilterLogging", false);
+	r->discard = enum_or(g, "DiscardAction", DISCARD_SILENT);
 	const struct pparam *dv = pstmt_param(s, "IpDynVpnActionRef");
 	if (dv && dv->v.ref.target && !(r->vpn = dynvpn(a, dv->v.ref.target)))
 		return NULL;
@@ -316,8 +322,47 @@ static struct ike_rule *ke_rule(struct arena *a, struct pstmt *s, const struct i
 	return r;
 }
 
+/* Every value of a repeatable VK_HOST parameter, in file order. */
+static int host_list(struct arena *a, const struct pstmt *s, const char *name,
+		     const struct ip_addr **out, size_t *nout)
+{
+	size_t n = pstmt_count(s, name);
+	struct ip_addr *v = arena_array(a, n ? n : 1, sizeof *v);
+	if (!v)
+		return -1;
+	*nout = 0;
+	for (size_t i = 0; s && i < s->nparams; i++) {
+		const struct pparam *q = &s->params[i];
+		if (q->invalid || strcasecmp(q->ps->name, name) != 0)
+			continue;   /* pstmt_count does not count invalid values either */
+		struct ip_addr *x = &v[(*nout)++];
+		x->family = q->v.range.family;
+		memcpy(x->b, q->v.range.lo, 16);
+	}
+	*out = v;
+	return 0;
+}
+
+/* A password file that cannot be read now may be readable by the daemon (it
+ * reads the file at each connection, and iked -n may run as another user):
+ * a warning, not an error, said the way the key ring checks say it. */
+static void check_password_file(const struct pstmt *s, const char *path, struct diags *d)
+{
+	const struct pparam *p = pstmt_param(s, "SwsaStorePasswordFile");
+	if (!p || !path || access(path, R_OK) == 0)
+		return;
+	int e = errno;
+	if (e == ENOENT || e == ENOTDIR)
+		diag_warn(d, p->vpos, "iked cannot log in to Redis until it exists",
+			  "SwsaStorePasswordFile %s does not exist", path);
+	else
+		diag_warn(d, p->vpos, "iked reads it as the user it runs as, at each connection",
+			  "SwsaStorePasswordFile %s cannot be read by this user (uid %u): %s", path,
+			  (unsigned)geteuid(), strerror(e));
+}
+
 static int ike_config(struct arena *a, const char *dir, const struct pstmt *s,
-		      struct ike_config *c)
+		      struct ike_config *c, struct diags *d)
 {
 	c->ike_port = (uint16_t)int_or(s, "IkePort", 500);
 	c->nat_port = (uint16_t)int_or(s, "NatPort", 4500);
@@ -326,27 +371,26 @@ static int ike_config(struct arena *a, const char *dir, const struct pstmt *s,
 	c->tun_device = (p = pstmt_param(s, "TunDevice")) ? p->v.s : "attls0";
 	c->control_socket = (p = pstmt_param(s, "ControlSocket")) ? p->v.s : "/run/attls/iked.sock";
 	c->pid_file = (p = pstmt_param(s, "PidFile")) ? p->v.s : "/run/attls/iked.pid";
-	c->swsa_store = (p = pstmt_param(s, "SwsaStore")) ? p->v.s : NULL;
 	c->keyring = (p = pstmt_param(s, "Keyring")) ? p->v.s : NULL;
 	c->keyring = policy_resolve_path(a, dir, c->keyring);
 	c->syslog_level = (unsigned)int_or(s, "IkeSyslogLevel", 1);
 	c->retries = (unsigned)int_or(s, "IkeRetries", 10);
 	c->init_wait = (unsigned)int_or(s, "IkeInitWait", 2);
 	c->max_wait = (unsigned)int_or(s, "IkeMaxWait", 8);
-	size_t n = pstmt_count(s, "ListenAddr");
-	struct ip_addr *v = arena_array(a, n ? n : 1, sizeof *v);
-	if (!v)
+	if (host_list(a, s, "ListenAddr", &c->listen, &c->nlisten))
 		return -1;
-	for (size_t i = 0; s && i < s->nparams; i++) {
-		const struct pparam *q = &s->params[i];
-		if (strcasecmp(q->ps->name, "ListenAddr") != 0)
-			continue;
-		struct ip_addr *x = &v[c->nlisten++];
-		x->family = q->v.range.family;
-		memcpy(x->b, q->v.range.lo, 16);
-	}
-	c->listen = v;
-	return 0;
+
+	/* validate.c has refused a URL that does not parse */
+	char err[256], hint[128];
+	if ((p = pstmt_param(s, "SwsaStore")) &&
+	    store_url_parse(p->v.s, &c->swsa_store, err, sizeof err, hint, sizeof hint))
+		c->swsa_store.kind = STORE_NONE;
+	p = pstmt_param(s, "SwsaStorePasswordFile");
+	c->swsa_password_file = policy_resolve_path(a, dir, p ? p->v.s : NULL);
+	if (c->swsa_store.kind == STORE_REDIS)
+		check_password_file(s, c->swsa_password_file, d);
+	c->swsa_node = (p = pstmt_param(s, "SwsaNode")) ? p->v.s : NULL;
+	return host_list(a, s, "SwsaDvipa", &c->swsa_dvipa, &c->nswsa_dvipa);
 }
 
 static const struct pstmt *singleton(const struct ptree *t, const char *type)
@@ -359,7 +403,6 @@ static const struct pstmt *singleton(const struct ptree *t, const char *type)
 
 int ipsec_compile(struct policy *p, struct diags *d)
 {
-	(void)d;
 	struct arena *a = &p->arena;
 	struct ipsec_policy *ip = &p->ipsec;
 	const struct ptree *t = &p->tree;
@@ -369,12 +412,14 @@ int ipsec_compile(struct policy *p, struct diags *d)
 	ip->present = fp || kp || ic;
 	ip->allow_on_demand = bool_or(fp, "AllowOnDemand", true);
 	ip->fips = bool_or(fp, "FIPS140", false);
+	ip->filter_logging = bool_or(fp, "FilterLogging", true);
+	ip->log_implicit = bool_or(fp, "IpFilterLogImplicit", false);
 	ip->allow_nat = bool_or(kp, "AllowNat", false);
 	ip->how_to_initiate = enum_or(kp, "HowToInitiate", HOWINIT_MAIN);
 	ip->how_to_respond = enum_or(kp, "HowToRespondIKEv1", HOWRESP_EITHER);
 	ip->liveness = (unsigned)int_or(kp, "LivenessInterval", 0);
 	ip->nat_keepalive = (unsigned)int_or(kp, "NatKeepAliveInterval", 20);
-	if (ike_config(a, t->dir, ic, &ip->ike))
+	if (ike_config(a, t->dir, ic, &ip->ike, d))
 		return -1;
 
 	size_t nf = pstmt_count(fp, "IpFilterRule") + pstmt_count(fp, "IpFilterRuleRef");

@@ -248,12 +248,18 @@ int attls_index_build(struct policy *p)
 			ix->wild[ix->nwild++] = (uint32_t)i;
 		p->uses_jobname |= p->rules[i].jobname != NULL;
 		p->uses_userid |= p->rules[i].userid != NULL;
+		if (dir_ok(&p->rules[i], DIR_OUTBOUND)) {
+			p->outbound_local_addr |= p->rules[i].local.n != 0;
+			p->outbound_local_port |= p->rules[i].lports.n != 0;
+		}
 	}
 	return 0;
 }
 
 bool attls_uses_jobname(const struct policy *p) { return p->uses_jobname; }
 bool attls_uses_userid(const struct policy *p) { return p->uses_userid; }
+bool attls_outbound_uses_local_addr(const struct policy *p) { return p->outbound_local_addr; }
+bool attls_outbound_uses_local_port(const struct policy *p) { return p->outbound_local_port; }
 
 size_t attls_rule_count(const struct policy *p) { return p->nrules; }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,47 +86,84 @@ static char *abs_dir_of(const char *path)
 	return dir;
 }
 
-static char *read_file(const char *path, size_t *len, struct diags *d)
+static void stamp_from(const struct stat *st, struct file_stamp *s)
 {
-	struct srcpos top = { path, 1, 1 };
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	s->dev = (uint64_t)st->st_dev;
+	s->ino = (uint64_t)st->st_ino;
+	s->size = (uint64_t)st->st_size;
+	s->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	s->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	default: return "not a file";
+	}
+}
+
+static void not_regular(mode_t mode, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "the policy is not a regular file (%s)", file_kind(mode));
+}
+
+/* The whole file, and the stamp of what was read. On failure returns NULL
+ * with the reason in err. Opened without blocking: a FIFO or a device at the
+ * path must be refused, not waited on (a program's accept() may be asking). */
+static char *read_file(const char *path, size_t *len, struct file_stamp *stamp, char *err,
+		       size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
-		diag_error(d, top, NULL, "cannot open the policy: %s", strerror(errno));
+		int e = errno;
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+			not_regular(st.st_mode, err, errlen);   /* a socket: ENXIO */
+		else
+			snprintf(err, errlen, "cannot open the policy: %s", strerror(e));
 		return NULL;
 	}
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		diag_error(d, top, NULL, "the policy is not a regular file");
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "cannot read the policy: %s", strerror(errno));
 		close(fd);
 		return NULL;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		not_regular(st.st_mode, err, errlen);
+		close(fd);
+		return NULL;
+	}
+	stamp_from(&st, stamp);
 	if ((uint64_t)st.st_size > POLICY_MAX_BYTES) {
-		diag_error(d, top, NULL, "the policy is larger than %u MiB", POLICY_MAX_BYTES >> 20);
+		snprintf(err, errlen, "the policy is larger than %u MiB", POLICY_MAX_BYTES >> 20);
 		close(fd);
 		return NULL;
 	}
 	size_t cap = (size_t)st.st_size + 1, n = 0;
 	char *buf = malloc(cap);
 	if (!buf) {
-		diag_error(d, top, NULL, "out of memory reading the policy");
+		snprintf(err, errlen, "out of memory reading the policy");
 		close(fd);
 		return NULL;
 	}
 	/* The file may grow while being read (an editor writing it): read to EOF. */
 	for (;;) {
 		if (n == cap) {
-			if (cap > POLICY_MAX_BYTES) {
-				diag_error(d, top, NULL, "the policy is larger than %u MiB",
-					   POLICY_MAX_BYTES >> 20);
-				free(buf);
-				close(fd);
-				return NULL;
-			}
-			char *nb = realloc(buf, cap * 2);
+			char *nb = cap > POLICY_MAX_BYTES ? NULL : realloc(buf, cap * 2);
 			if (!nb) {
+				if (cap > POLICY_MAX_BYTES)
+					snprintf(err, errlen, "the policy is larger than %u MiB",
+						 POLICY_MAX_BYTES >> 20);
+				else
+					snprintf(err, errlen, "out of memory reading the policy");
 				free(buf);
 				close(fd);
-				diag_error(d, top, NULL, "out of memory reading the policy");
 				return NULL;
 			}
 			buf = nb;
@@ -135,7 +173,7 @@ static char *read_file(const char *path, size_t *len, struct diags *d)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			diag_error(d, top, NULL, "cannot read the policy: %s", strerror(errno));
+			snprintf(err, errlen, "cannot read the policy: %s", strerror(errno));
 			free(buf);
 			close(fd);
 			return NULL;
@@ -149,15 +187,26 @@ static char *read_file(const char *path, size_t *len, struct diags *d)
 	return buf;
 }
 
-struct policy *policy_load_file(const char *path, struct diags *d)
+static struct policy *load_read(const char *path, const char *buf, size_t len,
+				struct diags *d)
 {
-	size_t len;
-	char *buf = read_file(path, &len, d);
-	if (!buf)
-		return NULL;
 	char *dir = abs_dir_of(path);
 	struct policy *p = load(path, dir, buf, len, d);
 	free(dir);
+	return p;
+}
+
+struct policy *policy_load_file(const char *path, struct diags *d)
+{
+	size_t len;
+	struct file_stamp stamp;
+	char err[256];
+	char *buf = read_file(path, &len, &stamp, err, sizeof err);
+	if (!buf) {
+		diag_error(d, ((struct srcpos){ path, 1, 1 }), NULL, "%s", err);
+		return NULL;
+	}
+	struct policy *p = load_read(path, buf, len, d);
 	free(buf);
 	return p;
 }
@@ -188,9 +237,23 @@ void policy_store_init(struct policy_store *st, const char *path)
 	st->path = strdup(path ? path : "");
 }
 
+void policy_store_guard_rules(struct policy_store *st,
+			      size_t (*count_rules)(const struct policy *p))
+{
+	st->count_rules = count_rules;
+}
+
+static void drop_pending(struct policy_store *st)
+{
+	free(st->pending);
+	st->pending = NULL;
+	st->pending_len = 0;
+}
+
 void policy_store_destroy(struct policy_store *st)
 {
 	policy_unref(st->cur);
+	drop_pending(st);
 	free(st->path);
 	pthread_mutex_destroy(&st->lock);
 	memset(st, 0, sizeof *st);
@@ -201,12 +264,14 @@ static int stamp_of(const char *path, struct file_stamp *s)
 	struct stat st;
 	if (stat(path, &st) != 0)
 		return -1;
-	s->dev = (uint64_t)st.st_dev;
-	s->ino = (uint64_t)st.st_ino;
-	s->size = (uint64_t)st.st_size;
-	s->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	s->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	stamp_from(&st, s);
 	return 0;
+}
+
+static bool same_stamp(const struct file_stamp *a, const struct file_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }
 
 /* FNV-1a: enough to tell an edit from the same bytes read again. */
@@ -228,49 +293,99 @@ static bool stamp_is_recent(const struct file_stamp *s)
 	return now - s->mtime_ns < 2000000000ll;
 }
 
-int policy_store_reload(struct policy_store *st, bool force, struct diags *d)
+/* Whether the file as just read has been the same bytes with the same stamp
+ * since a check at least POLICY_STABLE_MS ago (buf stays the caller's).
+ * Otherwise it becomes (or stays) the pending content, and *buf is taken
+ * over or freed. */
+static bool settled(struct policy_store *st, char **buf, size_t len,
+		    const struct file_stamp *stamp, int64_t now_ms)
 {
-	struct file_stamp now;
-	bool have = stamp_of(st->path, &now) == 0;
-	pthread_mutex_lock(&st->lock);
-	bool same = have && st->have_stamp && memcmp(&now, &st->stamp, sizeof now) == 0;
-	if (!force && same && !st->racy) {
-		pthread_mutex_unlock(&st->lock);
-		return 0;
+	if (st->pending && st->pending_len == len && same_stamp(&st->pending_stamp, stamp) &&
+	    memcmp(st->pending, *buf, len) == 0) {
+		if (now_ms - st->pending_since_ms >= POLICY_STABLE_MS)
+			return true;
+		free(*buf);
+		*buf = NULL;
+		return false;
 	}
-	pthread_mutex_unlock(&st->lock);
+	drop_pending(st);
+	st->pending = *buf;
+	st->pending_len = len;
+	st->pending_stamp = *stamp;
+	st->pending_since_ms = now_ms;
+	*buf = NULL;
+	return false;
+}
 
-	/* Read and parse outside the lock: lookups go on against the current
-	 * snapshot meanwhile. */
-	size_t len;
-	char *buf = read_file(st->path, &len, d);
-	uint64_t h = buf ? content_hash(buf, len) : 0;
-	pthread_mutex_lock(&st->lock);
-	st->stamp = now;
-	st->have_stamp = have;
-	st->racy = have && stamp_is_recent(&now);
-	bool unchanged = buf && st->have_hash && st->hash == h;
-	st->hash = h;
-	st->have_hash = buf != NULL;
-	pthread_mutex_unlock(&st->lock);
-	if (!buf)
-		return -1;
-	if (unchanged && !force) {
-		free(buf);
-		return 0;
-	}
-	char *dir = abs_dir_of(st->path);
-	struct policy *p = load(st->path, dir, buf, len, d);
-	free(dir);
-	free(buf);
+static size_t rules_of(const struct policy_store *st, const struct policy *p)
+{
+	return st->count_rules && p ? st->count_rules(p) : 0;
+}
+
+/* Validate buf as the whole file and install it unless the guard refuses it. */
+static int decide(struct policy_store *st, const char *buf, size_t len, uint64_t h,
+		  struct diags *d)
+{
+	st->decided_hash = h;
+	st->have_decided = true;
+	struct policy *p = load_read(st->path, buf, len, d);
 	if (!p)
-		return -1;
+		return POLICY_INVALID;
+	if (st->count_rules && rules_of(st, p) == 0 && rules_of(st, st->cur) > 0) {
+		policy_unref(p);
+		return POLICY_NO_RULES;
+	}
 	pthread_mutex_lock(&st->lock);
 	struct policy *old = st->cur;
 	st->cur = p;
 	pthread_mutex_unlock(&st->lock);
 	policy_unref(old);
-	return 1;
+	st->cur_hash = h;
+	st->have_cur_hash = true;
+	return POLICY_INSTALLED;
+}
+
+int policy_store_reload(struct policy_store *st, bool force, int64_t now_ms, struct diags *d)
+{
+	struct file_stamp now;
+	if (!force && !st->pending && st->have_stamp && !st->racy && stamp_of(st->path, &now) == 0 &&
+	    same_stamp(&now, &st->stamp))
+		return POLICY_UNCHANGED;
+
+	/* Read and parse outside the snapshot's lock: lookups go on against the
+	 * current snapshot meanwhile. */
+	size_t len;
+	char err[sizeof st->read_failure];
+	char *buf = read_file(st->path, &len, &now, err, sizeof err);
+	if (!buf) {
+		drop_pending(st);
+		st->have_stamp = st->have_decided = false;
+		if (!force && strcmp(err, st->read_failure) == 0)
+			return POLICY_UNCHANGED;
+		snprintf(st->read_failure, sizeof st->read_failure, "%s", err);
+		diag_error(d, ((struct srcpos){ st->path, 1, 1 }), NULL, "%s", err);
+		return POLICY_INVALID;
+	}
+	st->read_failure[0] = '\0';
+	st->stamp = now;
+	st->have_stamp = true;
+	st->racy = stamp_is_recent(&now);
+	uint64_t h = content_hash(buf, len);
+	if (!force && ((st->have_decided && h == st->decided_hash) ||
+		       (st->have_cur_hash && h == st->cur_hash))) {
+		/* Decided on already, or back to what is in force. */
+		st->decided_hash = h;
+		st->have_decided = true;
+		drop_pending(st);
+		free(buf);
+		return POLICY_UNCHANGED;
+	}
+	if (!force && !settled(st, &buf, len, &now, now_ms))
+		return POLICY_UNCHANGED;
+	drop_pending(st);
+	int rc = decide(st, buf, len, h, d);
+	free(buf);
+	return rc;
 }
 
 struct policy *policy_store_get(struct policy_store *st)

@@ -36,6 +36,7 @@ struct policy {
 	size_t nrules;
 	struct attls_index idx;
 	bool uses_jobname, uses_userid;
+	bool outbound_local_addr, outbound_local_port;
 	struct policy_counts counts;
 	struct ipsec_policy ipsec;
 };

@@ -23,6 +23,34 @@ const char *const enum_routing[] = { "Local", "Routed", "Either", NULL };
 const char *const enum_authalg[] = { "Null", "HMAC_MD5", "HMAC_SHA1", "HMAC_SHA2_256_128",
 				     "HMAC_SHA2_384_192", "HMAC_SHA2_512_256", "AES_GMAC_128",
 				     "AES_GMAC_256", "AES128_XCBC_96", NULL };
+const char *const enum_encrypt[] = { "DES", "3DES", "AES_CBC", "AES_GCM_16", "DoNot", NULL };
+const char *const enum_identity[] = { "IpAddr", "Fqdn", "UserAtFqdn", "X500dn", "KeyID", NULL };
+
+/* VK_DHGROUP: the groups attls implements, by the names policies write. */
+static const struct { int group; const char *name; } dh_groups[] = {
+	{ 1, "Group1" }, { 2, "Group2" }, { 5, "Group5" }, { 14, "Group14" }, { 15, "Group15" },
+	{ 16, "Group16" }, { 19, "Group19" }, { 20, "Group20" }, { 21, "Group21" },
+};
+
+const char *dhgroup_name(int group)
+{
+	if (group == 0)
+		return "None";
+	for (size_t i = 0; i < sizeof dh_groups / sizeof dh_groups[0]; i++)
+		if (dh_groups[i].group == group)
+			return dh_groups[i].name;
+	return NULL;
+}
+
+int dhgroup_parse(const char *word)
+{
+	if (strcasecmp(word, "None") == 0)
+		return 0;
+	for (size_t i = 0; i < sizeof dh_groups / sizeof dh_groups[0]; i++)
+		if (strcasecmp(dh_groups[i].name, word) == 0)
+			return dh_groups[i].group;
+	return -1;
+}
 
 static const char *const e_suiteb[] = { "Off", "128", "128Min", "192", "192Min", "All", NULL };
 static const char *const e_reneg[] = { "Default", "Disabled", "All", "Abbreviated", NULL };
@@ -273,8 +301,10 @@ static const struct param_schema p_filterpolicy[] = {
 	YESNO("AllowOnDemand", 0, "Yes", "start tunnels when traffic needs one"),
 	YESNO("FIPS140", 0, "No", "FIPS 140 mode: Group1 is refused"),
 	ENUM("PreDecap", e_predecap, NA, "Permit", "filter before decapsulation"),
-	YESNO("FilterLogging", NA, "Yes", "log filter matches"),
-	YESNO("IpFilterLogImplicit", NA, "No", "log the implicit deny"),
+	YESNO("FilterLogging", 0, "Yes",
+	      "No turns off every filter log message, whatever the rules' IpFilterLogging says"),
+	YESNO("IpFilterLogImplicit", 0, "No",
+	      "log packets the implicit deny at the end of the rules drops (EZD0815I)"),
 	NOPE("IpFilterGroupRef", VK_REF, "IpFilterGroup is not supported"),
 };
 
@@ -305,14 +335,17 @@ static const struct param_schema p_service[] = {
 	KIND("DestinationPortRange", VK_PORTS, 0, "0", "destination ports; 0 = any"),
 	KIND("Protocol", VK_PROTOCOL, 0, "All", "All, TCP, UDP, ICMP, ICMPv6, ESP, AH or a number"),
 	KIND("Direction", VK_SVCDIR, 0, "Bidirectional", "Inbound, Outbound or Bidirectional"),
-	ENUM("Routing", enum_routing, NA, "Local", "local or routed traffic"),
+	ENUM("Routing", enum_routing, 0, "Local",
+	     "Local: traffic to or from this host; Routed: traffic it forwards; Either: both"),
 	INT("SecurityClass", 0, 255, NA, "0", "interface security class"),
 };
 
 static const struct param_schema p_genaction[] = {
 	ENUM("IpFilterAction", enum_filter_action, RQ, NULL, "Permit, Deny or IpSec"),
-	YESNO("IpFilterLogging", NA, "Yes", "log matches"),
-	ENUM("DiscardAction", e_discard, NA, "Silent", "what a deny does"),
+	YESNO("IpFilterLogging", 0, "No",
+	      "log the packets the rule drops (EZD0815I; EZD0822I for clear text an IpSec rule drops)"),
+	ENUM("DiscardAction", e_discard, 0, "Silent",
+	     "Silent drops; ICMP also answers destination unreachable, administratively prohibited"),
 };
 
 static const struct param_schema p_dynvpn[] = {
@@ -429,8 +462,17 @@ static const struct param_schema p_ikeconfig[] = {
 	  .dflt = "/run/attls/iked.sock", .doc = "unix socket for the ipsec command" },
 	{ .name = "PidFile", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS,
 	  .dflt = "/run/attls/iked.pid", .doc = "pid file when iked daemonizes" },
-	{ .name = "SwsaStore", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS,
-	  .doc = "shared SA store: dir:/path or redis://host:port" },
+	/* Not acted on until iked's exchanges write and read the records. */
+	{ .name = "SwsaStore", .kind = VK_STRING, .min = 1, .max = 1023, .flags = PF_ATTLS | NA,
+	  .doc = "where sysplex-wide SA records live: redis://[USER@]HOST[:PORT][/DB] or "
+		 "dir:/ABSOLUTE/PATH; without it SWSA is off" },
+	{ .name = "SwsaStorePasswordFile", .kind = VK_STRING, .min = 1, .max = 1023,
+	  .flags = PF_ATTLS | NA, .doc = "file whose first line is the Redis password (read at each "
+				    "connection, never logged)" },
+	{ .name = "SwsaDvipa", .kind = VK_HOST, .flags = RP | PF_ATTLS | NA,
+	  .doc = "an address whose tunnels are sysplex-wide" },
+	{ .name = "SwsaNode", .kind = VK_STRING, .min = 1, .max = 64, .flags = PF_ATTLS | NA,
+	  .doc = "this node's name in the SWSA records; default: the host name" },
 	STR("Keyring", 1, 1023, 0, "PEM bundle with iked's key, certificate and trusted CAs"),
 	INT("IkeSyslogLevel", 0, 255, 0, "1", "1 errors, 2 warnings, 4 events, 8 debug, 16 packets"),
 	INT("IkeRetries", 1, 20, 0, "10", "retransmissions before giving up"),

@@ -112,9 +112,11 @@ enum { BACKEND_XFRM, BACKEND_LOG, BACKEND_TUN, BACKEND_AUTO };
 extern const char *const enum_backend[];
 enum { ROUTING_LOCAL, ROUTING_ROUTED, ROUTING_EITHER };
 extern const char *const enum_routing[];
+enum { DISCARD_SILENT, DISCARD_ICMP };
 
 /* VK_ENCRYPT algorithms */
 enum { ENC_DES, ENC_3DES, ENC_AES_CBC, ENC_AES_GCM_16, ENC_DONOT };
+extern const char *const enum_encrypt[];
 /* VK_AUTH */
 enum { AUTHPROTO_AH, AUTHPROTO_ESP };
 enum { AUTHALG_NULL, AUTHALG_HMAC_MD5, AUTHALG_HMAC_SHA1, AUTHALG_HMAC_SHA2_256_128,
@@ -126,10 +128,17 @@ enum { KEYFORM_ASCII, KEYFORM_EBCDIC, KEYFORM_HEX };
 /* VK_IDENTITY types (values are the IKEv1 ID types where one exists) */
 enum { IDT_NONE = 0, IDT_IPV4 = 1, IDT_FQDN = 2, IDT_USER_FQDN = 3, IDT_IPV6 = 5,
        IDT_DER_ASN1_DN = 9, IDT_KEY_ID = 11 };
+/* The identity types by the names policies write (IpAddr covers both families). */
+enum { IDNAME_IPADDR, IDNAME_FQDN, IDNAME_USER_FQDN, IDNAME_X500DN, IDNAME_KEY_ID };
+extern const char *const enum_identity[];
 /* VK_SVCDIR */
 enum { SVCDIR_BIDIRECTIONAL, SVCDIR_INBOUND, SVCDIR_OUTBOUND };
 enum { CONNDIR_ANY, CONNDIR_INBOUND_CONNECT, CONNDIR_OUTBOUND_CONNECT };
 /* VK_DHGROUP: the group number itself; 0 = None. Supported groups: */
 #define DH_SUPPORTED_LIST "Group1, Group2, Group5, Group14, Group15, Group16, Group19, Group20, Group21"
+/* "None" for 0, "GroupN" for a supported group, else NULL. */
+const char *dhgroup_name(int group);
+/* The inverse, case-insensitive: 0 for None, the group, or -1. */
+int dhgroup_parse(const char *word);
 
 #endif

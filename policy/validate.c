@@ -332,6 +332,44 @@ static void check_filter_rule(const struct pstmt *s, struct diags *d)
 			   src->v.range.family == AF_INET ? "IPv4" : "IPv6");
 }
 
+/* The SWSA parameters of IkeConfig: a store URL that parses, and the
+ * parameters that only mean something together. */
+static void check_swsa(const struct pstmt *s, struct diags *d)
+{
+	const struct pparam *store = pstmt_param(s, "SwsaStore");
+	const struct pparam *pw = pstmt_param(s, "SwsaStorePasswordFile");
+	const struct pparam *dvipa = pstmt_param(s, "SwsaDvipa");
+	struct store_url u = { .kind = STORE_NONE };
+	char err[256], hint[128];
+	if (store && store_url_parse(store->v.s, &u, err, sizeof err, hint, sizeof hint)) {
+		diag_error(d, store->vpos, *hint ? hint : NULL, "SwsaStore: %s", err);
+		return;
+	}
+	if (dvipa && !store)
+		diag_error(d, dvipa->pos, "add to IkeConfig: SwsaStore dir:/var/lib/attls/swsa "
+			   "(or redis://HOST)", "SwsaDvipa needs SwsaStore: where the records go");
+	if (store && !dvipa)
+		diag_warn(d, store->pos, "add SwsaDvipa ADDRESS for each address that moves "
+			  "between nodes", "SwsaStore is set but no SwsaDvipa: no tunnel is sysplex-wide");
+	if (pw && u.kind != STORE_REDIS)
+		diag_warn(d, pw->pos, NULL, "SwsaStorePasswordFile is ignored: only a redis:// store "
+			  "has a password");
+	for (size_t i = 0; i < s->nparams; i++) {
+		const struct pparam *a = &s->params[i];
+		if (a->invalid || strcmp(a->ps->name, "SwsaDvipa") != 0)
+			continue;
+		for (size_t k = 0; k < i; k++) {
+			const struct pparam *b = &s->params[k];
+			if (!b->invalid && strcmp(b->ps->name, "SwsaDvipa") == 0 &&
+			    b->v.range.family == a->v.range.family &&
+			    memcmp(b->v.range.lo, a->v.range.lo, 16) == 0) {
+				diag_warn(d, a->vpos, NULL, "SwsaDvipa %s is listed twice", a->text);
+				break;
+			}
+		}
+	}
+}
+
 static void check_service(const struct pstmt *s, struct diags *d)
 {
 	const struct pparam *proto = pstmt_param(s, "Protocol");
@@ -399,6 +437,8 @@ void policy_validate(const struct ptree *t, struct diags *d)
 		check_unused(s, d);
 		if (is(s, "KeyExchangePolicy"))
 			check_how_to_initiate(s, d);
+		else if (is(s, "IkeConfig"))
+			check_swsa(s, d);
 		else if (is(s, "IpDynVpnAction"))
 			check_dynvpn(s, fips, d);
 		else if (is(s, "IpDataOffer"))

@@ -338,19 +338,20 @@ static int v_life(struct vctx *c, int kind)
 
 static int v_encrypt(struct vctx *c)
 {
-	static const char *const algs[] = { "DES", "3DES", "AES_CBC", "AES_GCM_16", "DoNot", "AES", NULL };
 	if (need(c, 1, "AES_CBC KeyLength 128"))
 		return 1;
-	int k = pick(c, 0, algs, "encryption algorithm");
+	/* "AES" is z/OS's old name of AES_CBC 128 */
+	bool old_aes = strcasecmp(c->t[0].text, "AES") == 0;
+	int k = old_aes ? ENC_AES_CBC : pick(c, 0, enum_encrypt, "encryption algorithm");
 	if (k < 0)
 		return 1;
-	int alg = k == 5 ? ENC_AES_CBC : k;   /* "AES" is z/OS's old name of AES_CBC 128 */
+	int alg = k;
 	int keylen = (alg == ENC_AES_CBC || alg == ENC_AES_GCM_16) ? 128 : 0;
 	if (c->n >= 2) {
 		if (strcasecmp(c->t[1].text, "KeyLength") != 0)
 			return verr(c, 1, "write: AES_CBC KeyLength 256", "expected KeyLength, not '%s'",
 				    c->t[1].text);
-		if ((alg != ENC_AES_CBC && alg != ENC_AES_GCM_16) || k == 5)
+		if ((alg != ENC_AES_CBC && alg != ENC_AES_GCM_16) || old_aes)
 			return verr(c, 1, NULL, "KeyLength only goes with AES_CBC and AES_GCM_16");
 		if (c->n < 3)
 			return verr(c, 1, NULL, "KeyLength needs a number of bits");
@@ -459,10 +460,9 @@ static int v_sharedkey(struct vctx *c)
 
 static int v_identity(struct vctx *c)
 {
-	static const char *const types[] = { "IpAddr", "Fqdn", "UserAtFqdn", "X500dn", "KeyID", NULL };
 	if (need(c, 2, "IpAddr ADDRESS | Fqdn NAME | UserAtFqdn USER@NAME | X500dn DN | KeyID FORM VALUE"))
 		return 1;
-	int k = pick(c, 0, types, "identity type");
+	int k = pick(c, 0, enum_identity, "identity type");
 	if (k < 0)
 		return 1;
 	typeof(c->p->v.ident) *id = &c->p->v.ident;
@@ -470,7 +470,7 @@ static int v_identity(struct vctx *c)
 	id->value = v;
 	c->used = 2;
 	switch (k) {
-	case 0: {
+	case IDNAME_IPADDR: {
 		const char *err = ip_range_parse(v, &id->range);
 		if (err)
 			return verr(c, 1, NULL, "%s", err);
@@ -479,17 +479,17 @@ static int v_identity(struct vctx *c)
 		id->type = id->range.family == AF_INET ? IDT_IPV4 : IDT_IPV6;
 		return 0;
 	}
-	case 1:
+	case IDNAME_FQDN:
 		if (strchr(v, '@'))
 			return verr(c, 1, "use UserAtFqdn for user@host", "'%s' is not a host name", v);
 		id->type = IDT_FQDN;
 		return 0;
-	case 2:
+	case IDNAME_USER_FQDN:
 		if (!strchr(v, '@'))
 			return verr(c, 1, "write: UserAtFqdn user@example.com", "'%s' has no '@'", v);
 		id->type = IDT_USER_FQDN;
 		return 0;
-	case 3:
+	case IDNAME_X500DN:
 		if (!strchr(v, '='))
 			return verr(c, 1, "write: X500dn \"CN=host,O=Example,C=US\"",
 				    "'%s' is not a distinguished name", v);
@@ -570,22 +570,14 @@ static int v_svcdir(struct vctx *c)
 
 static int v_dhgroup(struct vctx *c)
 {
-	static const int supported[] = { 1, 2, 5, 14, 15, 16, 19, 20, 21 };
 	if (need(c, 1, "None | GroupN"))
 		return 1;
 	const char *w = c->t[0].text;
-	if (strcasecmp(w, "None") == 0) {
-		c->p->v.group = 0;
+	int g = dhgroup_parse(w);
+	if (g >= 0) {
+		c->p->v.group = g;
 		return 0;
 	}
-	int64_t g = -1;
-	if (strncasecmp(w, "Group", 5) == 0)
-		parse_int(w + 5, &g);
-	for (size_t i = 0; i < sizeof supported / sizeof supported[0]; i++)
-		if (g == supported[i]) {
-			c->p->v.group = (int)g;
-			return 0;
-		}
 	return verr(c, 0, "attls supports None, " DH_SUPPORTED_LIST,
 		    "'%s' is not a Diffie-Hellman group attls supports", w);
 }

@@ -15,13 +15,20 @@
 
 void clear_step_connecting(struct conn *c)
 {
+	if (c->app_gone) {
+		/* The program gave up (its own timeout) and closed: as close() on a
+		 * connecting TCP socket, the attempt ends now. */
+		conn_log(c, TRACE_FLOW, LOG_DEBUG, "program closed before the connection was made");
+		eng_teardown(c);
+		return;
+	}
 	int err = 0;
 	socklen_t len = sizeof err;
 	if (sys_getsockopt(c->tcp, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
 	if (err) {
-		c->err = err;
-		eng_fail(c, err, "connect failed: %s", strerror(err));
+		/* The program learns this from connect() or SO_ERROR, as without attls. */
+		eng_end(c, err, TRACE_INFO, LOG_INFO, "connect failed: %s", strerror(err));
 		return;
 	}
 	struct sockaddr_storage ss;
@@ -32,11 +39,13 @@ void clear_step_connecting(struct conn *c)
 		secure_start(c);
 		return;
 	}
+	/* Ready before the program's end can poll writable: a connect() it calls
+	 * when it sees writable must find the outcome there. */
+	eng_mark_ready(c, 0);
 	if (eng_drain_filler(c)) {
 		eng_fail(c, ECONNRESET, "the program's end of the connection went away");
 		return;
 	}
-	eng_mark_ready(c, 0);
 	clear_enter(c, "connected; clear text until the program starts TLS");
 }
 
@@ -210,7 +219,7 @@ int clear_begin_tls(struct conn *c, const uint8_t *pushback, size_t n, bool allo
 	c->tls_pending = true;
 	c->tls_pending_sniff = allow_hstimeout;
 	eng_op_start(c);
-	conn_log(c, TRACE_EVENT, LOG_INFO, "program starts TLS%s%s",
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "program starts TLS%s%s",
 		 allow_hstimeout ? " (or clear text, whichever the peer speaks)" : "",
 		 c->inject_len ? " with the peer's first bytes already here" : "");
 	clear_step(c);
@@ -253,7 +262,7 @@ void clear_step_sniff(struct conn *c)
 	char sni[256];
 	switch (sniff_client_hello(buf, have, sni, sizeof sni)) {
 	case SNIFF_TLS:
-		conn_log(c, TRACE_EVENT, LOG_INFO, "the peer starts TLS%s%s", sni[0] ? " for " : "", sni);
+		conn_log(c, TRACE_EVENT, LOG_DEBUG, "the peer starts TLS%s%s", sni[0] ? " for " : "", sni);
 		c->deadline_ms = 0;
 		secure_start(c);
 		return;

@@ -106,7 +106,10 @@ struct conn {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool ready;                       /* the handshake finished, one way or the other */
-	int err;                          /* 0, or the errno a failed connection reports */
+	bool failed;                      /* ... and it failed (err may be taken since) */
+	int err;                          /* 0, or the errno a failed connection reports
+					     (SO_ERROR takes it, as on a TCP socket) */
+	bool connect_told;                /* connect() has given the program the outcome */
 	uint64_t op_seq, op_done;         /* SIOCTTLSCTL operations started / finished */
 	int op_err;                       /* the last finished operation's errno */
 	bool foreign;                     /* inherited across fork: the parent's engine serves it */

@@ -19,6 +19,7 @@
 #include "preload/real.h"
 #include "preload/rt.h"
 #include "preload/secmap.h"
+#include "preload/tls.h"
 
 #define PAIR_BUF (1 << 20)
 
@@ -187,6 +188,26 @@ static struct conn *new_conn(struct policy *p, const struct attls_rule *r, int d
 	return c;
 }
 
+/* The TLS context of an outbound connection's rule (a reference), or NULL
+ * after logging why its key ring or settings cannot be used and what became
+ * of the connection. */
+static struct tls_ctx *usable_ctx(struct policy *p, const struct attls_rule *r,
+				  const struct sockaddr *remote, const char *outcome)
+{
+	char err[512];
+	struct tls_ctx *ctx = tls_ctx_get(p, r->s, r->s->role, err, sizeof err);
+	if (!ctx) {
+		char a[IP_STRLEN] = "?";
+		struct ip_addr ra;
+		uint16_t port = 0;
+		if (ip_addr_from_sockaddr(remote, &ra, &port) == 0)
+			ip_addr_format(&ra, a, sizeof a);
+		rt_log(r->s->trace, TRACE_ERR_SYSLOG, LOG_ERR, "rule %s: connection to %s port %u %s "
+		       "(EACCES): TLS cannot be set up: %s", r->name, a, port, outcome, err);
+	}
+	return ctx;
+}
+
 int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr, socklen_t alen,
 			  int rc, int err)
 {
@@ -202,12 +223,24 @@ int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr,
 		errno = err;
 		return rc;
 	}
+	/* Only when the rule depends on what connect() picked (see
+	 * convert_before_connect) can this find an unusable key ring. */
+	struct tls_ctx *ctx = usable_ctx(p, r, (struct sockaddr *)&remote,
+					 "closed before any byte was sent");
+	if (!ctx) {
+		policy_unref(p);
+		sys_shutdown(fd, SHUT_RDWR);
+		errno = EACCES;
+		return -1;
+	}
 	struct conn *c = new_conn(p, r, DIR_OUTBOUND, &local, llen, &remote, alen);
 	policy_unref(p);
 	if (!c) {
+		tls_ctx_put(ctx);
 		errno = ENOMEM;
 		return -1;
 	}
+	c->ctx = ctx;
 	int fl = sys_fcntl(fd, F_GETFL, 0);
 	bool nonblocking = fl >= 0 && (fl & O_NONBLOCK);
 	if (rc != 0)
@@ -222,7 +255,7 @@ int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr,
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "covered (outbound, %s)%s", c->host[0] ? c->host : "no name",
+	conn_log(c, TRACE_INFO, LOG_INFO, "covered (outbound, %s)%s", c->host[0] ? c->host : "no name",
 		 c->app_controlled ? ", application-controlled" : "");
 	secmap_add(c);
 	conn_ref(c);   /* ours while we wait; the creator's reference goes to the engine */
@@ -241,6 +274,12 @@ int convert_after_connect(struct policy *p, int fd, const struct sockaddr *addr,
 	}
 	/* A blocking connect returns once TLS is up, as on z/OS. */
 	int e = engine_wait_ready(c);
+	/* connect() has told the outcome: as on a TCP socket, SO_ERROR then says
+	 * nothing more and a further connect() says EISCONN or starts over. */
+	pthread_mutex_lock(&c->mu);
+	c->connect_told = true;
+	c->err = 0;
+	pthread_mutex_unlock(&c->mu);
 	conn_unref(c);
 	if (e) {
 		errno = e == ECONNREFUSED || e == ENETUNREACH || e == EHOSTUNREACH ? e : ECONNRESET;
@@ -287,7 +326,7 @@ int convert_after_accept(int fd)
 		errno = ECONNABORTED;
 		return -1;
 	}
-	conn_log(c, TRACE_FLOW, LOG_DEBUG, "covered (inbound)%s",
+	conn_log(c, TRACE_INFO, LOG_INFO, "covered (inbound)%s",
 		 c->app_controlled ? ", application-controlled" : "");
 	secmap_add(c);
 	if (engine_add(c, app_dup) != 0) {
@@ -298,4 +337,45 @@ int convert_after_accept(int fd)
 		return -1;
 	}
 	return fd;
+}
+
+/* Whether the address is the unspecified one (a socket not yet bound). */
+static bool unspecified(const struct ip_addr *a)
+{
+	for (size_t i = 0; i < sizeof a->b; i++)
+		if (a->b[i])
+			return false;
+	return true;
+}
+
+int convert_before_connect(struct policy *p, int fd, const struct sockaddr *addr, socklen_t alen)
+{
+	if (alen < (addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						 : sizeof(struct sockaddr_in)))
+		return 0;   /* the kernel refuses it */
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof local;
+	struct attls_conn key = { .direction = DIR_OUTBOUND };
+	if (sys_getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
+	    ip_addr_from_sockaddr((struct sockaddr *)&local, &key.local, &key.lport) != 0 ||
+	    ip_addr_from_sockaddr(addr, &key.remote, &key.rport) != 0)
+		return 0;
+	/* What the kernel has not picked yet, a rule may still look at; and a
+	 * SecondaryMap primary may claim the connection once its local address
+	 * is known. Then the check after connect() decides. */
+	if ((unspecified(&key.local) && attls_outbound_uses_local_addr(p)) ||
+	    (key.lport == 0 && attls_outbound_uses_local_port(p)) || secmap_involves(&key.remote))
+		return 0;
+	char job[32], user[64];
+	rt_fill_identity(p, &key, job, sizeof job, user, sizeof user);
+	const struct attls_rule *r = attls_match(p, &key);
+	if (!r || !r->s->enabled)
+		return 0;
+	struct tls_ctx *ctx = usable_ctx(p, r, addr, "refused before connecting");
+	if (!ctx) {
+		errno = EACCES;
+		return -1;
+	}
+	tls_ctx_put(ctx);
+	return 0;
 }

@@ -16,6 +16,13 @@ bool convert_is_inet_tcp(int fd);
 
 struct policy;
 
+/* Before the program's connect() on fd to addr, under policy p: -1 with
+ * errno EACCES when the connection's rule says TLS but its key ring (or
+ * settings) cannot be used, so nothing reaches the network; else 0. A rule
+ * that depends on the local address or port an unbound socket gets only at
+ * connect() is checked after it (convert_after_connect, same errno). */
+int convert_before_connect(struct policy *p, int fd, const struct sockaddr *addr, socklen_t alen);
+
 /* After the program's connect() on fd: rc/err are what the real connect
  * returned, p the policy snapshot the hook checked before connecting (the
  * reference passes to this function). Returns what the hook must return

@@ -33,7 +33,7 @@ enum special { SP_EVENT, SP_TIMER, SP_EXPORT };
 
 struct cmd {
 	struct cmd *next;
-	enum { CMD_ADD, CMD_CALL } type;
+	enum { CMD_ADD, CMD_CALL, CMD_CLOSED } type;
 	struct conn *c;
 	void (*fn)(void *);
 	void *arg;
@@ -102,8 +102,10 @@ void conn_log(const struct conn *c, unsigned bit, int prio, const char *fmt, ...
 		port = ntohs(s6->sin6_port);
 		snprintf(peer, sizeof peer, "[%s]:%u", a, port);
 	}
-	rt_log(trace_of(c), bit, prio, "conn %llu rule %s %s %s: %s", (unsigned long long)c->id,
-	       c->rule ? c->rule->name : "-", c->dir == DIR_INBOUND ? "from" : "to", peer, body);
+	const char *rule = c->rule ? c->rule->name : "-";
+	rt_rule_log(rule, body, trace_of(c), bit, prio, "conn %llu rule %s %s %s: %s",
+		    (unsigned long long)c->id, rule, c->dir == DIR_INBOUND ? "from" : "to", peer,
+		    body);
 }
 
 /* ---- epoll registration ------------------------------------------------------ */
@@ -151,6 +153,7 @@ void eng_mark_ready(struct conn *c, int err)
 	pthread_mutex_lock(&c->mu);
 	if (!c->ready) {
 		c->ready = true;
+		c->failed = err != 0;
 		c->err = err;
 		pthread_cond_broadcast(&c->cv);
 	}
@@ -213,17 +216,32 @@ void eng_op_done(struct conn *c, int err)
 /* A connection that cannot go on. The program's end is closed with whatever
  * it wrote still unread (the filler or sentinel before a handshake), which the
  * kernel reports to the program as ECONNRESET. */
-void eng_fail(struct conn *c, int err, const char *fmt, ...)
+__attribute__((format(printf, 5, 0)))
+static void end_failed(struct conn *c, int err, unsigned bit, int prio, const char *fmt,
+		       va_list ap)
 {
 	char why[768];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(why, sizeof why, fmt, ap);
-	va_end(ap);
-	conn_log(c, TRACE_ERR_SYSLOG, LOG_ERR, "%s; connection closed", why);
+	conn_log(c, bit, prio, "%s; connection closed", why);
 	eng_mark_ready(c, err);
 	eng_op_done(c, err);
 	eng_teardown(c);
+}
+
+void eng_fail(struct conn *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	end_failed(c, err, TRACE_ERR_SYSLOG, LOG_ERR, fmt, ap);
+	va_end(ap);
+}
+
+void eng_end(struct conn *c, int err, unsigned bit, int prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	end_failed(c, err, bit, prio, fmt, ap);
+	va_end(ap);
 }
 
 void eng_again(struct conn *c)
@@ -370,6 +388,20 @@ static void add_conn(struct conn *c)
 		secure_start(c);
 }
 
+/* The program closed its last descriptor of c in this process while the
+ * engine still holds a copy of its end (a connect or INIT not finished). That
+ * copy alone would keep the end open, and the engine would never see the
+ * program go: drop it, and if nobody else holds the end (another process it
+ * was passed to), the engine end reports the hang-up. If someone does, the
+ * only loss is the larger send buffer that end would have had afterwards. */
+static void let_go_of_program_end(struct conn *c)
+{
+	if (c->st == CS_DEAD || c->app_dup < 0)
+		return;
+	fdtab_release(c->app_dup);
+	c->app_dup = -1;
+}
+
 static void check_timers(void)
 {
 	int64_t now = mono_ms(), next = 0;
@@ -424,6 +456,10 @@ static void run_commands(void)
 		if (q->type == CMD_ADD) {
 			add_conn(q->c);
 			free(q);
+		} else if (q->type == CMD_CLOSED) {
+			let_go_of_program_end(q->c);
+			conn_unref(q->c);
+			free(q);
 		} else {
 			q->fn(q->arg);
 			pthread_mutex_lock(&E.mu);
@@ -448,7 +484,7 @@ static void dispatch(struct epoll_event *ev)
 			if (read(E.tmfd, &v, sizeof v) >= 0 || errno != EAGAIN)
 				check_timers();
 		} else if (sp == SP_EXPORT) {
-			export_serve(E.exfd);
+			export_serve();
 		}
 		return;
 	}
@@ -565,6 +601,24 @@ int engine_add(struct conn *c, int app_dup)
 	return 0;
 }
 
+void engine_program_closed(struct conn *c)
+{
+	struct cmd *q = calloc(1, sizeof *q);
+	if (!q)
+		return;   /* the engine notices when the handshake ends instead */
+	q->type = CMD_CLOSED;
+	q->c = c;
+	pthread_mutex_lock(&E.mu);
+	if (!E.running || E.pid != getpid() || on_engine) {
+		pthread_mutex_unlock(&E.mu);
+		free(q);
+		return;
+	}
+	conn_ref(c);
+	enqueue(q);
+	pthread_mutex_unlock(&E.mu);
+}
+
 int engine_wait_ready(struct conn *c)
 {
 	pthread_mutex_lock(&c->mu);
@@ -660,6 +714,10 @@ struct renumber { int oldfd, newfd; bool found; };
 static void renumber_on_engine(void *arg)
 {
 	struct renumber *r = arg;
+	/* the export's own descriptors, its epoll (E.exfd, below) among them */
+	r->found = export_renumber(r->oldfd, r->newfd);
+	if (r->found && r->oldfd != E.exfd)
+		return;
 	int *slots[] = { &E.epfd, &E.evfd, &E.tmfd, &E.exfd };
 	for (size_t i = 0; i < 4; i++)
 		if (*slots[i] == r->oldfd) {
@@ -725,4 +783,5 @@ void engine_atfork_child(void)
 	E.turns = (struct turns){ NULL, NULL };
 	E.armed_ms = 0;
 	E.epfd = E.evfd = E.tmfd = E.exfd = -1;
+	export_atfork_child();
 }

@@ -18,6 +18,9 @@
  * the caller passes. app_dup: a shim descriptor of the program's end the engine
  * keeps until the handshake is over (-1 when not needed). Returns 0 or -1. */
 int engine_add(struct conn *c, int app_dup);
+/* The program closed its last descriptor of c in this process (asynchronous:
+ * close() does not wait for the engine). */
+void engine_program_closed(struct conn *c);
 /* Block until c's handshake has finished; returns 0 or the errno to report. */
 int engine_wait_ready(struct conn *c);
 /* Run fn(arg) on the engine thread and wait for it (directly when called from

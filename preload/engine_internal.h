@@ -28,6 +28,10 @@ void eng_op_start(struct conn *c);                  /* a SIOCTTLSCTL operation b
 void eng_op_done(struct conn *c, int err);          /* a SIOCTTLSCTL operation finished */
 void eng_teardown(struct conn *c);
 void eng_fail(struct conn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The same, logged at the given Trace bit and priority: for ends the program
+ * learns of itself (a refused connect) or that are no fault at all. */
+void eng_end(struct conn *c, int err, unsigned bit, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 void eng_step(struct conn *c);
 /* Plain bytes for the program: write now, keep the rest. Returns false when
  * the program's end is full. */

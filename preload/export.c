@@ -2,14 +2,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/kvline.h"
@@ -28,7 +30,51 @@ static socklen_t export_addr(struct sockaddr_un *sun, pid_t pid)
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
-int export_open(void)
+/* One client: the answer snapshot taken when it connected, and how much of
+ * it the socket has taken. */
+struct client {
+	struct client *next;
+	int fd;
+	char *text;
+	size_t len, off;
+	int64_t deadline_ms;
+};
+
+/* Engine thread only. */
+static struct {
+	int epfd, lfd, tmfd;
+	bool accepting;           /* lfd is watched (fewer than EXPORT_MAX_CLIENTS) */
+	struct client *clients;
+	size_t nclients;
+} X = { .epfd = -1, .lfd = -1, .tmfd = -1 };
+
+/* epoll data for the two descriptors that are not clients */
+static const char listen_tag, timer_tag;
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int watch(int op, int fd, uint32_t events, const void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = (void *)ptr };
+	return epoll_ctl(X.epfd, op, fd, &ev);
+}
+
+static void close_all(void)
+{
+	int *fds[] = { &X.lfd, &X.tmfd, &X.epfd };
+	for (size_t i = 0; i < 3; i++)
+		if (*fds[i] >= 0) {
+			fdtab_release(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+static int listen_socket(void)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -40,6 +86,23 @@ int export_open(void)
 		return -1;
 	}
 	return fdtab_adopt(fd);
+}
+
+int export_open(void)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	X.epfd = ep < 0 ? -1 : fdtab_adopt(ep);
+	X.lfd = listen_socket();
+	int tm = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	X.tmfd = tm < 0 ? -1 : fdtab_adopt(tm);
+	if (X.epfd < 0 || X.lfd < 0 || X.tmfd < 0 ||
+	    watch(EPOLL_CTL_ADD, X.lfd, EPOLLIN, &listen_tag) != 0 ||
+	    watch(EPOLL_CTL_ADD, X.tmfd, EPOLLIN, &timer_tag) != 0) {
+		close_all();
+		return -1;
+	}
+	X.accepting = true;
+	return X.epfd;
 }
 
 static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -84,18 +147,13 @@ static void describe(struct conn *c, void *arg)
 	fputc('\n', out);
 }
 
-static void answer(int fd)
+/* The whole answer, as it is now. */
+static char *snapshot(size_t *size)
 {
-	struct ucred cred;
-	socklen_t len = sizeof cred;
-	if (sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid()))
-		return;
 	char *text = NULL;
-	size_t size = 0;
-	FILE *out = open_memstream(&text, &size);
+	FILE *out = open_memstream(&text, size);
 	if (!out)
-		return;
+		return NULL;
 	char comm[17] = "";
 	prctl(PR_GET_NAME, comm);
 	fputs("process", out);
@@ -104,28 +162,166 @@ static void answer(int fd)
 	kv_putu(out, "uid", (unsigned long long)geteuid());
 	fputc('\n', out);
 	engine_each(describe, out);
-	fclose(out);
-	/* A client that does not read cannot hold the engine for long. */
-	int flags = sys_fcntl(fd, F_GETFL, 0);
-	sys_fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-	struct timeval tv = { 1, 0 };
-	sys_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	for (size_t off = 0; off < size;) {
-		ssize_t n = send(fd, text + off, size - off, MSG_NOSIGNAL);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
+	if (fclose(out) != 0) {
+		free(text);
+		return NULL;
 	}
-	free(text);
+	return text;
 }
 
-void export_serve(int lfd)
+/* Send what the socket takes now. True when the client is finished with
+ * (all sent, or the client went away). */
+static bool client_send(struct client *cl)
 {
-	for (;;) {
-		int fd = real.accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			return;
-		answer(fd);
-		sys_close(fd);
+	while (cl->off < cl->len) {
+		ssize_t n = send(cl->fd, cl->text + cl->off, cl->len - cl->off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return false;
+		if (n <= 0)
+			return true;
+		cl->off += (size_t)n;
 	}
+	return true;
+}
+
+static void client_free(struct client *cl)
+{
+	fdtab_release(cl->fd);
+	free(cl->text);
+	free(cl);
+}
+
+static void drop(struct client *cl)
+{
+	for (struct client **pp = &X.clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	X.nclients--;
+	client_free(cl);
+}
+
+static bool allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	return sys_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	       (cred.uid == 0 || cred.uid == geteuid());
+}
+
+/* Take one client from the backlog: false when there is none. */
+static bool accept_one(void)
+{
+	int fd = real.accept4(X.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0)
+		return errno == EINTR || errno == ECONNABORTED;
+	fd = fdtab_adopt(fd);
+	if (fd < 0)
+		return true;
+	struct client *cl = allowed(fd) ? calloc(1, sizeof *cl) : NULL;
+	if (cl) {
+		cl->fd = fd;
+		cl->text = snapshot(&cl->len);
+	}
+	if (!cl || !cl->text || client_send(cl) ||
+	    watch(EPOLL_CTL_ADD, fd, EPOLLOUT, cl) != 0) {
+		/* refused, answered at once, or cannot be watched */
+		if (cl)
+			client_free(cl);
+		else
+			fdtab_release(fd);
+		return true;
+	}
+	cl->deadline_ms = now_ms() + EXPORT_DEADLINE_MS;
+	cl->next = X.clients;
+	X.clients = cl;
+	X.nclients++;
+	return true;
+}
+
+static void expire(void)
+{
+	uint64_t v;
+	if (read(X.tmfd, &v, sizeof v) < 0 && errno != EAGAIN)
+		return;
+	int64_t now = now_ms();
+	for (struct client *cl = X.clients, *n; cl; cl = n) {
+		n = cl->next;
+		if (cl->deadline_ms <= now)
+			drop(cl);
+	}
+}
+
+/* The timer at the earliest deadline, the listening socket watched only
+ * while there is room for another client. */
+static void rearm(void)
+{
+	int64_t first = 0;
+	for (struct client *cl = X.clients; cl; cl = cl->next)
+		if (!first || cl->deadline_ms < first)
+			first = cl->deadline_ms;
+	struct itimerspec its = { .it_value = { first / 1000, (first % 1000) * 1000000 } };
+	timerfd_settime(X.tmfd, TFD_TIMER_ABSTIME, &its, NULL);
+	bool room = X.nclients < EXPORT_MAX_CLIENTS;
+	if (room != X.accepting &&
+	    watch(EPOLL_CTL_MOD, X.lfd, room ? EPOLLIN : 0, &listen_tag) == 0)
+		X.accepting = room;
+}
+
+void export_serve(void)
+{
+	struct epoll_event evs[EXPORT_MAX_CLIENTS + 2];
+	int n = epoll_wait(X.epfd, evs, EXPORT_MAX_CLIENTS + 2, 0);
+	bool timer = false;
+	for (int i = 0; i < n; i++) {
+		const void *p = evs[i].data.ptr;
+		if (p == &listen_tag) {
+			while (X.nclients < EXPORT_MAX_CLIENTS && accept_one())
+				;
+		} else if (p == &timer_tag) {
+			timer = true;   /* after the clients: expiry frees them */
+		} else if (client_send((struct client *)evs[i].data.ptr)) {
+			drop((struct client *)evs[i].data.ptr);
+		}
+	}
+	if (timer)
+		expire();
+	rearm();
+}
+
+bool export_renumber(int oldfd, int newfd)
+{
+	if (oldfd == X.epfd) {
+		X.epfd = newfd;
+		return true;
+	}
+	struct client *cl = X.clients;
+	while (cl && cl->fd != oldfd)
+		cl = cl->next;
+	int *slot = oldfd == X.lfd ? &X.lfd : oldfd == X.tmfd ? &X.tmfd : cl ? &cl->fd : NULL;
+	if (!slot)
+		return false;
+	uint32_t events = cl ? EPOLLOUT : slot == &X.lfd && !X.accepting ? 0 : EPOLLIN;
+	const void *ptr = cl ? (const void *)cl : slot == &X.lfd ? &listen_tag : &timer_tag;
+	epoll_ctl(X.epfd, EPOLL_CTL_DEL, oldfd, NULL);
+	watch(EPOLL_CTL_ADD, newfd, events, ptr);
+	*slot = newfd;
+	return true;
+}
+
+void export_atfork_child(void)
+{
+	for (struct client *cl = X.clients, *n; cl; cl = n) {
+		n = cl->next;
+		free(cl->text);
+		free(cl);
+	}
+	X.clients = NULL;
+	X.nclients = 0;
+	X.epfd = X.lfd = X.tmfd = -1;
+	X.accepting = false;
 }

@@ -54,19 +54,58 @@ static struct conn *conn_of(int fd)
 
 /* ---- connect / accept ---------------------------------------------------------- */
 
-/* connect() again on a covered descriptor: what a TCP socket would say. */
+/* connect() again on a covered descriptor answers what Linux answers on a
+ * non-blocking TCP socket (__inet_stream_connect): EALREADY until the outcome
+ * is known; then, for a connection that was made, 0 once and EISCONN after;
+ * for one that failed, the error once (ECONNABORTED when SO_ERROR already
+ * took it). Returns 1 when this call must start over instead: Linux connects
+ * again after a failure it has reported through connect(). */
 static int connect_again(struct conn *c)
 {
+	int e = 0;
 	pthread_mutex_lock(&c->mu);
-	bool ready = c->ready;
-	int err = c->err;
-	pthread_mutex_unlock(&c->mu);
-	if (!ready) {
-		errno = EALREADY;
-		return -1;
+	if (!c->ready) {
+		e = EALREADY;
+	} else if (!c->failed) {
+		if (c->connect_told)
+			e = EISCONN;
+		c->connect_told = true;
+	} else if (!c->connect_told) {
+		e = c->err ? c->err : ECONNABORTED;
+		c->err = 0;
+		c->connect_told = true;
+	} else {
+		e = -1;
 	}
-	errno = err ? err : EISCONN;
-	return -1;
+	pthread_mutex_unlock(&c->mu);
+	if (e < 0)
+		return 1;
+	errno = e;
+	return e ? -1 : 0;
+}
+
+/* Starting over after a failed connection: the program's end of the dead pair
+ * cannot connect, so a new TCP socket of the same family, with the program's
+ * flags, takes its number. Options set and addresses bound before the first
+ * connect() are not carried over. */
+static int fresh_socket(int fd, struct conn *c)
+{
+	int fl = sys_fcntl(fd, F_GETFL, 0), fdfl = sys_fcntl(fd, F_GETFD, 0);
+	if (fl < 0 || fdfl < 0)
+		return -1;
+	int s = socket(c->local.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+		       ((fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0), IPPROTO_TCP);
+	if (s < 0)
+		return -1;
+	fdtab_lock();
+	int rc = sys_dup3(s, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+	int e = errno;
+	struct conn *old = rc >= 0 ? fdtab_take(fd) : NULL;
+	fdtab_unlock();
+	sys_close(s);
+	conn_unref(old);
+	errno = e;
+	return rc < 0 ? -1 : 0;
 }
 
 EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -83,8 +122,14 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		struct conn *c = conn_of(fd);
 		if (c) {
 			int rc = connect_again(c);
+			bool restart = rc == 1;
+			if (restart)
+				rc = fresh_socket(fd, c);
+			int e = errno;
 			conn_unref(c);
-			return rc;
+			errno = e;
+			if (!restart || rc != 0)
+				return rc;
 		}
 	}
 	if (!convert_is_inet_tcp(fd))
@@ -96,6 +141,11 @@ EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	 * error and wrote anyway sent its data in clear text.) */
 	struct policy *p = rt_policy();
 	if (!p) {
+		errno = EACCES;
+		return -1;
+	}
+	if (convert_before_connect(p, fd, addr, len) != 0) {
+		policy_unref(p);
 		errno = EACCES;
 		return -1;
 	}
@@ -149,6 +199,10 @@ EXPORT int close(int fd)
 	struct conn *c = fdtab_take(fd);
 	int rc = real.close(fd);
 	int e = errno;
+	/* Two references left, this one and the engine's: that was the process's
+	 * last descriptor of c, which the engine may need to hear about. */
+	if (c && !c->foreign && atomic_load(&c->refs) == 2)
+		engine_program_closed(c);
 	conn_unref(c);
 	errno = e;
 	return rc;

@@ -1,8 +1,9 @@
 # preload/: libattls.so, the LD_PRELOAD shim.
-PRELOAD_SRCS := preload/real.c preload/fdtab.c preload/conn.c preload/rt.c preload/keyring.c \
+PRELOAD_SRCS := preload/real.c preload/fdtab.c preload/conn.c preload/rt.c preload/rings.c \
                 preload/tls.c preload/engine.c preload/secure.c preload/clear.c preload/ttlsctl.c \
                 preload/secmap.c preload/export.c preload/sniff.c preload/names.c \
-                preload/convert.c preload/turns.c preload/hooks.c preload/shim.c
+                preload/convert.c preload/turns.c preload/uaccess.c preload/loglimit.c \
+                preload/hooks.c preload/shim.c
 
 EXTRA_CFLAGS_preload := $(GNUTLS_CFLAGS)
 

@@ -12,11 +12,10 @@
 
 #include "common/log.h"
 #include "preload/fdtab.h"
+#include "preload/loglimit.h"
 #include "preload/real.h"
 #include "preload/tls.h"
 #include "policy/policy.h"
-
-#define DEFAULT_POLICY "/etc/attls/attls.conf"
 
 static struct {
 	pthread_once_t once;
@@ -36,6 +35,13 @@ static struct {
 	.trace_override = -1,
 	.user_uid = (uid_t)-1,
 };
+
+/* Error lines repeated per rule and kind (loglimit.h), shared by every
+ * thread of the process. */
+static struct {
+	pthread_mutex_t lock;
+	struct loglimit l;
+} Limit = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static int64_t now_ms(void)
 {
@@ -64,6 +70,38 @@ static void report_load_failure(const struct diags *d, bool at_start)
 			 "policy %s changed but is not valid (%s); the previous policy stays in force",
 			 R.store.path, first);
 	}
+}
+
+static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
+
+/* Process-wide news about the policy: logged whatever the rules' Trace
+ * says, as a notice (info lines are Trace 4's). */
+static void report_reload(struct policy *before, struct policy *now)
+{
+	size_t n = attls_rule_count(now);
+	if (before) {
+		size_t was = attls_rule_count(before);
+		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_NOTICE,
+			 "policy %s reloaded; new connections follow it (%zu TTLSRule%s, was %zu)",
+			 R.store.path, n, plural(n), was);
+	} else {
+		log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_NOTICE,
+			 "policy %s loaded; new connections follow it (%zu TTLSRule%s)",
+			 R.store.path, n, plural(n));
+	}
+}
+
+/* A file emptied or cut short in place is what an editor or a redirection
+ * leaves for a moment, and installing it would let covered connections go
+ * out in clear text. Removing TLS takes a deliberate rule. */
+static void report_no_rules(struct policy *kept)
+{
+	size_t n = kept ? attls_rule_count(kept) : 0;
+	log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_WARNING,
+		 "policy %s has no TTLSRule now; the previous policy (%zu TTLSRule%s) stays in "
+		 "force. To stop TLS on purpose, write a rule whose TTLSGroupAction says "
+		 "TTLSEnabled Off (e.g. for Jobname *), or restart the program",
+		 R.store.path, n, plural(n));
 }
 
 /* The environment attls run set, as it was when the library was loaded.
@@ -110,10 +148,11 @@ static void init_once(void)
 			R.trace_override = (int)v;
 	}
 	const char *path = Env.policy;
-	policy_store_init(&R.store, path && *path ? path : DEFAULT_POLICY);
+	policy_store_init(&R.store, path && *path ? path : POLICY_DEFAULT_PATH);
+	policy_store_guard_rules(&R.store, attls_rule_count);
 	struct diags d;
 	diags_init(&d);
-	if (policy_store_reload(&R.store, true, &d) > 0) {
+	if (policy_store_reload(&R.store, true, now_ms(), &d) == POLICY_INSTALLED) {
 		R.ever_loaded = true;
 	} else {
 		report_load_failure(&d, true);
@@ -160,19 +199,21 @@ struct policy *rt_policy(void)
 		R.next_check_ms = now + 1000;
 		struct diags d;
 		diags_init(&d);
-		int rc = policy_store_reload(&R.store, false, &d);
-		if (rc > 0) {
+		struct policy *before = policy_store_get(&R.store);
+		int rc = policy_store_reload(&R.store, false, now, &d);
+		if (rc == POLICY_INSTALLED) {
 			struct policy *cur = policy_store_get(&R.store);
 			tls_ctx_trim(cur);   /* contexts of old snapshots go with their last connection */
 			build_contexts(cur);
+			report_reload(before, cur);
 			policy_unref(cur);
-			log_emit(LOG_TO_SYSLOG | LOG_TO_FILE, LOG_INFO,
-				 "policy %s %s; new connections follow it", R.store.path,
-				 R.ever_loaded ? "reloaded" : "loaded");
 			R.ever_loaded = true;
-		} else if (rc < 0) {
+		} else if (rc == POLICY_NO_RULES) {
+			report_no_rules(before);
+		} else if (rc == POLICY_INVALID) {
 			report_load_failure(&d, false);
 		}
+		policy_unref(before);
 		diags_free(&d);
 		pthread_mutex_unlock(&R.check_lock);
 	}
@@ -216,6 +257,8 @@ void rt_atfork_child(void)
 	pthread_mutex_init(&R.check_lock, NULL);
 	pthread_mutex_init(&R.user_lock, NULL);
 	pthread_mutex_init(&R.store.lock, NULL);
+	pthread_mutex_init(&Limit.lock, NULL);
+	loglimit_init(&Limit.l);   /* the parent reports what it held back */
 }
 
 int rt_trace_override(void)
@@ -223,21 +266,81 @@ int rt_trace_override(void)
 	return R.trace_override;
 }
 
+/* A trace line's label and syslog level come from its bit (z/OS writes
+ * its info messages at INFO and the event and flow traces at DEBUG). */
+static const char *trace_label(unsigned bit, int *prio)
+{
+	*prio = bit == TRACE_INFO ? LOG_INFO : LOG_DEBUG;
+	switch (bit) {
+	case TRACE_INFO: return "info";
+	case TRACE_EVENT: return "event";
+	case TRACE_FLOW: return "flow";
+	case TRACE_DATA: return "data";
+	default: return "debug";
+	}
+}
+
 void rt_vlog(unsigned trace, unsigned bit, int prio, const char *fmt, va_list ap)
 {
 	if (R.trace_override >= 0)
 		trace = (unsigned)R.trace_override;
 	unsigned dests = 0;
-	if (prio <= LOG_ERR) {
+	const char *label = NULL;
+	if (prio <= LOG_WARNING) {
 		if (trace & TRACE_ERR_STDERR)
 			dests |= LOG_TO_STDERR;
 		if (trace & TRACE_ERR_SYSLOG)
 			dests |= LOG_TO_SYSLOG | LOG_TO_FILE;
 	} else if (trace & bit) {
 		dests |= LOG_TO_SYSLOG | LOG_TO_FILE;
+		label = trace_label(bit, &prio);
 	}
 	if (dests)
-		log_vemit(dests, prio, fmt, ap);
+		log_vemit_as(dests, prio, label, fmt, ap);
+}
+
+static void report_suppressed(const struct loglimit_summary *due, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rt_log(due[i].trace, TRACE_ERR_SYSLOG, LOG_WARNING,
+		       "rule %s: %lu more lines like \"%s\" within %d s were not logged (at most "
+		       "%d of a kind per rule every %d s)", due[i].rule, due[i].count,
+		       due[i].sample, LOGLIMIT_INTERVAL_MS / 1000, LOGLIMIT_BURST,
+		       LOGLIMIT_INTERVAL_MS / 1000);
+}
+
+void rt_rule_log(const char *rule, const char *kind, unsigned trace, unsigned bit, int prio,
+		 const char *fmt, ...)
+{
+	unsigned t = R.trace_override >= 0 ? (unsigned)R.trace_override : trace;
+	if (prio <= LOG_WARNING) {
+		if (!(t & (TRACE_ERR_STDERR | TRACE_ERR_SYSLOG)))
+			return;
+		struct loglimit_summary due[LOGLIMIT_MAX_DUE];
+		size_t ndue;
+		pthread_mutex_lock(&Limit.lock);
+		bool print = loglimit_check(&Limit.l, rule, kind, trace, now_ms(), due, &ndue);
+		pthread_mutex_unlock(&Limit.lock);
+		report_suppressed(due, ndue);
+		if (!print)
+			return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	rt_vlog(trace, bit, prio, fmt, ap);
+	va_end(ap);
+}
+
+void rt_log_flush(void)
+{
+	struct loglimit_summary due[LOGLIMIT_MAX_DUE];
+	size_t ndue;
+	do {
+		pthread_mutex_lock(&Limit.lock);
+		loglimit_drain(&Limit.l, due, &ndue);
+		pthread_mutex_unlock(&Limit.lock);
+		report_suppressed(due, ndue);
+	} while (ndue);
 }
 
 void rt_log(unsigned trace, unsigned bit, int prio, const char *fmt, ...)

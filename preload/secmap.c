@@ -83,3 +83,13 @@ const struct attls_rule *secmap_find(const struct ip_addr *a, const struct ip_ad
 	pthread_mutex_unlock(&lock);
 	return r;
 }
+
+bool secmap_involves(const struct ip_addr *a)
+{
+	bool yes = false;
+	pthread_mutex_lock(&lock);
+	for (size_t i = 0; i < PRIMARIES && !yes; i++)
+		yes = table[i].conn_id && (same(&table[i].a, a) || same(&table[i].b, a));
+	pthread_mutex_unlock(&lock);
+	return yes;
+}

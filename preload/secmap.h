@@ -20,5 +20,8 @@ void secmap_forget(struct conn *c);
  * when it beats mine; *pol then holds a reference to that rule's policy. */
 const struct attls_rule *secmap_find(const struct ip_addr *a, const struct ip_addr *b,
 				     const struct attls_rule *mine, struct policy **pol);
+/* Whether a live primary has address a at either end (before connect() the
+ * local end is not known, so a new connection to a might become its secondary). */
+bool secmap_involves(const struct ip_addr *a);
 
 #endif

@@ -3,12 +3,15 @@
  * the close_notify exchange that takes an application-controlled connection
  * back to clear text (STOP). Engine thread only. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <ezbztlsc.h>
+#include <gnutls/crypto.h>
 
 #include "common/log.h"
 #include "policy/attls.h"
@@ -22,6 +25,65 @@
 static bool really_blocked(struct conn *c)
 {
 	return c->rd_eagain || c->wr_eagain;
+}
+
+/* Whether a transport error means the peer reset the TCP connection (our
+ * socket is closed by it), rather than something going wrong here. */
+static bool reset_by_peer(struct conn *c, long rc)
+{
+	if (rc != GNUTLS_E_PULL_ERROR && rc != GNUTLS_E_PUSH_ERROR &&
+	    rc != GNUTLS_E_PREMATURE_TERMINATION)
+		return false;
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	return sys_getsockopt(c->tcp, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	       ti.tcpi_state == TCP_CLOSE;
+}
+
+/* The peer reset the connection after the handshake: its way of closing, not
+ * a fault. The common case has nothing to do with us: a TLS 1.3 client that
+ * closes right after its handshake leaves the session tickets GnuTLS sends
+ * with the server's Finished unread, and its kernel answers them with a
+ * reset (health checks, load tools, Python's ssl after do_handshake()). */
+static void peer_reset(struct conn *c)
+{
+	if (atomic_load_explicit(&c->bytes_in, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&c->bytes_out, memory_order_relaxed) == 0)
+		eng_end(c, ECONNRESET, TRACE_FLOW, LOG_DEBUG,
+			"peer closed with a reset right after the handshake");
+	else
+		eng_end(c, ECONNRESET, TRACE_INFO, LOG_INFO, "peer reset the connection");
+}
+
+/* A TLS 1.3 server's handshake that a reset ended while it sent its session
+ * tickets (GnuTLS sends them with its Finished when the client is not asked
+ * for a certificate): whether the client had finished first. A client that
+ * closes at once with SO_LINGER 0 (openssl s_time) can reset before the
+ * tickets are written. What it sent before is then waiting in the socket: its
+ * Finished ([ChangeCipherSpec,] one record of hash length + 21 bytes), not
+ * an alert (one record of 19). */
+static bool client_finished_before_reset(struct conn *c)
+{
+	if (c->role == ROLE_CLIENT || gnutls_protocol_get_version(c->ses) != GNUTLS_TLS1_3 ||
+	    gnutls_handshake_get_last_out(c->ses) != GNUTLS_HANDSHAKE_NEW_SESSION_TICKET)
+		return false;
+	uint8_t b[64];
+	size_t n = 0;
+	if (c->rbuf && c->rbuf_off < c->rbuf_len) {
+		n = c->rbuf_len - c->rbuf_off < sizeof b ? c->rbuf_len - c->rbuf_off : sizeof b;
+		memcpy(b, c->rbuf + c->rbuf_off, n);
+	}
+	ssize_t k = recv(c->tcp, b + n, sizeof b - n, MSG_PEEK | MSG_DONTWAIT);
+	if (k > 0)
+		n += (size_t)k;
+	size_t off = 0;
+	if (n >= 6 && b[0] == 20 && b[3] == 0 && b[4] == 1)
+		off = 6;   /* middlebox compatibility ChangeCipherSpec */
+	if (n < off + 5 || b[off] != 23)
+		return false;
+	unsigned len = (unsigned)b[off + 3] << 8 | b[off + 4];
+	unsigned hash = gnutls_hash_get_len((gnutls_digest_algorithm_t)gnutls_prf_hash_get(c->ses));
+	return hash && len == hash + 21;
 }
 
 /* ---- handshake ------------------------------------------------------------------ */
@@ -74,16 +136,18 @@ static void handshake_done(struct conn *c)
 		eng_fail(c, ECONNRESET, "%s", err);
 		return;
 	}
+	/* Ready before the program's end can poll writable (the filler going): a
+	 * connect() it calls when it sees writable must find the outcome there. */
+	eng_mark_ready(c, 0);
 	if (eng_drain_filler(c)) {
 		eng_fail(c, ECONNRESET, "the program's end of the connection went away");
 		return;
 	}
 	c->deadline_ms = 0;
 	c->st = CS_SECURE;
-	conn_log(c, TRACE_EVENT, LOG_INFO, "secure: %s %s%s%s%s", c->proto, c->cipher,
+	conn_log(c, TRACE_INFO, LOG_INFO, "secure: %s %s%s%s%s", c->proto, c->cipher,
 		 gnutls_session_is_resumed(c->ses) ? " (resumed)" : "",
 		 c->peer_subject[0] ? ", peer " : "", c->peer_subject);
-	eng_mark_ready(c, 0);
 	eng_op_done(c, 0);
 	eng_step(c);
 }
@@ -98,6 +162,10 @@ void secure_step_handshake(struct conn *c)
 	if (!gnutls_error_is_fatal(rc)) {
 		if (rc != GNUTLS_E_AGAIN || !really_blocked(c))
 			eng_again(c);   /* more to do with no edge to wait for */
+		return;
+	}
+	if (reset_by_peer(c, rc) && client_finished_before_reset(c)) {
+		peer_reset(c);
 		return;
 	}
 	char why[512];
@@ -127,7 +195,7 @@ static void close_notify_received(struct conn *c)
 {
 	if (c->app_controlled && !c->net_eof && !c->lingering) {
 		c->peer_stopped = true;
-		conn_log(c, TRACE_EVENT, LOG_INFO, "peer ended TLS (close_notify); waiting for the "
+		conn_log(c, TRACE_EVENT, LOG_DEBUG, "peer ended TLS (close_notify); waiting for the "
 			 "program to stop TLS too");
 		return;
 	}
@@ -178,18 +246,22 @@ static bool net_to_app(struct conn *c)
 		if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			/* TCP closed without close_notify: many servers do it. The program
 			 * sees end-of-file; the log says it was not a clean TLS close. */
-			conn_log(c, TRACE_INFO, LOG_INFO, "peer closed TCP without TLS close_notify");
+			conn_log(c, TRACE_EVENT, LOG_DEBUG, "peer closed TCP without TLS close_notify");
 			peer_finished(c, "TCP FIN");
 			return true;
 		}
 		if (n == GNUTLS_E_REHANDSHAKE) {
 			c->rehandshake = true;
 			tls_prepare_renegotiation(c);
-			conn_log(c, TRACE_EVENT, LOG_INFO, "peer asked for renegotiation");
+			conn_log(c, TRACE_EVENT, LOG_DEBUG, "peer asked for renegotiation");
 			return true;
 		}
 		if (!gnutls_error_is_fatal((int)n))
 			continue;
+		if (reset_by_peer(c, n)) {
+			peer_reset(c);
+			return true;
+		}
 		char why[512];
 		tls_failure_reason(c, (int)n, why, sizeof why);
 		eng_fail(c, ECONNRESET, "TLS error from peer: %s", why);
@@ -200,6 +272,14 @@ static bool net_to_app(struct conn *c)
 }
 
 /* ---- the program's bytes to the peer ----------------------------------------------- */
+
+static void send_failed(struct conn *c, long rc)
+{
+	if (reset_by_peer(c, rc))
+		peer_reset(c);
+	else
+		eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
+}
 
 static void bye_done(struct conn *c)
 {
@@ -238,7 +318,7 @@ static bool flush_net(struct conn *c, bool *progress)
 	c->net_blocked = false;
 	*progress = true;
 	if (rc < 0) {
-		eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror((int)rc));
+		send_failed(c, rc);
 		return false;
 	}
 	if (c->bye_pending)
@@ -290,7 +370,7 @@ static bool encrypt_from_app(struct conn *c, bool *eof)
 			return true;
 		}
 		if (rc < 0) {
-			eng_fail(c, ECONNRESET, "sending to the peer failed: %s", gnutls_strerror(rc));
+			send_failed(c, rc);
 			return true;
 		}
 	}
@@ -366,7 +446,7 @@ static void step_rehandshake(struct conn *c)
 	c->rehandshake = false;
 	char err[256];
 	tls_session_established(c, err, sizeof err);   /* the new cipher, for queries */
-	conn_log(c, TRACE_EVENT, LOG_INFO, "renegotiated: %s %s", c->proto, c->cipher);
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "renegotiated: %s %s", c->proto, c->cipher);
 	eng_op_done(c, 0);
 }
 
@@ -448,7 +528,7 @@ int secure_begin_stop(struct conn *c, unsigned *jr)
 	c->st = CS_STOPPING;
 	eng_op_start(c);
 	eng_set_deadline(c, c->s->hs_timeout);
-	conn_log(c, TRACE_EVENT, LOG_INFO, "program stops TLS: close_notify sent%s",
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "program stops TLS: close_notify sent%s",
 		 c->peer_stopped ? " (the peer's came first)" : "");
 	send_bye(c);
 	eng_step(c);
@@ -484,7 +564,7 @@ void secure_step_stopping(struct conn *c)
 		if (!eng_flush_to_app(c, &progress))
 			return;
 		if (peer_went_clear(c)) {
-			conn_log(c, TRACE_EVENT, LOG_INFO, "the peer answered close_notify with clear "
+			conn_log(c, TRACE_EVENT, LOG_DEBUG, "the peer answered close_notify with clear "
 				 "text rather than its own close_notify");
 			stopped(c);
 			return;
@@ -527,7 +607,7 @@ void secure_reset_session(struct conn *c)
 	 * every ticket issued so far unusable. */
 	if (c->role != ROLE_CLIENT)
 		tls_ctx_new_ticket_key(c->ctx);
-	conn_log(c, TRACE_EVENT, LOG_INFO, "session reset: the next handshake is a full one");
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "session reset: the next handshake is a full one");
 }
 
 int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
@@ -545,7 +625,7 @@ int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
 		}
 		if (rc == GNUTLS_E_AGAIN)
 			c->net_blocked = true;
-		conn_log(c, TRACE_EVENT, LOG_INFO, "key update sent%s", write_only ? "" : ", peer asked too");
+		conn_log(c, TRACE_EVENT, LOG_DEBUG, "key update sent%s", write_only ? "" : ", peer asked too");
 		return 0;
 	}
 	if (c->role == ROLE_CLIENT) {
@@ -563,7 +643,7 @@ int secure_reset_cipher(struct conn *c, bool write_only, unsigned *jr)
 		eng_fail(c, ECONNRESET, "cannot request renegotiation: %s", gnutls_strerror(rc));
 		return ECONNRESET;
 	}
-	conn_log(c, TRACE_EVENT, LOG_INFO, "renegotiation requested (HelloRequest)");
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "renegotiation requested (HelloRequest)");
 	return 0;
 }
 
@@ -577,6 +657,6 @@ int secure_send_ticket(struct conn *c, unsigned *jr)
 		c->net_blocked = true;
 	else if (rc < 0)
 		return EPROTO;
-	conn_log(c, TRACE_EVENT, LOG_INFO, "session ticket sent");
+	conn_log(c, TRACE_EVENT, LOG_DEBUG, "session ticket sent");
 	return 0;
 }

@@ -54,6 +54,7 @@ static void child(void)
 __attribute__((destructor)) static void shim_dtor(void)
 {
 	engine_flush_at_exit();
+	rt_log_flush();   /* counts of error lines held back */
 }
 
 __attribute__((constructor(102))) static void shim_ctor(void)

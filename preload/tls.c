@@ -16,7 +16,7 @@
 #include "policy/policy.h"
 #include "policy/schema.h"
 #include "preload/conn.h"
-#include "preload/keyring.h"
+#include "preload/rings.h"
 
 #define CLIENT_CACHE 64
 #define RETRY_BROKEN_S 5
@@ -43,7 +43,7 @@ struct tls_ctx {
 	gnutls_priority_t prio;
 	gnutls_priority_t prio_renegotiate;   /* prio without session tickets */
 	gnutls_datum_t ticket_key;
-	struct keyring_info ki;
+	struct ring_info ki;
 	bool broken;                 /* building failed: err says why */
 	time_t broken_at;
 	char err[300];
@@ -136,19 +136,8 @@ static int ctx_build(struct tls_ctx *x)
 		snprintf(x->err, sizeof x->err, "cannot allocate credentials: %s", gnutls_strerror(rc));
 		return -1;
 	}
-	bool need_key = x->role != ROLE_CLIENT;
-	if (keyring_load(x->cred, s->keyring, s->keyring_pw, s->keyring_stash, s->cert_label,
-			 need_key, &x->ki, x->err, sizeof x->err))
+	if (rings_load(x->cred, s, x->role, &x->ki, x->err, sizeof x->err))
 		return -1;
-	/* Verifying a peer needs anchors; a server that does not ask for client
-	 * certificates needs none. */
-	bool verifies = x->role == ROLE_CLIENT ||
-			(x->role == ROLE_SERVER_CLIENT_AUTH && s->client_auth != CAUTH_PASSTHRU);
-	if (verifies && x->ki.ncas == 0) {
-		snprintf(x->err, sizeof x->err, "keyring %s has no CA certificate to verify peers with",
-			 s->keyring);
-		return -1;
-	}
 	char prio[1024];
 	build_priority(s, prio, sizeof prio);
 	const char *errpos = NULL;
@@ -257,6 +246,7 @@ void tls_ctx_new_ticket_key(struct tls_ctx *x)
 void tls_ctx_trim(const struct policy *current)
 {
 	pthread_mutex_lock(&ctx_lock);
+	rings_keep_named(current);
 	for (struct tls_ctx **pp = &ctxs; *pp;) {
 		struct tls_ctx *x = *pp;
 		if (x->pol != current) {

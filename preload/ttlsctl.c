@@ -24,6 +24,7 @@
 #include "preload/fdtab.h"
 #include "preload/real.h"
 #include "preload/rt.h"
+#include "preload/uaccess.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define KNOWN_REQUESTS 0xFFu
@@ -314,7 +315,8 @@ static int v1_certificate(struct TTLS_IOCTL *ioc, const struct status *st)
 		return 0;
 	if (st->certlen > ioc->TTLSi_BufferLen)
 		return fail(ENOBUFS, JrBuffTooSmall);
-	memcpy(ioc->TTLSi_BufferPtr, st->cert, st->certlen);
+	if (uaccess_write(ioc->TTLSi_BufferPtr, st->cert, st->certlen))
+		return fail(EFAULT, JrSocketCallParmError);
 	return 0;
 }
 
@@ -384,62 +386,99 @@ static const void *get_value(const struct status *st, uint32_t key, size_t *len,
 	return name;
 }
 
+/* A Get entry's value into the program's buffer at off. Names end with a NUL
+ * even when cut to TTLS_NAME_MAX. */
+static int put_value(uint8_t *ubuf, uint32_t off, uint32_t key, const void *v, size_t len)
+{
+	char name[TTLS_NAME_MAX];
+	if (key != TTLSK_Certificate && len <= sizeof name) {
+		memcpy(name, v, len);
+		name[len - 1] = '\0';
+		v = name;
+	}
+	return uaccess_write(ubuf + off, v, len);
+}
+
 /* Version 2: header, Set quadruplets, Get quadruplets, Set data, Get data.
- * Every offset and length is checked against BufferLen before use. */
+ * Every offset and length is checked against BufferLen before use. The
+ * program's buffer is reached only through uaccess: the header and the
+ * quadruplets are worked on in a copy and written back at the end. */
 static int v2_buffer(struct TTLS_IOCTL *ioc, const struct status *st)
 {
-	uint8_t *buf = (uint8_t *)ioc->TTLSi_BufferPtr;
+	uint8_t *ubuf = (uint8_t *)ioc->TTLSi_BufferPtr;
 	uint32_t blen = ioc->TTLSi_BufferLen;
-	if (!buf && !blen)
+	if (!ubuf && !blen)
 		return 0;   /* a plain query */
-	if (!buf || blen < sizeof(struct TTLSHeader) || memcmp(buf, TTLSHDR_IDENT, 8) != 0)
+	struct TTLSHeader h;
+	if (!ubuf || blen < sizeof h)
 		return fail(EINVAL, JrSocketCallParmError);
-	uint32_t sets = rd32(buf + offsetof(struct TTLSHeader, TTLSHdr_SetCount));
-	uint32_t gets = rd32(buf + offsetof(struct TTLSHeader, TTLSHdr_GetCount));
-	uint64_t fixed = sizeof(struct TTLSHeader) + (uint64_t)16 * ((uint64_t)sets + gets);
+	if (uaccess_read(&h, ubuf, sizeof h))
+		return fail(EFAULT, JrSocketCallParmError);
+	if (memcmp(h.TTLSHdr_Ident, TTLSHDR_IDENT, 8) != 0)
+		return fail(EINVAL, JrSocketCallParmError);
+	uint32_t sets = h.TTLSHdr_SetCount, gets = h.TTLSHdr_GetCount;
+	uint64_t fixed = sizeof h + (uint64_t)16 * ((uint64_t)sets + gets);
 	if (sets > 4096 || gets > 4096 || fixed > blen)
 		return fail(EINVAL, JrSocketCallParmError);
+	uint8_t *buf = malloc(fixed);
+	if (!buf)
+		return fail(ENOMEM, JrUnexpectedErr);
+	int rc = 0;
+	if (uaccess_read(buf, ubuf, fixed)) {
+		rc = fail(EFAULT, JrSocketCallParmError);
+		goto out;
+	}
 	uint64_t needed = fixed;
 	bool short_ = false;
-	uint8_t *q = buf + sizeof(struct TTLSHeader);
+	uint8_t *q = buf + sizeof h;
 	/* Set entries: attls has no settable keys. Their data still counts. */
 	for (uint32_t i = 0; i < sets; i++, q += 16) {
 		uint32_t off = rd32(q + 4), len = rd32(q + 8);
-		if (off < fixed || (uint64_t)off + len > blen)
-			return fail(EINVAL, JrSocketCallParmError);
+		if (off < fixed || (uint64_t)off + len > blen) {
+			rc = fail(EINVAL, JrSocketCallParmError);
+			goto out;
+		}
 		needed += len;
 		wr32(q + 12, TTLSQ_RC_UNKNOWN_KEY);
 	}
 	for (uint32_t i = 0; i < gets; i++, q += 16) {
-		uint32_t key = rd32(q), off = rd32(q + 4), room = rd32(q + 8), rc;
-		if (off < fixed || (uint64_t)off + room > blen)
-			return fail(EINVAL, JrSocketCallParmError);
+		uint32_t key = rd32(q), off = rd32(q + 4), room = rd32(q + 8), qrc;
+		if (off < fixed || (uint64_t)off + room > blen) {
+			rc = fail(EINVAL, JrSocketCallParmError);
+			goto out;
+		}
 		if (key == TTLSK_Host_Status) {
-			wr32(q + 12, host_status(st, buf + off, room));
+			uint8_t name[256];
+			if (room < sizeof name && uaccess_read(name, ubuf + off, room)) {
+				rc = fail(EFAULT, JrSocketCallParmError);
+				goto out;
+			}
+			wr32(q + 12, host_status(st, name, room));
 			needed += room;
 			continue;
 		}
 		size_t len = 0;
-		const void *v = get_value(st, key, &len, &rc);
+		const void *v = get_value(st, key, &len, &qrc);
 		if (v && len > room) {
-			rc = TTLSQ_RC_BUFFER_TOO_SMALL;
+			qrc = TTLSQ_RC_BUFFER_TOO_SMALL;
 			short_ = true;
-		} else if (v) {
-			memcpy(buf + off, v, len);
-			if (key != TTLSK_Certificate)
-				buf[off + len - 1] = '\0';
+		} else if (v && put_value(ubuf, off, key, v, len)) {
+			rc = fail(EFAULT, JrSocketCallParmError);
+			goto out;
 		}
 		wr32(q + 8, v ? (uint32_t)len : 0);
-		wr32(q + 12, rc);
+		wr32(q + 12, qrc);
 		needed += v ? len : room;
 	}
-	if (short_) {
-		wr32(buf + offsetof(struct TTLSHeader, TTLSHdr_BytesNeeded),
-		     needed > UINT32_MAX ? UINT32_MAX : (uint32_t)needed);
-		return fail(ENOBUFS, JrBuffTooSmall);
-	}
-	wr32(buf + offsetof(struct TTLSHeader, TTLSHdr_BytesNeeded), 0);
-	return 0;
+	wr32(buf + offsetof(struct TTLSHeader, TTLSHdr_BytesNeeded),
+	     !short_ ? 0 : needed > UINT32_MAX ? UINT32_MAX : (uint32_t)needed);
+	if (uaccess_write(ubuf, buf, fixed))
+		rc = fail(EFAULT, JrSocketCallParmError);
+	else if (short_)
+		rc = fail(ENOBUFS, JrBuffTooSmall);
+out:
+	free(buf);
+	return rc;
 }
 
 static int answer(struct TTLS_IOCTL *ioc, const struct status *st)
@@ -684,14 +723,8 @@ static int controlled(int fd, struct conn *c, struct TTLS_IOCTL *ioc)
 	return arc;
 }
 
-int ttlsctl_ioctl(int fd, void *arg, bool right_size)
+static int ttlsctl(int fd, struct TTLS_IOCTL *ioc)
 {
-	struct TTLS_IOCTL *ioc = arg;
-	last_jr = 0;
-	if (!right_size)
-		return fail(EINVAL, JrSocketCallParmError);
-	if (!ioc)
-		return fail(EFAULT, 0);
 	if (check_request(ioc))
 		return -1;
 	if (fdtab_is_shim(fd))
@@ -711,6 +744,28 @@ int ttlsctl_ioctl(int fd, void *arg, bool right_size)
 	int rc = controlled(fd, c, ioc);
 	int e = errno;
 	conn_unref(c);
+	errno = e;
+	return rc;
+}
+
+int ttlsctl_ioctl(int fd, void *arg, bool right_size)
+{
+	last_jr = 0;
+	if (!right_size)
+		return fail(EINVAL, JrSocketCallParmError);
+	/* The program's argument is read and written back through the kernel, as
+	 * its own ioctls do: one it cannot read, or where the results could not
+	 * be written, is EFAULT before anything happens, and the program lives. */
+	struct TTLS_IOCTL ioc, in;
+	if (uaccess_read(&in, arg, sizeof in) || uaccess_write(arg, &in, sizeof in))
+		return fail(EFAULT, JrSocketCallParmError);
+	ioc = in;
+	int rc = ttlsctl(fd, &ioc);
+	int e = errno;
+	unsigned jr = last_jr;
+	if (memcmp(&ioc, &in, sizeof ioc) != 0 && uaccess_write(arg, &ioc, sizeof ioc))
+		return fail(EFAULT, JrSocketCallParmError);
+	last_jr = jr;
 	errno = e;
 	return rc;
 }

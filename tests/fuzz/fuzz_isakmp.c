@@ -77,7 +77,7 @@ static struct iked *daemon_get(void)
 		char err[64];
 		log_init("fuzz", 0);
 		log_set_level(LOG_EMERG);
-		kernel_ = kernel_open(1 /* BACKEND_LOG */, err, sizeof err);
+		kernel_ = kernel_open(1 /* BACKEND_LOG */, NULL, err, sizeof err);
 	}
 	struct diags d;
 	diags_init(&d);
@@ -101,7 +101,29 @@ static void walk_attrs(const uint8_t *p, size_t n)
 		;
 }
 
+/* What an encoder writes from a decoded payload must be the payload again
+ * (NAT-OA's reserved bytes aside, which the encoder zeroes). */
+static void same_again(const struct payload *pl, const struct buf *b, size_t skip_from,
+		       size_t skip_len)
+{
+	if (b->err || b->len != pl->body_len)
+		__builtin_trap();
+	for (size_t i = 0; i < b->len; i++)
+		if ((i < skip_from || i >= skip_from + skip_len) && b->d[i] != pl->body[i])
+			__builtin_trap();
+}
+
+static void decode_one(const struct payload *pl, struct buf *again);
+
 static void decode_payload(const struct payload *pl)
+{
+	struct buf again;
+	buf_init(&again);
+	decode_one(pl, &again);
+	buf_free(&again);
+}
+
+static void decode_one(const struct payload *pl, struct buf *again)
 {
 	const char *why = "";
 	switch (pl->type) {
@@ -125,6 +147,8 @@ static void decode_payload(const struct payload *pl)
 		char buf[200];
 		if (id_decode(pl->body, pl->body_len, &id, &why))
 			return;
+		id_encode(again, &id);
+		same_again(pl, again, 0, 0);
 		selector_from_id(&id, &s);
 		if (!id_from_payload(&id, &pid))
 			id_format(&pid, buf, sizeof buf);
@@ -132,27 +156,37 @@ static void decode_payload(const struct payload *pl)
 	}
 	case PL_N: {
 		struct notify_payload n;
-		if (!notify_decode(pl->body, pl->body_len, &n, &why))
-			walk_attrs(n.data, n.data_len);
+		if (notify_decode(pl->body, pl->body_len, &n, &why))
+			return;
+		notify_encode(again, &n);
+		same_again(pl, again, 0, 0);
+		walk_attrs(n.data, n.data_len);
 		return;
 	}
 	case PL_D: {
 		struct delete_payload d;
-		delete_decode(pl->body, pl->body_len, &d, &why);
+		if (delete_decode(pl->body, pl->body_len, &d, &why))
+			return;
+		delete_encode(again, &d);
+		same_again(pl, again, 0, 0);
 		return;
 	}
 	case PL_CERT:
 	case PL_CR: {
 		struct cert_payload c;
-		cert_decode(pl->body, pl->body_len, &c, &why);
+		if (cert_decode(pl->body, pl->body_len, &c, &why))
+			return;
+		cert_encode(again, &c);
+		same_again(pl, again, 0, 0);
 		return;
 	}
 	case PL_NAT_OA:
 	case PL_NAT_OA_DRAFT: {
-		uint8_t t;
-		const uint8_t *a;
-		size_t al;
-		natoa_decode(pl->body, pl->body_len, &t, &a, &al, &why);
+		struct natoa_payload oa;
+		if (natoa_decode(pl->body, pl->body_len, &oa, &why))
+			return;
+		natoa_encode(again, &oa);
+		same_again(pl, again, 1, 3);
 		return;
 	}
 	default:

@@ -362,10 +362,10 @@ class Iked:
         return self.json(primary, "display")
 
     def active_dyn(self):
-        return [t for t in self.tunnels("-y") if t["State:"] == "Active"]
+        return [t for t in self.tunnels("-y") if t["State"] == "Active"]
 
     def done_ike(self):
-        return [t for t in self.tunnels("-k") if t["State:"] == "DONE"]
+        return [t for t in self.tunnels("-k") if t["State"] == "DONE"]
 
 
 # ---- policy texts ---------------------------------------------------------------

@@ -18,6 +18,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -182,6 +183,22 @@ def attls_run(policy, log, *argv, trace=None):
     return cmd + ["--"] + [str(a) for a in argv]
 
 
+def preloaded(policy, log):
+    """The environment attls run gives a program, set by hand, for tests of
+    what the library does on its own with a policy attls run would refuse."""
+    return dict(os.environ, LD_PRELOAD=str(LIBATTLS), ATTLS_POLICY=str(policy),
+                ATTLS_LOG_FILE=str(log))
+
+
+def start_echo_server(procs, policy, log, port):
+    """build/tests/progs/echo_server under attls on port, once it listens."""
+    p = procs.start(attls_run(policy, log, TEST_PROGS / "echo_server", "--port", port),
+                    name="server")
+    wait_for(lambda: listening(port) or p.poll() is not None, 15, "the server to listen")
+    assert p.poll() is None, Procs.err(p)
+    return p
+
+
 def run(argv, timeout=60, **kw):
     """Run a command to completion (bounded); returns CompletedProcess."""
     return subprocess.run([str(a) for a in argv], capture_output=True, timeout=timeout, **kw)
@@ -199,12 +216,14 @@ def hosts_file(path, names):
     return path
 
 
-def nginx_conf(d, server_block, master=False, workers=1, extra_http=""):
-    """An nginx.conf in d whose paths all stay in d; server_block goes in http{}."""
+def nginx_conf(d, server_block, master=False, workers=1, extra_http="", extra_main=""):
+    """An nginx.conf in d whose paths all stay in d; server_block goes in http{},
+    extra_main in the main context (e.g. "user nobody nogroup;")."""
     d = Path(d)
     (d / "tmp").mkdir(exist_ok=True)
     conf = d / "nginx.conf"
     conf.write_text(f"""
+{extra_main}
 daemon off;
 master_process {'on' if master else 'off'};
 worker_processes {workers};
@@ -378,6 +397,49 @@ def recv_until(sock, n, timeout=10):
 def echo_roundtrip(sock, payload):
     sock.sendall(payload)
     return recv_until(sock, len(payload))
+
+
+class RecordingPeer:
+    """A plain TCP server in the test process that records what every
+    connection brought. A TLS ClientHello is recorded and answered by closing
+    the connection (the handshake fails); anything else is read to the end."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            with c:
+                c.settimeout(2)
+                got = b""
+                try:
+                    while len(got) < 1 << 16:
+                        b = c.recv(65536)
+                        if not b:
+                            break
+                        got += b
+                        if got[:1] == b"\x16":          # a TLS handshake record
+                            break
+                except OSError:
+                    pass
+                self.seen.append(got)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(10)
+        self.sock.close()
 
 
 # ---- attls conns ------------------------------------------------------------------

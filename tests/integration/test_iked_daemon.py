@@ -51,6 +51,22 @@ def test_daemon_pid_file_socket_and_clean_stop(topo, workdir):
     assert not os.path.exists(pidfile) and not os.path.exists(sock)
 
 
+def test_foreground_says_it_started_and_where_it_listens(topo, iked, workdir):
+    """At the default IkeSyslogLevel (errors only) iked -F still says that it
+    runs, where it listens and which control socket ipsec uses, and that it
+    stopped."""
+    text = iked_policy(workdir).replace("  IkeSyslogLevel 15\n", "")
+    assert "IkeSyslogLevel" not in text
+    iked.start(text, log_keys=False)
+    version = open(os.path.join(os.path.dirname(IKED), "..", "..", "VERSION")).read().strip()
+    assert iked.wait_log("iked started: version %s, listening on %s:500, %s:4500 (NAT "
+                         "traversal), control socket %s" % (version, A_ADDR, A_ADDR, iked.sock))
+    assert "kernel backend log" in iked.log()
+    assert "KeyExchangeRule kr" not in iked.log()        # still errors only otherwise
+    iked.stop()
+    assert "iked stopped" in iked.log()
+
+
 def test_check_mode(workdir):
     path = os.path.join(workdir, "c.conf")
     with open(path, "w") as f:
@@ -92,9 +108,13 @@ def test_ipsec_reports(topo, charon, iked, workdir):
     assert "FilterName:                  toB" in f and "AcceptablePfs:               Group14" in f
     assert "TunnelID:                    Y1" in f
     entries = json.loads(iked.ipsec("--json", "-f", "display").stdout)["entries"]
-    assert entries[0]["Action:"] == "IpSec" and entries[0]["VpnActionName:"] == "vpn"
+    assert entries[0]["Action"] == "IpSec" and entries[0]["VpnActionName"] == "vpn"
     cache = json.loads(iked.ipsec("--json", "--cache", "display").stdout)["entries"]
-    assert {e["TunnelID:"] for e in cache} == {"K1", "Y1"}
+    assert {e["TunnelID"] for e in cache} == {"K1", "Y1"}
+    # JSON keys are the field names; the colon belongs to the text form
+    for primary in ("-k", "-y", "-f", "--cache"):
+        for e in json.loads(iked.ipsec("--json", primary, "display").stdout)["entries"]:
+            assert e and not [k for k in e if k.endswith(":")], (primary, e)
     # usage errors and unknown tunnels
     assert iked.ipsec("-k", "refresh", "-a", "K7", check=False).returncode == 1
     assert iked.ipsec("-y", "activate", "nosuchrule", check=False).returncode == 1
@@ -175,7 +195,7 @@ def test_two_ikeds_on_other_ports(topo, workdir):
         assert ka[("Y1.1", "ESP_IN_INTEG")] == kb[("Y1.1", "ESP_OUT_INTEG")]
         assert ka[("K1.1", "SKEYID")] == kb[("K1.1", "SKEYID")]
         k = a.done_ike()[0]
-        assert k["NATTSupportLevel:"] == "RFC" and k["RmtUdpEncapPort:"] == "n/a"
+        assert k["NATTSupportLevel"] == "RFC" and k["RmtUdpEncapPort"] == "n/a"
     finally:
         a.stop()
         b.stop()

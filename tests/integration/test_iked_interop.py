@@ -37,12 +37,12 @@ def test_main_mode_psk_iked_initiates(topo, charon, iked, workdir):
     assert ike["state"] == "ESTABLISHED"
     assert ike["remote-id"] == A_ADDR
     # the same SPIs on both sides, mirrored
-    assert y["EncryptInboundSpi:"].lower() == "0x" + child["spi-out"]
-    assert y["EncryptOutboundSpi:"].lower() == "0x" + child["spi-in"]
+    assert y["EncryptInboundSpi"].lower() == "0x" + child["spi-out"]
+    assert y["EncryptOutboundSpi"].lower() == "0x" + child["spi-in"]
     assert child["encr-alg"] == "AES_CBC" and child["integ-alg"] == "HMAC_SHA2_256_128"
-    assert y["DiffieHellmanGroup:"] == "MODP_2048" and child["dh-group"] == "MODP_2048"
+    assert y["DiffieHellmanGroup"] == "MODP_2048" and child["dh-group"] == "MODP_2048"
     k = iked.done_ike()[0]
-    assert k["ExchangeMode:"] == "Main" and k["Role:"] == "Initiator"
+    assert k["ExchangeMode"] == "Main" and k["Role"] == "Initiator"
     assert "IKE tunnel K1 activated" in iked.log()
 
 
@@ -54,9 +54,9 @@ def test_main_mode_psk_charon_initiates(topo, charon, iked, workdir):
     assert r.returncode == 0, r.stdout + r.stderr
     assert wait_until(lambda: iked.active_dyn(), timeout=10)
     y = iked.active_dyn()[0]
-    assert y["Role:"] == "Responder" and y["IpFilterRuleName:"] == "toB"
+    assert y["Role"] == "Responder" and y["IpFilterRuleName"] == "toB"
     k = iked.done_ike()[0]
-    assert k["Role:"] == "Responder" and k["RemoteID:"] == B_ADDR
+    assert k["Role"] == "Responder" and k["RemoteID"] == B_ADDR
 
 
 def test_nat_t_floats_to_4500(topo, charon, iked, workdir):
@@ -70,9 +70,9 @@ def test_nat_t_floats_to_4500(topo, charon, iked, workdir):
     assert ike["local-port"] == "4500" and ike["remote-port"] == "4500"
     assert child["encap"] == "yes"
     k = iked.done_ike()[0]
-    assert k["NATInFrntRmtScEndPnt:"] == "Yes"
-    assert str(k["RmtUdpEncapPort:"]) == "4500"
-    assert y["UdpEncapsulation:"] == "Yes"
+    assert k["NATInFrntRmtScEndPnt"] == "Yes"
+    assert str(k["RmtUdpEncapPort"]) == "4500"
+    assert y["UdpEncapsulation"] == "Yes"
     assert "NAT detected in front of the peer" in iked.log()
     assert "udp-encap 4500->4500" in iked.log()
 
@@ -93,7 +93,7 @@ def test_no_nat_t_when_not_allowed(topo, charon, iked, workdir):
     assert iked.wait_log("dynamic tunnel Y1 generation 1 deleted: deleted by the peer")
     assert iked.active_dyn() == []
     k = iked.done_ike()[0]
-    assert k["NATTSupportLevel:"] == "None" and k["RmtUdpEncapPort:"] == "n/a"
+    assert k["NATTSupportLevel"] == "None" and k["RmtUdpEncapPort"] == "n/a"
 
 
 def hexdump_values(charon, name):
@@ -142,9 +142,9 @@ def test_aggressive_mode_psk_fqdn_identities(topo, charon, iked, workdir, initia
     ike, child = expect_charon_child(charon)
     assert ike["local-id"] == "charon.example" and ike["remote-id"] == "iked.example"
     k = iked.done_ike()[0]
-    assert k["ExchangeMode:"] == "Aggressive"
-    assert k["LocalIDType:"] == "ID_FQDN" and k["LocalID:"] == "iked.example"
-    assert k["RemoteIDType:"] == "ID_FQDN" and k["RemoteID:"] == "charon.example"
+    assert k["ExchangeMode"] == "Aggressive"
+    assert k["LocalIDType"] == "ID_FQDN" and k["LocalID"] == "iked.example"
+    assert k["RemoteIDType"] == "ID_FQDN" and k["RemoteID"] == "charon.example"
     keys = iked.keys()
     assert keys[("K1.1", "SKEYID")] in hexdump_values(charon, "SKEYID")
 
@@ -189,9 +189,9 @@ def test_rsa_signatures_with_certificates(topo, charon, iked, workdir, initiator
     assert ike["encr-keysize"] == "256" and ike["dh-group"] == "MODP_3072"
     assert child["encr-alg"] == "AES_GCM_16" and child["encr-keysize"] == "256"
     k = iked.done_ike()[0]
-    assert k["LocalAuthenticationMethod:"] == "RsaSignature"
-    assert k["RemoteIDType:"] == "ID_DER_ASN1_DN"
-    assert "CN=charon.example" in k["RemoteID:"]
+    assert k["LocalAuthenticationMethod"] == "RsaSignature"
+    assert k["RemoteIDType"] == "ID_DER_ASN1_DN"
+    assert "CN=charon.example" in k["RemoteID"]
     keys = iked.keys()
     assert keys[("K1.1", "SKEYID")] in hexdump_values(charon, "SKEYID")
     # GCM: 32 bytes of key and 4 of salt in each direction
@@ -310,8 +310,8 @@ def test_malformed_flood_leaves_iked_and_its_sas_intact(topo, charon, iked, work
     y = activate(iked)
     expect_charon_child(charon)
     k = iked.done_ike()[0]
-    icky = bytes.fromhex(k["InitiatorCookie:"][2:])
-    rcky = bytes.fromhex(k["ResponderCookie:"][2:])
+    icky = bytes.fromhex(k["InitiatorCookie"][2:])
+    rcky = bytes.fromhex(k["ResponderCookie"][2:])
     rng = random.Random(20240605)
     pkts = malformed_packets(rng, icky, rcky)
     # send from the peer's namespace, to both ports
@@ -335,7 +335,7 @@ def test_malformed_flood_leaves_iked_and_its_sas_intact(topo, charon, iked, work
     assert wait_until(lambda: iked.log().count("dropped a message") >= 3 * 580, timeout=10)
     after = iked.active_dyn()
     assert len(after) == 1
-    assert after[0]["EncryptInboundSpi:"] == y["EncryptInboundSpi:"]
+    assert after[0]["EncryptInboundSpi"] == y["EncryptInboundSpi"]
     assert iked.done_ike()
     # and the SAs still work: a refresh over the same phase 1 succeeds
     iked.ipsec("-y", "refresh", "-a", "Y1")
@@ -365,4 +365,4 @@ def test_charon_refreshes_and_iked_follows(topo, charon, iked, workdir):
     assert wait_until(lambda: charon_child(charon) is not None, timeout=10)
     ike, child = charon_child(charon)
     y = iked.active_dyn()[0]
-    assert y["EncryptInboundSpi:"].lower() == "0x" + child["spi-out"]
+    assert y["EncryptInboundSpi"].lower() == "0x" + child["spi-out"]

@@ -29,21 +29,21 @@ def test_refresh_offers_the_agreed_attributes(topo, charon, iked, workdir):
     assert r.returncode == 0, r.stdout + r.stderr
     assert wait_until(lambda: iked.active_dyn(), timeout=10)
     k = iked.done_ike()[0]
-    assert k["KeyExchangeOfferName:"] == "o2" and k["Role:"] == "Responder"
+    assert k["KeyExchangeOfferName"] == "o2" and k["Role"] == "Responder"
     y = iked.active_dyn()[0]
-    assert y["IpDataOfferName:"] == "d2" and y["DiffieHellmanGroup:"] == "ECP_256"
+    assert y["IpDataOfferName"] == "d2" and y["DiffieHellmanGroup"] == "ECP_256"
 
-    cache = {e["TunnelID:"]: e for e in iked.json("--cache", "display")}
-    assert cache["K1"]["KeyExchangeOfferName:"] == "o2"
-    assert cache["Y1"]["IpDataOfferName:"] == "d2" and cache["Y1"]["PfsGroup:"] == "Group19"
+    cache = {e["TunnelID"]: e for e in iked.json("--cache", "display")}
+    assert cache["K1"]["KeyExchangeOfferName"] == "o2"
+    assert cache["Y1"]["IpDataOfferName"] == "d2" and cache["Y1"]["PfsGroup"] == "Group19"
 
     # phase 1 refresh, from the cache: o2 with Group19 in Aggressive Mode
     iked.ipsec("-k", "refresh", "-a", "K1")
     assert iked.wait_log("IKE tunnel K1 refreshed: generation 2")
     assert "K1: refresh offering KeyExchangeOffer o2 first (SA cache: agreed at generation 1)" \
         in iked.log()
-    assert iked.done_ike()[0]["Generation:"] == 2
-    assert iked.done_ike()[0]["OfferFromSaCache:"] == "Yes"
+    assert iked.done_ike()[0]["Generation"] == 2
+    assert iked.done_ike()[0]["OfferFromSaCache"] == "Yes"
 
     # phase 2 refresh, from the cache: d2 with PFS Group19 (not InitiateWithPfs Group14)
     iked.ipsec("-y", "refresh", "-a", "Y1")
@@ -51,7 +51,7 @@ def test_refresh_offers_the_agreed_attributes(topo, charon, iked, workdir):
     assert "Y1.2: refresh offering IpDataOffer d2 first with PFS Group19 (SA cache: agreed at " \
            "generation 1)" in iked.log()
     y = iked.active_dyn()[0]
-    assert y["Generation:"] == 2 and y["DiffieHellmanGroup:"] == "ECP_256"
+    assert y["Generation"] == 2 and y["DiffieHellmanGroup"] == "ECP_256"
     assert wait_until(lambda: charon_child(charon) is not None, timeout=10)
 
     # the same refreshes with the cache cleared offer the first configured
@@ -66,5 +66,5 @@ def test_refresh_offers_the_agreed_attributes(topo, charon, iked, workdir):
     assert iked.wait_log("K1: refresh offering KeyExchangeOffer o1 first (no SA cache entry)")
     assert iked.wait_log("IKE tunnel K1: Aggressive Mode with 198.18.0.2 failed", timeout=30)
     # what was agreed before still stands
-    assert iked.done_ike()[0]["Generation:"] == 2
-    assert iked.active_dyn()[0]["Generation:"] == 2
+    assert iked.done_ike()[0]["Generation"] == 2
+    assert iked.active_dyn()[0]["Generation"] == 2

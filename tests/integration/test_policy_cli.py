@@ -1,6 +1,6 @@
 """attls policy check / show / reference, driven as a user would: on the
 examples, on broken policies (exact FILE:LINE:COL lines), with --json and
---match, with bad arguments, and installed with `make install`."""
+--match, with bad arguments (`make install` is in test_cli.py)."""
 import json
 import os
 import re
@@ -469,41 +469,7 @@ def test_reference_document_is_current(attls, repo):
         "docs/policy-reference.md is stale: run `make docs`"
 
 
-# ---- install ----------------------------------------------------------------------------
-
-
-def test_make_install(repo, tmp_path):
-    prefix = tmp_path / "prefix"
-    r = subprocess.run(["make", "-s", "install", f"PREFIX={prefix}"], cwd=repo,
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stdout + r.stderr
-    attls = prefix / "bin" / "attls"
-    assert os.access(attls, os.X_OK)
-    examples = prefix / "share" / "attls" / "examples"
-    assert (examples / "server.conf").is_file()
-    assert (prefix / "share" / "doc" / "attls" / "policy-reference.md").is_file()
-    # the installed program works on its own, away from the source tree
-    r = subprocess.run([str(attls), "policy", "check", "server.conf", "ike-psk.conf"],
-                       cwd=examples, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.splitlines()[0].startswith("server.conf: OK: 1 TTLSRule")
-
-
-# ---- the README and the demo -------------------------------------------------------------
-
-
-def readme_commands(repo):
-    """The attls commands of the README's tour (lines starting with `$ build/bin/attls`)."""
-    text = (repo / "README.md").read_text()
-    return [line[2:] for line in text.splitlines() if line.startswith("$ build/bin/attls ")]
-
-
-def test_readme_tour_commands_work(repo, attls_bin):
-    cmds = readme_commands(repo)
-    assert len(cmds) >= 3
-    for cmd in cmds:
-        r = subprocess.run(cmd, shell=True, cwd=repo, capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, f"{cmd}\n{r.stdout}{r.stderr}"
+# ---- the demo (the README's examples: test_readme.py) ----------------------------------
 
 
 def test_demo_script(repo, attls_bin):

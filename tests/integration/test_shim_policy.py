@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from shim_helpers import (PROGS, PY, attls_run, certs, conns_json, echo_roundtrip,  # noqa: F401
-                          free_port, listening, log_text, need, procs, rule, run,
+                          free_port, listening, log_text, need, preloaded, procs, rule, run,
                           tls_connect, wait_for, work, write_policy)
 
 
@@ -108,8 +108,8 @@ def test_fail_closed_connect_without_valid_policy(work, kind):
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = listener.getsockname()[1]
-        r = run(attls_run(pol, work / "attls.log", PY, PROGS / "try_connect.py", "127.0.0.1",
-                          port, "secret"), timeout=30)
+        r = run([PY, PROGS / "try_connect.py", "127.0.0.1", port, "secret"], timeout=30,
+                env=preloaded(pol, work / "attls.log"))
         assert r.stdout.decode() == "connect error EACCES\n"
         listener.setblocking(False)
         with pytest.raises(BlockingIOError):
@@ -125,8 +125,8 @@ def test_fail_closed_accept_without_valid_policy(procs, work, kind):
     stderr has exactly one line saying why."""
     pol = bad_policy(work, kind)
     port = free_port()
-    p = procs.start(attls_run(pol, work / "attls.log", PY, PROGS / "try_accept.py", port),
-                    name="acceptor")
+    p = procs.start([PY, PROGS / "try_accept.py", port], name="acceptor",
+                    env=preloaded(pol, work / "attls.log"))
     wait_for(lambda: listening(port) or p.poll() is not None, 15, "the acceptor to listen")
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         s.sendall(b"secret\n")

@@ -196,7 +196,7 @@ static struct iked *make_daemon(struct harness *h, const char *text)
 	diags_free(&d);
 	ck_assert_ptr_nonnull(pol);
 	char err[128];
-	struct kernel *k = kernel_open(1 /* BACKEND_LOG */, err, sizeof err);
+	struct kernel *k = kernel_open(1 /* BACKEND_LOG */, NULL, err, sizeof err);
 	ck_assert_ptr_nonnull(k);
 	k->ops = &sim_ops;
 	k->priv = calloc(1, sizeof(struct h_kernel));

@@ -3,6 +3,11 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include "iked/isakmp.h"
+#include "iked/swsa_record.h"
+#include "policy/schema.h"
 
 static int nibble(char c)
 {
@@ -58,4 +63,30 @@ void ck_bytes_eq(const uint8_t *got, size_t n, const char *hex, const char *what
 		k += (size_t)snprintf(g + k, sizeof g - k, "%02x", got[i]);
 	g[k] = '\0';
 	ck_abort_msg("%s differs:\n  got  %s (%zu bytes)\n  want %s (%zu bytes)", what, g, n, hex, wn);
+}
+
+void swsa_test_record(struct swsa_record *out, const char *dvipa, const char *rule, unsigned gen)
+{
+	struct swsa_record r;
+	memset(&r, 0, sizeof r);
+	ck_assert_int_eq(ip_addr_parse(dvipa, &r.dvipa), 0);
+	ip_addr_parse("198.18.0.2", &r.peer);
+	snprintf(r.filter_rule, sizeof r.filter_rule, "%s", rule);
+	strcpy(r.vpn_action, "vpn");
+	strcpy(r.ke_rule, "kr");
+	strcpy(r.ke_action, "ka");
+	ip_range_parse("198.19.1.0/24", &r.lsel.r);
+	ip_range_parse("198.19.2.0/24", &r.rsel.r);
+	swsa_identity_set(&r.local_id, IPSEC_ID_IPV4_ADDR, dvipa);
+	swsa_identity_set(&r.remote_id, IPSEC_ID_IPV4_ADDR, "198.18.0.2");
+	r.exch = EXCH_MAIN;
+	r.p1 = (struct p1_attrs){ .enc_alg = ENC_AES_CBC, .keylen = 128, .hash = HASH_SHA1,
+				  .auth = AUTHMETH_PRESHARED_KEY, .group = 14, .life_secs = 3600 };
+	r.p2 = (struct p2_attrs){ .enc_alg = ENC_AES_CBC, .keylen = 128,
+				  .auth_alg = AUTHALG_HMAC_SHA1, .pfs_group = 14, .life_secs = 1800 };
+	r.generation = gen;
+	strcpy(r.owner, "somebody-else");
+	r.established = r.refreshed = time(NULL);
+	swsa_record_set_tunnel(&r);
+	*out = r;
 }

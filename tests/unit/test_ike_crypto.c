@@ -344,7 +344,7 @@ END_TEST
 
 START_TEST(encryption_key_is_expanded_when_skeyid_e_is_short)
 {
-	/* SHA-1 gives 20 bytes; AES-256 needs 32: Ka = K1 | K2 (appendix B). */
+	/* SHA-1 gives 20 bytes; AES-256 needs 32: Ka = K1 | K2, each a prf of SKEYID_e. */
 	struct p1keys k = { .hash = HASH_SHA1, .prf_len = 20 };
 	memset(k.skeyid, 0x11, 20);
 	uint8_t gxy[16] = { 1 }, ck[16] = { 2 }, k1[20], k2[20];

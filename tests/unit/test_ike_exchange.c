@@ -312,8 +312,8 @@ START_TEST(silent_peer_gives_up_after_the_retries)
 	h_run(&h, 120000);
 	CHECK_LOG("failed (initiator, state MM_SA_SENT): no answer after 3 retransmissions");
 	ck_assert_uint_eq(h_count_p1(&h, 0, false), 0);
-	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ytunnels));
-	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ktunnels));
+	ck_assert_ptr_null(TAILQ_FIRST(&h.nodes[0].ike->ytunnels));
+	ck_assert_ptr_null(TAILQ_FIRST(&h.nodes[0].ike->ktunnels));
 	/* IkeRetries 3 with IkeInitWait 1 and IkeMaxWait 4: 1 + 3 retransmissions */
 	ck_assert_uint_eq(h.dropped, 4);
 	h_free(&h);
@@ -459,13 +459,14 @@ START_TEST(sa_cache_refresh)
 }
 END_TEST
 
-static struct h_packet first_seen;
-static bool keep_first(struct harness *h, const struct h_packet *p, void *ctx)
+/* Keeps a copy of the drop_nth packet delivered (nothing is dropped). */
+static struct h_packet nth_seen;
+static bool keep_nth(struct harness *h, const struct h_packet *p, void *ctx)
 {
 	(void)h;
 	(void)ctx;
-	if (!first_seen.len)
-		first_seen = *p;
+	if (++seen == drop_nth)
+		nth_seen = *p;
 	return true;
 }
 
@@ -474,17 +475,19 @@ START_TEST(half_open_limit)
 	struct harness h;
 	struct side a = side_a(), b = side_b();
 	setup2(&h, &a, &b);
-	memset(&first_seen, 0, sizeof first_seen);
-	h.filter = keep_first;
+	seen = 0;
+	drop_nth = 1;
+	memset(&nth_seen, 0, sizeof nth_seen);
+	h.filter = keep_nth;
 	h.nodes[0].ike->limits.half_open_per_peer = 4;
 	activate(&h, 1);
 	h_run(&h, 30000);
 	expect_up(&h);
-	ck_assert_uint_eq(first_seen.data[18], EXCH_MAIN);
+	ck_assert_uint_eq(nth_seen.data[18], EXCH_MAIN);
 	/* replay B's first message with fresh cookies, twenty times */
 	for (int i = 0; i < 20; i++) {
-		first_seen.data[0] = (uint8_t)(0xa0 + i);
-		h_inject(&h, 0, B_ADDR, 500, first_seen.data, first_seen.len);
+		nth_seen.data[0] = (uint8_t)(0xa0 + i);
+		h_inject(&h, 0, B_ADDR, 500, nth_seen.data, nth_seen.len);
 	}
 	ck_assert_uint_eq(h.nodes[0].ike->half_open, 4);
 	CHECK_LOG("half-open ISAKMP SA limit reached");
@@ -941,7 +944,7 @@ START_TEST(lifesize_hard_limit_removes_the_sa)
 	h_advance(&h, 120 * 1000);
 	CHECK_LOG("Quick Mode refresh failed (initiator): no answer after 3 retransmissions");
 	ck_assert_uint_eq(h_count_p2(&h, 0, false), 0);
-	ck_assert_ptr_null(LIST_FIRST(&h.nodes[0].ike->ytunnels));
+	ck_assert_ptr_null(TAILQ_FIRST(&h.nodes[0].ike->ytunnels));
 	h_free(&h);
 
 	/* a hard expiry the data path reports before iked's own timer (its
@@ -1022,6 +1025,117 @@ START_TEST(display_shows_byte_counts)
 }
 END_TEST
 
+/* Each change of state is one debug line; a change that is not a step of
+ * the machine is refused and says so. */
+START_TEST(state_changes_are_logged_and_checked)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	bring_up(&h);
+	static const char *const path[] = {
+		"K1: NONE -> MM_SA_SENT", "K1: MM_SA_SENT -> MM_KE_SENT",
+		"K1: MM_KE_SENT -> MM_AUTH_SENT", "K1: MM_AUTH_SENT -> DONE",
+		"K1: NONE -> MM_SA_REPLIED", "K1: MM_SA_REPLIED -> MM_KE_REPLIED",
+		"K1: MM_KE_REPLIED -> DONE", "Y1: NONE -> WAIT_P1", "Y1.1: WAIT_P1 -> QM_SENT",
+		"Y1.1: QM_SENT -> DONE", "Y1.1: NONE -> QM_REPLIED", "Y1.1: QM_REPLIED -> DONE",
+	};
+	for (size_t i = 0; i < sizeof path / sizeof path[0]; i++)
+		CHECK_LOG(path[i]);
+	struct p1sa *p1 = TAILQ_FIRST(&h.nodes[0].ike->ktunnels)->cur;
+	struct p2sa *p2 = TAILQ_FIRST(&h.nodes[0].ike->ytunnels)->cur;
+	ck_assert_int_eq(p1_set_state(p1, P1_MM_I_KE), -1);
+	ck_assert_int_eq(p1->state, P1_ESTABLISHED);
+	CHECK_LOG("K1: DONE -> MM_KE_SENT refused: not a step of phase 1");
+	ck_assert_int_eq(p2_set_state(p2, P2_I_SENT), -1);
+	ck_assert_int_eq(p2->state, P2_ESTABLISHED);
+	CHECK_LOG("Y1.1: DONE -> QM_SENT refused: not a step of phase 2");
+	/* deleting is always a step, and the last one */
+	ytunnel_deactivate(h.nodes[0].ike, h_ytunnel(&h, 0, 1), "test");
+	ck_assert_uint_eq(h_log_count("Y1.1: DONE -> DELETED"), 1);
+	h_run(&h, 1000);                  /* and the peer's, deleted by its Delete */
+	ck_assert_uint_eq(h_log_count("Y1.1: DONE -> DELETED"), 2);
+	h_free(&h);
+}
+END_TEST
+
+/* A deleted phase 1 SA lingers: the peer's last message, sent again, gets
+ * our last message again (our answer may be what was lost), anything else
+ * is dropped, and after the linger the SA is gone. */
+START_TEST(deleted_phase1_sa_lingers_for_retransmissions)
+{
+	struct harness h;
+	struct side a = side_a(), b = side_b();
+	setup2(&h, &a, &b);
+	seen = 0;
+	drop_nth = 5;                     /* Main Mode message 5, A to B */
+	memset(&nth_seen, 0, sizeof nth_seen);
+	h.filter = keep_nth;
+	bring_up(&h);
+	ck_assert_uint_eq(exch_of(&nth_seen), EXCH_MAIN);
+	ck_assert(nth_seen.data[19] & ISAKMP_FLAG_ENC);
+	h.filter = NULL;
+	ktunnel_deactivate(h.nodes[1].ike, h_ktunnel(&h, 1, 1), "test");
+	h_run(&h, 1000);
+	ck_assert_uint_eq(h_count_p1(&h, 1, false), 0);
+	ck_assert_uint_eq(h_count_p1(&h, 0, false), 0);
+	/* within the linger: answered once per retransmission */
+	h_advance(&h, 2000);
+	uint64_t sent = h.nodes[1].ike->tx_packets;
+	h_inject(&h, 1, A_ADDR, nth_seen.to.port, nth_seen.data, nth_seen.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent + 1);
+	h_inject(&h, 1, A_ADDR, nth_seen.to.port, nth_seen.data, nth_seen.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent + 2);
+	/* anything else under it is not */
+	struct h_packet other = nth_seen;
+	other.data[other.len - 1] ^= 1;
+	h_log_clear();
+	h_inject(&h, 1, A_ADDR, other.to.port, other.data, other.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent + 2);
+	CHECK_LOG("message for a deleted ISAKMP SA");
+	/* after the linger it is gone */
+	h_advance(&h, 10000);
+	h_log_clear();
+	h_inject(&h, 1, A_ADDR, nth_seen.to.port, nth_seen.data, nth_seen.len);
+	ck_assert_uint_eq(h.nodes[1].ike->tx_packets, sent + 2);
+	CHECK_LOG("no ISAKMP SA with these cookies");
+	h_free(&h);
+}
+END_TEST
+
+/* Every tunnel is shown, oldest first, however many there are. */
+START_TEST(display_shows_every_tunnel)
+{
+	struct harness h;
+	struct side a = side_a();
+	char pa[8192];
+	h_init(&h);
+	h_add(&h, A_ADDR, policy(&a, pa, sizeof pa));
+	struct iked *ike = h.nodes[0].ike;
+	struct ikeaddr local = { .port = 500 }, remote = { .port = 500 };
+	ck_assert_int_eq(ip_addr_parse(A_ADDR, &local.ip), 0);
+	ck_assert_int_eq(ip_addr_parse("198.18.0.0", &remote.ip), 0);
+	enum { N = 5000 };
+	for (unsigned i = 0; i < N; i++) {
+		remote.ip.b[2] = (uint8_t)(i >> 8);
+		remote.ip.b[3] = (uint8_t)i;
+		ck_assert_ptr_nonnull(ktunnel_get(ike, "kr", "ka", &local, &remote));
+	}
+	struct ctl_req r = { .primary = 'k', .verb = "display", .format = FMT_SHORT };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	display_ike_tunnels(ike, &r, f);
+	fclose(f);
+	ck_assert_msg(strstr(buf, "\n5000 entries selected\n") != NULL, "%s", buf + len - 80);
+	const char *k1 = strstr(buf, "\nK1 "), *k2 = strstr(buf, "\nK2 "), *kn = strstr(buf, "\nK5000 ");
+	ck_assert(k1 && k2 && kn && k1 < k2 && k2 < kn);
+	free(buf);
+	h_free(&h);
+}
+END_TEST
+
 /* One test case per test, so CK_RUN_CASE=name runs just one. */
 #define ADD(s, name)                                   \
 	do {                                           \
@@ -1063,5 +1177,8 @@ int main(void)
 	ADD(s, lifesize_soft_limit_on_the_responder);
 	ADD(s, lifesize_hard_limit_removes_the_sa);
 	ADD(s, display_shows_byte_counts);
+	ADD(s, display_shows_every_tunnel);
+	ADD(s, state_changes_are_logged_and_checked);
+	ADD(s, deleted_phase1_sa_lingers_for_retransmissions);
 	return run_suite(s);
 }

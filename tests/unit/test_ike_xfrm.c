@@ -37,6 +37,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iked/install.h"
 #include "iked/kernel.h"
 #include "policy/schema.h"
 
@@ -484,7 +485,7 @@ START_TEST(kernel_accepts_the_messages)
 	ck_assert_msg(geteuid() == 0, "this test needs root (network namespaces), as CI has");
 	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
 	char err[160];
-	struct kernel *k = kernel_open(BACKEND_XFRM, err, sizeof err);
+	struct kernel *k = kernel_open(BACKEND_XFRM, NULL, err, sizeof err);
 	ck_assert_msg(k != NULL, "%s", err);
 	struct kernel_policy p = policy_out();
 	ck_assert_msg(k->ops->add_policy(k, &p) == 0, "NEWPOLICY refused: %s", k->err);
@@ -521,7 +522,7 @@ START_TEST(kernel_expire_group_and_getsa)
 	ck_assert_msg(geteuid() == 0, "this test needs root (network namespaces), as CI has");
 	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
 	char err[160];
-	struct kernel *k = kernel_open(BACKEND_XFRM, err, sizeof err);
+	struct kernel *k = kernel_open(BACKEND_XFRM, NULL, err, sizeof err);
 	ck_assert_msg(k != NULL, "%s", err);
 	ck_assert_int_ge(k->event_fd, 0);
 	ck_assert_int_ne(k->event_fd, k->fd);

@@ -352,6 +352,164 @@ START_TEST(builder_chains_payloads)
 }
 END_TEST
 
+/* Put one body into a message as payload type, decode the message and
+ * return the payload as the decoders see it. */
+static const struct payload *through_a_message(struct msgb *m, struct msg *msg, uint8_t type,
+					       const struct buf *body)
+{
+	static const uint8_t ic[8] = { 9, 9, 9, 9, 9, 9, 9, 9 };
+	const char *why = "";
+	ck_assert(!body->err);
+	msgb_begin(m, ic, NULL, EXCH_INFO, 0, 0);
+	msgb_pl(m, type, body->d, body->len);
+	ck_assert_int_eq(msgb_finish(m), 0);
+	ck_assert_int_eq(payloads_decode(type, m->b.d + ISAKMP_HDR_LEN, m->b.len - ISAKMP_HDR_LEN,
+					 false, msg, &why), 0);
+	ck_assert_uint_eq(msg->npl, 1);
+	return &msg->pl[0];
+}
+
+START_TEST(payload_builders_round_trip)
+{
+	struct buf b;
+	struct msgb m;
+	struct msg msg;
+	const char *why = "";
+	const struct payload *p;
+	uint8_t ic[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, rc[8] = { 8, 7, 6, 5, 4, 3, 2, 1 };
+	uint8_t spi[ISAKMP_SPI_LEN], seq[4] = { 0, 0, 0, 7 };
+	isakmp_spi(spi, ic, rc);
+
+	/* notify about an ISAKMP SA with data (DPD), byte for byte as the wire form */
+	buf_init(&b);
+	struct notify_payload n = { .doi = DOI_IPSEC, .proto = PROTO_ISAKMP, .spi_size = 16,
+				    .type = N_DPD_R_U_THERE, .spi = spi, .data = seq, .data_len = 4 };
+	notify_encode(&b, &n);
+	uint8_t want[64];
+	size_t wl = hx_into("00000001 01 10 8d28 0102030405060708 0807060504030201 00000007", want,
+			    sizeof want);
+	ck_assert_uint_eq(b.len, wl);
+	ck_assert_mem_eq(b.d, want, wl);
+	p = through_a_message(&m, &msg, PL_N, &b);
+	struct notify_payload n2;
+	ck_assert_int_eq(notify_decode(p->body, p->body_len, &n2, &why), 0);
+	ck_assert_uint_eq(n2.doi, DOI_IPSEC);
+	ck_assert_uint_eq(n2.proto, PROTO_ISAKMP);
+	ck_assert_uint_eq(n2.type, N_DPD_R_U_THERE);
+	ck_assert_uint_eq(n2.spi_size, 16);
+	ck_assert_mem_eq(n2.spi, spi, 16);
+	ck_assert_uint_eq(n2.data_len, 4);
+	ck_assert_mem_eq(n2.data, seq, 4);
+	msgb_free(&m);
+	buf_free(&b);
+
+	/* delete of two ESP SAs */
+	uint8_t spis[8] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+	struct delete_payload d = { .doi = DOI_IPSEC, .proto = PROTO_IPSEC_ESP, .spi_size = 4,
+				    .nspi = 2, .spis = spis }, d2;
+	buf_init(&b);
+	delete_encode(&b, &d);
+	wl = hx_into("00000001 03 04 0002 11223344 55667788", want, sizeof want);
+	ck_assert_mem_eq(b.d, want, wl);
+	p = through_a_message(&m, &msg, PL_D, &b);
+	ck_assert_int_eq(delete_decode(p->body, p->body_len, &d2, &why), 0);
+	ck_assert_uint_eq(d2.proto, PROTO_IPSEC_ESP);
+	ck_assert_uint_eq(d2.nspi, 2);
+	ck_assert_mem_eq(d2.spis, spis, 8);
+	msgb_free(&m);
+	buf_free(&b);
+
+	/* an identity: a subnet with protocol and port */
+	uint8_t net[8] = { 198, 19, 1, 0, 255, 255, 255, 0 };
+	struct id_payload id = { .type = IPSEC_ID_IPV4_ADDR_SUBNET, .proto = 17, .port = 500,
+				 .data = net, .len = 8 }, id2;
+	buf_init(&b);
+	id_encode(&b, &id);
+	p = through_a_message(&m, &msg, PL_ID, &b);
+	ck_assert_int_eq(id_decode(p->body, p->body_len, &id2, &why), 0);
+	ck_assert_uint_eq(id2.type, IPSEC_ID_IPV4_ADDR_SUBNET);
+	ck_assert_uint_eq(id2.proto, 17);
+	ck_assert_uint_eq(id2.port, 500);
+	ck_assert_uint_eq(id2.len, 8);
+	ck_assert_mem_eq(id2.data, net, 8);
+	msgb_free(&m);
+	buf_free(&b);
+
+	/* a certificate request without a CA, and one with */
+	uint8_t dn[5] = { 0x30, 0x03, 0x31, 0x01, 0x00 };
+	for (size_t len = 0; len <= sizeof dn; len += sizeof dn) {
+		struct cert_payload c = { .encoding = CERT_X509_SIG, .data = dn, .len = len }, c2;
+		buf_init(&b);
+		cert_encode(&b, &c);
+		p = through_a_message(&m, &msg, PL_CR, &b);
+		ck_assert_int_eq(cert_decode(p->body, p->body_len, &c2, &why), 0);
+		ck_assert_uint_eq(c2.encoding, CERT_X509_SIG);
+		ck_assert_uint_eq(c2.len, len);
+		if (len)
+			ck_assert_mem_eq(c2.data, dn, len);
+		msgb_free(&m);
+		buf_free(&b);
+	}
+
+	/* NAT-OA of an IPv6 address */
+	uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	struct natoa_payload oa = { .idtype = IPSEC_ID_IPV6_ADDR, .addr = a6, .alen = 16 }, oa2;
+	buf_init(&b);
+	natoa_encode(&b, &oa);
+	p = through_a_message(&m, &msg, PL_NAT_OA, &b);
+	ck_assert_int_eq(natoa_decode(p->body, p->body_len, &oa2, &why), 0);
+	ck_assert_uint_eq(oa2.idtype, IPSEC_ID_IPV6_ADDR);
+	ck_assert_uint_eq(oa2.alen, 16);
+	ck_assert_mem_eq(oa2.addr, a6, 16);
+	msgb_free(&m);
+	buf_free(&b);
+}
+END_TEST
+
+/* The SA framing: proposals and transforms opened and closed by the codec
+ * read back with their numbers, SPI and attributes. */
+START_TEST(sa_framing_round_trip)
+{
+	struct buf b;
+	buf_init(&b);
+	uint8_t spi[4] = { 0xca, 0xfe, 0xba, 0xbe };
+	sa_encode_header(&b, DOI_IPSEC, SIT_IDENTITY_ONLY);
+	for (uint8_t i = 1; i <= 2; i++) {
+		struct proposal pr = { .num = i, .proto = PROTO_IPSEC_ESP, .spi_size = 4, .spi = spi,
+				       .ntr_declared = 2 };
+		size_t ps = proposal_encode_begin(&b, &pr, i == 2);
+		for (uint8_t t = 1; t <= 2; t++) {
+			struct xform x = { .num = t, .id = ESP_AES_CBC };
+			size_t ts = xform_encode_begin(&b, &x, t == 2);
+			attr_tv(&b, P2A_KEY_LENGTH, (uint16_t)(128 * t));
+			sa_part_end(&b, ts);
+		}
+		sa_part_end(&b, ps);
+	}
+	ck_assert(!b.err);
+	struct sa_payload sa;
+	const char *why = "";
+	ck_assert_int_eq(sa_decode(b.d, b.len, &sa, &why), 0);
+	ck_assert_uint_eq(sa.np, 2);
+	for (size_t i = 0; i < 2; i++) {
+		ck_assert_uint_eq(sa.p[i].num, i + 1);
+		ck_assert_uint_eq(sa.p[i].proto, PROTO_IPSEC_ESP);
+		ck_assert_mem_eq(sa.p[i].spi, spi, 4);
+		ck_assert_uint_eq(sa.p[i].ntr, 2);
+		for (size_t t = 0; t < 2; t++) {
+			const uint8_t *q = sa.p[i].tr[t].attrs;
+			size_t left = sa.p[i].tr[t].attrs_len;
+			struct attr a;
+			ck_assert_uint_eq(sa.p[i].tr[t].num, t + 1);
+			ck_assert_int_eq(attr_next(&q, &left, &a, &why), 1);
+			ck_assert_uint_eq(a.type, P2A_KEY_LENGTH);
+			ck_assert_uint_eq(a.num, 128 * (t + 1));
+		}
+	}
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(names)
 {
 	ck_assert_str_eq(notify_name(N_NO_PROPOSAL_CHOSEN), "NO-PROPOSAL-CHOSEN");
@@ -378,6 +536,8 @@ int main(void)
 	tcase_add_test(tc, sa_round_trip_phase2);
 	tcase_add_test(tc, sa_structure_errors);
 	tcase_add_test(tc, builder_chains_payloads);
+	tcase_add_test(tc, payload_builders_round_trip);
+	tcase_add_test(tc, sa_framing_round_trip);
 	tcase_add_test(tc, names);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

@@ -1,5 +1,5 @@
 # tests/integration/progs/: plain TCP programs the integration tests run under attls.
-PROGS := echo_server echo_client
+PROGS := echo_server echo_client nbconnect
 
 $(BUILD)/tests/progs/%: tests/integration/progs/%.c
 	@mkdir -p $(@D)
@@ -17,3 +17,13 @@ $(IOCTL_PROGS): $(BUILD)/tests/progs/%: tests/integration/progs/%.c $(OBJ)/examp
 	    -o $@ $^ -lpthread
 
 ALL_TARGETS += $(IOCTL_PROGS)
+
+# swsa_driver: iked's SWSA store in a loop of its own, driven from stdin
+# (test_swsa_store.py); it links the daemon's objects.
+SWSA_DRIVER := $(BUILD)/tests/progs/swsa_driver
+$(SWSA_DRIVER): tests/integration/progs/swsa_driver.c $(call objs,$(OBJ),$(IKED_LIB_SRCS)) \
+                $(OBJ)/libcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(BASE_CFLAGS) $(OPT) -Wno-missing-prototypes -o $@ $^ $(IKED_LIBS) -lpthread
+
+ALL_TARGETS += $(SWSA_DRIVER)

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -538,6 +539,154 @@ static void einval_wrong_length(struct result *r)
 	r->ioc = ioc;
 }
 
+/* ---- bad pointers: EFAULT, as the kernel's ioctls answer, and the program lives --- */
+
+static size_t page(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void *new_page(void)
+{
+	void *p = mmap(NULL, page(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	return p;
+}
+
+/* An address that was mapped a moment ago and no longer is. */
+static void *unmapped_page(void)
+{
+	void *p = new_page();
+	munmap(p, page());
+	return p;
+}
+
+/* n bytes of src on a page of their own that can then only be read (munmap
+ * it when done). */
+static void *readonly_copy(const void *src, size_t n)
+{
+	void *p = new_page();
+	memcpy(p, src, n);
+	mprotect(p, page(), PROT_READ);
+	return p;
+}
+
+/* The ioctl with its argument wherever it points: nothing is read back from
+ * it. Then, on the same descriptor, a good query must still work. */
+static void call_at(int fd, void *arg, struct result *r)
+{
+	r->rc = ioctl(fd, SIOCTTLSCTL, arg);
+	r->err = r->rc < 0 ? errno : 0;
+	r->jr = ttls_reason();
+	memset(&r->ioc, 0, sizeof r->ioc);
+	snprintf(r->extra, sizeof r->extra, "then=%s", state_after(fd));
+}
+
+/* A secure connection with a peer certificate (the client end of a
+ * transparent pair), and a request for it. */
+static int efault_setup(struct TTLS_IOCTL *ioc, uint16_t ver, uint16_t req)
+{
+	memset(ioc, 0, sizeof *ioc);
+	ioc->TTLSi_Ver = ver;
+	ioc->TTLSi_Req_Type = req;
+	return setup_fd(BASIC_CLIENT);
+}
+
+static void efault_arg_null(struct result *r)
+{
+	struct TTLS_IOCTL ioc;
+	call_at(efault_setup(&ioc, V1, 0), NULL, r);
+}
+
+static void efault_arg_unmapped(struct result *r)
+{
+	struct TTLS_IOCTL ioc;
+	int fd = efault_setup(&ioc, V1, 0);
+	call_at(fd, unmapped_page(), r);
+}
+
+/* Readable, so the request is valid, but the results cannot be written. */
+static void efault_arg_readonly(struct result *r)
+{
+	struct TTLS_IOCTL ioc;
+	int fd = efault_setup(&ioc, V1, 0);
+	void *ro = readonly_copy(&ioc, sizeof ioc);
+	call_at(fd, ro, r);
+	munmap(ro, page());
+}
+
+static void efault_v1_cert_at(struct result *r, void *buf)
+{
+	struct TTLS_IOCTL ioc;
+	int fd = efault_setup(&ioc, V1, CERT);
+	ioc.TTLSi_BufferPtr = buf;
+	ioc.TTLSi_BufferLen = (uint32_t)page();
+	call_at(fd, &ioc, r);
+}
+
+static void efault_v1_cert_ptr_one(struct result *r) { efault_v1_cert_at(r, (void *)1); }
+static void efault_v1_cert_unmapped(struct result *r) { efault_v1_cert_at(r, unmapped_page()); }
+
+static void efault_v1_cert_readonly(struct result *r)
+{
+	static const char zeros[64];
+	void *ro = readonly_copy(zeros, sizeof zeros);
+	efault_v1_cert_at(r, ro);
+	munmap(ro, page());
+}
+
+static void efault_v2_at(struct result *r, void *buf, uint32_t len)
+{
+	struct TTLS_IOCTL ioc;
+	int fd = efault_setup(&ioc, V2, 0);
+	ioc.TTLSi_BufferPtr = buf;
+	ioc.TTLSi_BufferLen = len;
+	call_at(fd, &ioc, r);
+}
+
+static void efault_v2_ptr_one(struct result *r) { efault_v2_at(r, (void *)1, sizeof area); }
+static void efault_v2_unmapped(struct result *r)
+{
+	efault_v2_at(r, unmapped_page(), (uint32_t)page());
+}
+
+/* A valid header asking for the rule name, on a page that cannot be written. */
+static void efault_v2_header_readonly(struct result *r)
+{
+	struct TTLS_IOCTL scratch;
+	set_buffer(&scratch, V2_RULE);
+	void *ro = readonly_copy(area, sizeof(struct TTLSHeader) + sizeof(struct TTLSQuadruplet) +
+				 TTLS_NAME_MAX);
+	efault_v2_at(r, ro, (uint32_t)page());
+	munmap(ro, page());
+}
+
+/* The header is fine; the rule name's room lies on the next page, which is
+ * gone (BufferLen claims both pages). */
+static void efault_v2_data_unmapped(struct result *r)
+{
+	size_t pg = page();
+	uint8_t *two = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (two == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	munmap(two + pg, pg);
+	struct TTLSHeader *h = (struct TTLSHeader *)two;
+	struct TTLSQuadruplet *q = (struct TTLSQuadruplet *)(h + 1);
+	memset(two, 0, pg);
+	memcpy(h->TTLSHdr_Ident, TTLSHDR_IDENT, 8);
+	h->TTLSHdr_GetCount = 1;
+	q->TTLSQ_Key = TTLSK_TTLSRuleName;
+	q->TTLSQ_Offset = (uint32_t)pg;
+	q->TTLSQ_Length = TTLS_NAME_MAX;
+	efault_v2_at(r, two, (uint32_t)(2 * pg));
+	munmap(two, pg);
+}
+
 struct step {
 	const char *name;
 	void (*fn)(struct result *r);
@@ -560,6 +709,16 @@ static const struct step steps[] = {
 	{ "eproto_stop_read_pending", eproto_stop_read_pending },
 	{ "eproto_stop_write_pending", eproto_stop_write_pending },
 	{ "einval_wrong_length", einval_wrong_length },
+	{ "efault_arg_null", efault_arg_null },
+	{ "efault_arg_unmapped", efault_arg_unmapped },
+	{ "efault_arg_readonly", efault_arg_readonly },
+	{ "efault_v1_cert_ptr_one", efault_v1_cert_ptr_one },
+	{ "efault_v1_cert_unmapped", efault_v1_cert_unmapped },
+	{ "efault_v1_cert_readonly", efault_v1_cert_readonly },
+	{ "efault_v2_ptr_one", efault_v2_ptr_one },
+	{ "efault_v2_unmapped", efault_v2_unmapped },
+	{ "efault_v2_header_readonly", efault_v2_header_readonly },
+	{ "efault_v2_data_unmapped", efault_v2_data_unmapped },
 };
 
 /* ---- the program --------------------------------------------------------------------- */
