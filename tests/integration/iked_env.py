@@ -403,10 +403,11 @@ def iked_policy(workdir, ke_offers=None, data_offers=None, pfs=("InitiateWithPfs
                 remote_id="IpAddr " + B_ADDR, psk="sharedsecret123", allow_nat="Yes",
                 liveness=0, keyring=None, ca_label=None, extra_ike="", respond="Either",
                 retries=3, init_wait=1, max_wait=2, lnet=A_NET, rnet=B_NET, backend="log",
-                local_addr=A_ADDR, remote_addr=B_ADDR, name="iked"):
+                local_addr=A_ADDR, remote_addr=B_ADDR, name="iked", routing=None):
     """iked's policy in A (by default): one IpFilterRule toB from lnet to rnet
     with B as IKE peer. local_addr, remote_addr and name give another side's
-    view (its addresses, and the directory of its Iked object)."""
+    view (its addresses, and the directory of its Iked object); routing
+    (Local, Routed, Either) its IpService Routing, when given."""
     ke_offers = ke_offers or [ke_offer("o1")]
     data_offers = data_offers or [data_offer("d1")]
     ke_names = [re.match(r"KeyExchangeOffer (\S+)", o).group(1) for o in ke_offers]
@@ -435,7 +436,7 @@ IpFilterRule toB
 {
   IpSourceAddr %(lnet)s
   IpDestAddr %(rnet)s
-  IpGenericFilterActionRef protect
+%(routing)s  IpGenericFilterActionRef protect
   IpDynVpnActionRef vpn
   RemoteSecurityEndpointAddr %(b)s
 }
@@ -477,6 +478,7 @@ KeyExchangeAction ka
         pid=os.path.join(workdir, name, "iked.pid"), backend=backend, retries=retries, iw=init_wait,
         mw=max_wait, keyring="  Keyring %s\n" % keyring if keyring else "", extra=extra_ike,
         lnet=lnet, rnet=rnet, pfs="\n".join("  " + p for p in pfs),
+        routing="  IpService { Routing %s }\n" % routing if routing else "",
         drefs="\n".join("  IpDataOfferRef " + n for n in d_names), doffers="".join(data_offers),
         nat=allow_nat, live=liveness, lid=local_id, rse="\n".join(rse),
         psk="  SharedKey Ascii %s" % psk if psk else "", mode=mode, respond=respond,
