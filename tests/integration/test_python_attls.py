@@ -2,8 +2,9 @@
 header, every call on live connections under attls with Python's ssl module
 as the peer (tests/integration/shim_progs/attls_driver.py is the program,
 driven line by line), in the three modes of a Python socket — blocking,
-with a timeout, non-blocking — and without the shim (ENOTTY). asyncio and
-the examples are in test_python_examples.py."""
+with a timeout, non-blocking — and through attls.aio in an asyncio server
+(shim_progs/aio_lines.py); and without the shim (ENOTTY). The examples are
+in test_python_examples.py."""
 import asyncio
 import errno
 import json
@@ -18,7 +19,8 @@ import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
 from shim_helpers import PROGS, PY, REPO
-from ioctl_helpers import Peer, listen_local, out_lines, tls_ctx_client, tls_ctx_server
+from ioctl_helpers import (Peer, listen_local, out_lines, tls_ctx_client, tls_ctx_server,
+                           wait_output)
 
 PYTHON_DIR = REPO / "python"
 HEADER = REPO / "include" / "ezbztlsc.h"
@@ -44,8 +46,10 @@ def header_constants():
 def c_program(work, body):
     src = work / "abi.c"
     src.write_text("#include <stddef.h>\n#include <stdio.h>\n#include <ezbztlsc.h>\n"
-                   "static __attribute__((unused)) void show_int(const char *n, long long v) { printf(\"%s %lld\\n\", n, v); }\n"
-                   "static __attribute__((unused)) void show_str(const char *n, const char *v) { printf(\"%s '%s'\\n\", n, v); }\n"
+                   "static __attribute__((unused)) void show_int(const char *n, long long v)\n"
+                   "{ printf(\"%s %lld\\n\", n, v); }\n"
+                   "static __attribute__((unused)) void show_str(const char *n, const char *v)\n"
+                   "{ printf(\"%s '%s'\\n\", n, v); }\n"
                    "#define SHOW(x) _Generic((x), char *: show_str, const char *: show_str, "
                    "default: show_int)(#x, x)\n"
                    "int main(void) {\n" + body + "return 0; }\n")
@@ -391,7 +395,7 @@ def test_stop_to_clear_text_with_data_behind_close_notify(session, mode, role, f
         assert s.d.ok("writable 20") is True
         st = s.d.ok("query")
     else:
-        s.send_when_logged("stop", "program stops TLS: close_notify sent")
+        s.send_when_logged("stop", ": program stops TLS: close_notify sent")
         s.peer.send_raw(s.peer.close_notify_bytes() + behind)
         s.peer.finish_stop()
         st = s.d.answer()["ok"]
@@ -447,7 +451,7 @@ def test_failed_handshake_is_econnreset(session, mode):
     does (ECONNRESET, JrTTLSHandshakeFailed)."""
     s = session("server")
     assert s.d.ok(f"timeout {MODES[mode]}") is True
-    s.send_when_logged("init", "program starts TLS")
+    s.send_when_logged("init", ": program starts TLS")
     s.peer.send_raw(b"\x16\x03\x01\x00\x05garbage that is no ClientHello\r\n")
     e = s.d.answer()["error"]
     assert (e["type"], e["errno"], e["reason"]) == \
@@ -575,3 +579,56 @@ def test_allow_hs_timeout_silence_then_starttls(session):
     s.peer.send_raw(b"STARTTLS\r\n")
     assert s.d.ok("recvline") == "STARTTLS\r\n"
     s.start_tls()
+
+
+# ---- asyncio: attls.aio on a stream's transport ------------------------------------------
+
+def test_asyncio_streams_starttls_stop_and_a_free_loop(procs, work, certs):
+    """shim_progs/aio_lines.py: while one client's INIT waits for its
+    handshake, the event loop serves another; STARTTLS and STOP on the
+    socket of a stream's transport; a wait_for that times out leaves the
+    handshake going, and waiting again finishes it."""
+    port = free_port()
+    log = work / "attls.log"
+    path = write_policy(work / "aio.conf", policy(certs, "Inbound", port, "Server"))
+    p = procs.start(attls_run(path, log, PY, PROGS / "aio_lines.py", port, trace=255),
+                    name="aio_lines", env=py_env())
+    wait_output(p, r"^listening ")
+
+    def client():
+        return Peer(socket.create_connection(("127.0.0.1", port), timeout=15),
+                    tls_ctx_client(certs), server_side=False, hostname="localhost")
+    a, b, c = client(), client(), client()
+    try:
+        a.send_raw(b"STARTTLS\r\n")
+        a.expect_clear(b"220 go\r\n")
+        wait_for(lambda: log_text(log).count(": program starts TLS") == 1, 20, "A's INIT")
+        b.send_raw(b"hello\r\n")                     # A's handshake waits; B is served
+        b.expect_clear(b"echo: hello\r\n")
+        b.send_raw(b"STARTTLS\r\n")
+        b.expect_clear(b"220 go\r\n")
+        b.start_tls()
+        b.send(b"QUERY\r\n")
+        b.expect(b"TTLS_CONN_SECURE TTLS_PROT_TLSV1_3 pyrule\r\n")
+        a.start_tls()
+        a.send(b"QUERY\r\n")
+        a.expect(b"TTLS_CONN_SECURE TTLS_PROT_TLSV1_3 pyrule\r\n")
+        a.send(b"STOP\r\n")
+        a.expect(b"200 stopping\r\n")
+        a.stop_tls()
+        a.send_raw(b"clear again\r\n")
+        a.expect_clear(b"echo: clear again\r\n")
+        a.send_raw(b"QUERY\r\n")
+        a.expect_clear(b"TTLS_CONN_NOTSECURE TTLS_PROT_UNKNOWN pyrule\r\n")
+        c.send_raw(b"STARTTLS_WITHIN 0.5\r\n")
+        c.expect_clear(b"220 go\r\n")
+        wait_output(p, r"^conn 3: no handshake within 0.5 s; waiting again$")
+        c.start_tls()
+        c.send(b"QUERY\r\n")
+        c.expect(b"TTLS_CONN_SECURE TTLS_PROT_TLSV1_3 pyrule\r\n")
+    finally:
+        for x in (a, b, c):
+            x.close()
+    out = wait_output(p, r"^conn 3: closed$") and Procs.out(p)
+    assert "Traceback" not in Procs.err(p), Procs.err(p)
+    assert out.index("conn 2: TTLS_CONN_SECURE") < out.index("conn 1: TTLS_CONN_SECURE"), out
