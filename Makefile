@@ -76,6 +76,7 @@ include preload/module.mk
 include ctl/module.mk
 include iked/module.mk
 include examples/module.mk
+include python/module.mk
 include tests/integration/progs/module.mk
 include tests/unit/module.mk
 include tests/fuzz/module.mk

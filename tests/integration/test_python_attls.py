@@ -4,7 +4,7 @@ as the peer (tests/integration/shim_progs/attls_driver.py is the program,
 driven line by line), in the three modes of a Python socket — blocking,
 with a timeout, non-blocking — and through attls.aio in an asyncio server
 (shim_progs/aio_lines.py); and without the shim (ENOTTY). The examples are
-in test_python_examples.py."""
+in test_python_examples.py; `make install` is at the end."""
 import asyncio
 import errno
 import json
@@ -632,3 +632,25 @@ def test_asyncio_streams_starttls_stop_and_a_free_loop(procs, work, certs):
     out = wait_output(p, r"^conn 3: closed$") and Procs.out(p)
     assert "Traceback" not in Procs.err(p), Procs.err(p)
     assert out.index("conn 2: TTLS_CONN_SECURE") < out.index("conn 1: TTLS_CONN_SECURE"), out
+
+
+# ---- make install ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("prefix", ["/usr", "/usr/local"])
+def test_make_install_puts_the_package_where_debians_python_finds_it(tmp_path, prefix):
+    dest = tmp_path / "dest"
+    r = subprocess.run(["make", "-s", "install", f"DESTDIR={dest}", f"PREFIX={prefix}"],
+                       cwd=REPO, capture_output=True, timeout=900)
+    assert r.returncode == 0, (r.stdout + r.stderr).decode()
+    r = run([PY, "-I", "-c", "import site; print('\\n'.join(site.getsitepackages()))"],
+            text=True)
+    site_dirs = [d for d in r.stdout.split() if d.startswith(prefix + "/lib/")]
+    assert site_dirs, r.stdout
+    where = dest / site_dirs[0].lstrip("/") / "attls"
+    assert sorted(p.name for p in where.iterdir()) == \
+        sorted(p.name for p in (PYTHON_DIR / "attls").iterdir()
+               if p.suffix == ".py" or p.name == "py.typed")
+    r = run([PY, "-I", "-c", "import sys; sys.path.insert(0, sys.argv[1]); import attls; "
+             "print(attls.__file__, attls.available())", where.parent], text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == [str(where / "__init__.py"), "False"]
