@@ -14,5 +14,6 @@ PYTHONDIR ?= $(shell $(PYTHON3) -I -c '$(PYTHON_SITE_DIR)' '$(PREFIX)')
 .PHONY: install-python
 install: install-python
 install-python:
-	install -d $(DESTDIR)$(PYTHONDIR)/attls
+	install -d $(DESTDIR)$(PYTHONDIR)/attls $(DESTDIR)$(PREFIX)/share/attls/examples/python
 	install -m 0644 python/attls/*.py python/attls/py.typed $(DESTDIR)$(PYTHONDIR)/attls/
+	install -m 0644 examples/python/*.py $(DESTDIR)$(PREFIX)/share/attls/examples/python/

@@ -654,3 +654,6 @@ def test_make_install_puts_the_package_where_debians_python_finds_it(tmp_path, p
              "print(attls.__file__, attls.available())", where.parent], text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == [str(where / "__init__.py"), "False"]
+    examples = dest / prefix.lstrip("/") / "share" / "attls" / "examples" / "python"
+    assert sorted(p.name for p in examples.glob("*.py")) == \
+        sorted(p.name for p in (REPO / "examples" / "python").glob("*.py"))
