@@ -263,13 +263,20 @@ def tls_ctx_server(certs, tls12=False):
 
 class Driver:
     """build/tests/progs/ttls_driver under attls: one command per line on its
-    stdin, one answer line on its stdout (see ttls_driver.c)."""
+    stdin, one answer line on its stdout (see ttls_driver.c). Subclasses
+    name another program (argv, env) and read its answers (parse)."""
+    argv = [TEST_PROGS / "ttls_driver"]
+    env = None
 
     def __init__(self, procs, policy, log, *args, trace=255):
-        self.p = procs.start(attls_run(policy, log, TEST_PROGS / "ttls_driver", *args,
-                                       trace=trace),
-                             name=f"driver{len(procs.procs)}", stdin=subprocess.PIPE)
+        self.p = procs.start(attls_run(policy, log, *self.argv, *args, trace=trace),
+                             name=f"driver{len(procs.procs)}", stdin=subprocess.PIPE,
+                             env=self.env)
         self.seen = 0
+
+    @staticmethod
+    def parse(line):
+        return line
 
     def send(self, cmd):
         """Send a command without waiting for its answer."""
@@ -284,9 +291,9 @@ class Driver:
             assert self.p.poll() is None, (f"driver exited ({self.p.returncode}):\n"
                                            f"{Procs.out(self.p)}\n{Procs.err(self.p)}")
             return None
-        got = wait_for(line, timeout, "an answer from ttls_driver")
+        got = wait_for(line, timeout, f"an answer from {self.p.name}")
         self.seen += 1
-        return got
+        return self.parse(got)
 
     def do(self, cmd, timeout=20):
         self.send(cmd)
@@ -298,38 +305,86 @@ class Driver:
         return got
 
 
-class Session:
+class PeerSession:
+    """A program under attls, driven from the test (self.d), connected to a
+    Peer in clear text. role is the program's: "server" (it listens, the
+    peer connects) or "client". tls12: the peer allows TLS 1.2 at most;
+    peer_cert: the peer, a client, shows certs' client certificate.
+    Subclasses write the policy (policy(certs, direction, port, **kw)),
+    start the program (start(procs, policy, log, "listen"|"connect", port))
+    and check its first answers (expect_answer("listening", port),
+    ("accepted"), ("connected"))."""
+
+    def __init__(self, procs, work, certs, role, tls12=False, peer_cert=False, **policy_kw):
+        self.role = role
+        n = len(procs.procs)
+        self.log = work / f"attls{n}.log"
+        path = work / f"policy{n}.conf"
+        if role == "server":
+            port = free_port()
+            write_policy(path, self.policy(certs, "Inbound", port, **policy_kw))
+            self.d = self.start(procs, path, self.log, "listen", port)
+            self.expect_answer("listening", port)
+            sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+            self.expect_answer("accepted")
+            ctx = tls_ctx_client(certs, tls12)
+            if peer_cert:
+                ctx.load_cert_chain(str(certs.path("client.crt")), str(certs.path("client.key")))
+            self.peer = Peer(sock, ctx, server_side=False, hostname="localhost")
+        else:
+            lsock, port = listen_local()
+            write_policy(path, self.policy(certs, "Outbound", port, **policy_kw))
+            self.d = self.start(procs, path, self.log, "connect", port)
+            lsock.settimeout(15)
+            sock, _ = lsock.accept()
+            lsock.close()
+            self.expect_answer("connected")
+            self.peer = Peer(sock, tls_ctx_server(certs, tls12), server_side=True)
+
+    def close(self):
+        self.d.send("quit")
+        self.peer.close()
+
+
+def sessions(procs, work, certs, cls):
+    """For a fixture: yields a factory of cls(procs, work, certs, role, **kw)
+    sessions, and ends them with the test."""
+    made = []
+
+    def make(role, **kw):
+        s = cls(procs, work, certs, role, **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.close()
+
+
+class Session(PeerSession):
     """ttls_driver under an application-controlled rule (role: the program's
     HandshakeRole; adv: more TTLSEnvironmentAdvancedParms) and a Peer,
     connected, in clear text. tls12: the peer allows TLS 1.2 at most."""
 
     def __init__(self, procs, work, certs, role, adv=None, tls12=False):
-        self.role = role
         self.version = "TLSv1.2" if tls12 else "TLSv1.3"
-        n = len(procs.procs)
-        self.log = work / f"attls{n}.log"
-        policy = work / f"policy{n}.conf"
+        super().__init__(procs, work, certs, role, tls12=tls12, adv=adv)
+
+    @staticmethod
+    def policy(certs, direction, port, adv):
         adv = dict(adv or {}, ApplicationControlled="On")
-        if role == "server":
-            port = free_port()
-            write_policy(policy, rule("ctl", "Inbound", certs.path("server.pem"), "Server",
-                                      lport=port, adv=adv, trace=255))
-            self.d = Driver(procs, policy, self.log, "listen", port)
-            assert self.d.answer() == f"ok listening {port}"
-            sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-            assert self.d.answer() == "ok accepted"
-            self.peer = Peer(sock, tls_ctx_client(certs, tls12), server_side=False,
-                             hostname="localhost")
-        else:
-            lsock, port = listen_local()
-            write_policy(policy, rule("ctl", "Outbound", certs.path("ca.pem"), "Client",
-                                      rport=port, adv=adv, host_ref="localhost", trace=255))
-            self.d = Driver(procs, policy, self.log, "connect", port)
-            lsock.settimeout(15)
-            sock, _ = lsock.accept()
-            lsock.close()
-            assert self.d.answer() == "ok connected"
-            self.peer = Peer(sock, tls_ctx_server(certs, tls12), server_side=True)
+        if direction == "Inbound":
+            return rule("ctl", "Inbound", certs.path("server.pem"), "Server", lport=port,
+                        adv=adv, trace=255)
+        return rule("ctl", "Outbound", certs.path("ca.pem"), "Client", rport=port, adv=adv,
+                    host_ref="localhost", trace=255)
+
+    @staticmethod
+    def start(procs, policy, log, mode, port):
+        return Driver(procs, policy, log, mode, port)
+
+    def expect_answer(self, what, port=None):
+        want = f"ok {what}" + (f" {port}" if port is not None else "")
+        assert self.d.answer() == want
 
     def start_tls(self, session=None):
         """The program's INIT and the peer's handshake, at the same time."""
@@ -358,23 +413,11 @@ class Session:
         self.peer.expect(data)
         assert self.d.answer() == f"ok echoed {size}"
 
-    def close(self):
-        self.d.send("quit")
-        self.peer.close()
-
 
 @pytest.fixture
 def session(procs, work, certs):
     """Session(role, **kw) factory; sessions end with the test."""
-    made = []
-
-    def make(role, **kw):
-        s = Session(procs, work, certs, role, **kw)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
+    yield from sessions(procs, work, certs, Session)
 
 
 def pattern(n):
@@ -443,6 +486,31 @@ class TapProxy:
         self.lsock.close()
         for x in self.socks:
             x.close()
+
+
+def curl_ftp_ccc(certs, port, mode, out):
+    """curl fetches data.bin from the FTP server on port with AUTH TLS and
+    --ftp-ssl-ccc (mode: passive, curl's default, waits for the server's
+    close_notify and sends none; active sends its own first), through a
+    TapProxy. Returns curl's CompletedProcess and what went up and down."""
+    tap = TapProxy(port)
+    r = run([need("curl"), "-sS", "--cacert", certs.ca, "--max-time", "60", "--ssl-reqd",
+             "--ftp-ssl-ccc", "--ftp-ssl-ccc-mode", mode, "-o", out,
+             f"ftp://127.0.0.1:{tap.port}/data.bin"], text=True)
+    tap.close()
+    return r, bytes(tap.up), bytes(tap.down)
+
+
+def assert_clear_only_after_ccc(up, down):
+    """Before CCC only AUTH crossed the wire in clear; after it the commands
+    did, to the end of the session."""
+    assert re.match(rb"AUTH (SSL|TLS)\r\n\x16\x03", up), up[:40]
+    for secret in (b"USER ", b"PASS ", b"PBSZ ", b"PROT ", b"CCC"):
+        assert secret not in up, secret
+    assert b"\r\nPWD\r\n" in up or b"\r\nEPSV\r\n" in up, up[-200:]
+    assert re.search(rb"\r\nRETR data\.bin\r\nQUIT\r\n$", up), up[-80:]
+    assert b"200 CCC OK" not in down       # said under TLS
+    assert re.search(rb"226 Transfer complete\r\n221 Goodbye\r\n$", down), down[-80:]
 
 
 def server_der(certs):

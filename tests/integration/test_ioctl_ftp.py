@@ -8,7 +8,8 @@ import re
 import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
-from ioctl_helpers import TapProxy, example_policy, start_example, wait_output
+from ioctl_helpers import (assert_clear_only_after_ccc, curl_ftp_ccc, example_policy,
+                           start_example, wait_output)
 
 SIZE = 3 * 1024 * 1024 + 77
 
@@ -80,22 +81,11 @@ def test_curl_ccc_control_clear_after_ccc(ftp, certs, work, mode):
     passive (curl's default): curl waits for the server's close_notify and
     sends none; active: curl sends its close_notify first."""
     srv, port, root = ftp()
-    tap = TapProxy(port)
     out = work / "data.out"
-    r = curl(certs, "--ssl-reqd", "--ftp-ssl-ccc", "--ftp-ssl-ccc-mode", mode, "-o", out,
-             f"ftp://127.0.0.1:{tap.port}/data.bin")
-    tap.close()
+    r, up, down = curl_ftp_ccc(certs, port, mode, out)
     assert r.returncode == 0, r.stderr + Procs.err(srv)
     assert sha256_file(out) == sha256_file(root / "data.bin")
-    up, down = bytes(tap.up), bytes(tap.down)
-    # Before CCC only AUTH was clear; after it the commands are.
-    assert re.match(rb"AUTH (SSL|TLS)\r\n\x16\x03", up), up[:40]
-    for secret in (b"USER ", b"PASS ", b"PBSZ ", b"PROT ", b"CCC"):
-        assert secret not in up, secret
-    assert b"\r\nPWD\r\n" in up or b"\r\nEPSV\r\n" in up, up[-200:]
-    assert re.search(rb"RETR data\.bin\r\nQUIT\r\n$", up), up[-80:]
-    assert b"200 CCC OK" not in down       # said under TLS
-    assert re.search(rb"226 Transfer complete\r\n221 Goodbye\r\n$", down), down[-80:]
+    assert_clear_only_after_ccc(up, down)
     log = server_log(srv, 1)
     assert re.search(r"^conn 1: CCC \[secure", log, re.M)
     assert re.search(r"^conn 1: TLS stopped: not secure$", log, re.M)

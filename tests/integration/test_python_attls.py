@@ -19,7 +19,7 @@ import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
 from shim_helpers import PROGS, PY, REPO
-from ioctl_helpers import (Peer, listen_local, out_lines, tls_ctx_client, tls_ctx_server,
+from ioctl_helpers import (Driver, Peer, PeerSession, listen_local, sessions, tls_ctx_client,
                            wait_output)
 
 PYTHON_DIR = REPO / "python"
@@ -141,35 +141,11 @@ def test_without_the_shim_every_call_says_no_attls():
 
 # ---- a program under attls, driven from here -----------------------------------------
 
-class PyDriver:
+class PyDriver(Driver):
     """shim_progs/attls_driver.py under attls; one JSON answer per command."""
-
-    def __init__(self, procs, policy, log, *args):
-        self.p = procs.start(attls_run(policy, log, PY, PROGS / "attls_driver.py", *args,
-                                       trace=255),
-                             name=f"pydriver{len(procs.procs)}", stdin=subprocess.PIPE,
-                             env=py_env())
-        self.seen = 0
-
-    def send(self, cmd):
-        self.p.stdin.write(cmd.encode() + b"\n")
-        self.p.stdin.flush()
-
-    def answer(self, timeout=30):
-        def line():
-            lines = out_lines(self.p)
-            if len(lines) > self.seen and Procs.out(self.p).endswith("\n"):
-                return lines[self.seen]
-            assert self.p.poll() is None, (f"driver exited ({self.p.returncode}):\n"
-                                           f"{Procs.out(self.p)}\n{Procs.err(self.p)}")
-            return None
-        got = json.loads(wait_for(line, timeout, "an answer from attls_driver.py"))
-        self.seen += 1
-        return got
-
-    def do(self, cmd, timeout=30):
-        self.send(cmd)
-        return self.answer(timeout)
+    argv = [PY, PROGS / "attls_driver.py"]
+    env = py_env()
+    parse = staticmethod(json.loads)
 
     def ok(self, cmd, timeout=30):
         got = self.do(cmd, timeout)
@@ -182,53 +158,34 @@ class PyDriver:
         return got["error"]
 
 
-def policy(certs, direction, port, role, client_auth=None, adv=None, app_controlled=True):
-    """One rule with all three actions; ApplicationControlled in the
-    connection action, as z/OS programs usually have it."""
-    keyring = certs.path("server.pem") if role != "Client" else certs.path("ca.pem")
-    text = rule("pyrule", direction, keyring, role,
-                lport=port if direction == "Inbound" else None,
-                rport=port if direction == "Outbound" else None,
+def policy(certs, direction, port, client_auth=None, adv=None, app_controlled=True):
+    """One rule with all three actions, ApplicationControlled in the
+    connection action as z/OS programs usually have it: a Server
+    (ServerWithClientAuth with client_auth) for Inbound, a Client checking
+    localhost for Outbound."""
+    server = direction == "Inbound"
+    text = rule("pyrule", direction, certs.path("server.pem" if server else "ca.pem"),
+                ("ServerWithClientAuth" if client_auth else "Server") if server else "Client",
+                lport=port if server else None, rport=None if server else port,
                 client_auth=client_auth, adv=adv, trace=255,
-                host_ref="localhost" if role == "Client" else None)
+                host_ref=None if server else "localhost")
     text = text.replace("  TTLSGroupActionRef", "  TTLSConnectionActionRef conn-pyrule\n"
                         "  TTLSGroupActionRef")
     return text + ("TTLSConnectionAction conn-pyrule\n{\n  TTLSConnectionAdvancedParms\n  {\n"
                    f"    ApplicationControlled {'On' if app_controlled else 'Off'}\n  }}\n}}\n")
 
 
-class PySession:
-    """attls_driver.py under one rule, connected to a Peer (Python's ssl)."""
+class PySession(PeerSession):
+    """attls_driver.py under one rule (policy()), connected to a Peer
+    (Python's ssl); see PeerSession."""
+    policy = staticmethod(policy)
 
-    def __init__(self, procs, work, certs, role, client_auth=None, adv=None, tls12=False,
-                 app_controlled=True, peer_cert=False):
-        n = len(procs.procs)
-        self.log = work / f"attls{n}.log"
-        path = work / f"policy{n}.conf"
-        self.role = role
-        if role == "server":
-            port = free_port()
-            write_policy(path, policy(certs, "Inbound", port, "ServerWithClientAuth"
-                                      if client_auth else "Server", client_auth, adv,
-                                      app_controlled))
-            self.d = PyDriver(procs, path, self.log, "listen", port)
-            assert self.d.answer() == {"listening": port}
-            sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-            assert self.d.answer() == {"accepted": True}
-            ctx = tls_ctx_client(certs, tls12)
-            if peer_cert:
-                ctx.load_cert_chain(str(certs.path("client.crt")), str(certs.path("client.key")))
-            self.peer = Peer(sock, ctx, server_side=False, hostname="localhost")
-        else:
-            lsock, port = listen_local()
-            write_policy(path, policy(certs, "Outbound", port, "Client", adv=adv,
-                                      app_controlled=app_controlled))
-            self.d = PyDriver(procs, path, self.log, "connect", port)
-            lsock.settimeout(15)
-            sock, _ = lsock.accept()
-            lsock.close()
-            assert self.d.answer() == {"connected": True}
-            self.peer = Peer(sock, tls_ctx_server(certs, tls12), server_side=True)
+    @staticmethod
+    def start(procs, path, log, mode, port):
+        return PyDriver(procs, path, log, mode, port)
+
+    def expect_answer(self, what, port=None):
+        assert self.d.answer() == {what: port if port is not None else True}
 
     def start_tls(self, cmd="init"):
         """The program's INIT and the peer's handshake at the same time."""
@@ -246,22 +203,10 @@ class PySession:
         self.d.send(cmd)
         wait_for(lambda: log_text(self.log).count(line) > before, 20, f"{line!r} in the log")
 
-    def close(self):
-        self.d.send("quit")
-        self.peer.close()
-
 
 @pytest.fixture
 def session(procs, work, certs):
-    made = []
-
-    def make(role, **kw):
-        s = PySession(procs, work, certs, role, **kw)
-        made.append(s)
-        return s
-    yield make
-    for s in made:
-        s.close()
+    yield from sessions(procs, work, certs, PySession)
 
 
 def der(certs, name):
@@ -590,7 +535,7 @@ def test_asyncio_streams_starttls_stop_and_a_free_loop(procs, work, certs):
     handshake going, and waiting again finishes it."""
     port = free_port()
     log = work / "attls.log"
-    path = write_policy(work / "aio.conf", policy(certs, "Inbound", port, "Server"))
+    path = write_policy(work / "aio.conf", policy(certs, "Inbound", port))
     p = procs.start(attls_run(path, log, PY, PROGS / "aio_lines.py", port, trace=255),
                     name="aio_lines", env=py_env())
     wait_output(p, r"^listening ")

@@ -11,7 +11,8 @@ import pytest
 
 from shim_helpers import *          # noqa: F401,F403 (fixtures certs, work, procs)
 from shim_helpers import PY, REPO
-from ioctl_helpers import TapProxy, example_policy, wait_output
+from ioctl_helpers import (TapProxy, assert_clear_only_after_ccc, curl_ftp_ccc, example_policy,
+                           wait_output)
 
 EXAMPLES = REPO / "examples" / "python"
 
@@ -127,20 +128,11 @@ def test_ftp_ccc_control_connection_back_in_clear(ftp, certs, work, mode):
     connection in clear on the same TCP connection (the relay reads it); the
     file comes over a PROT P data connection the program secured."""
     srv, port, root = ftp
-    tap = TapProxy(port)
     out = work / "data.out"
-    r = curl(certs, "--ssl-reqd", "--ftp-ssl-ccc", "--ftp-ssl-ccc-mode", mode, "-o", out,
-             f"ftp://127.0.0.1:{tap.port}/data.bin")
-    tap.close()
+    r, up, down = curl_ftp_ccc(certs, port, mode, out)
     assert r.returncode == 0, r.stderr + Procs.err(srv)
     assert sha256_file(out) == sha256_file(root / "data.bin")
-    up, down = bytes(tap.up), bytes(tap.down)
-    assert re.match(rb"AUTH (SSL|TLS)\r\n\x16\x03", up), up[:40]
-    for secret in (b"USER ", b"PASS ", b"PBSZ ", b"PROT ", b"CCC"):
-        assert secret not in up, secret
-    assert re.search(rb"\r\nRETR data\.bin\r\nQUIT\r\n$", up), up[-80:]
-    assert b"200 CCC OK" not in down
-    assert re.search(rb"226 Transfer complete\r\n221 Goodbye\r\n$", down), down[-80:]
+    assert_clear_only_after_ccc(up, down)
     log = closed(srv, 1)
     assert re.search(r"^conn 1: AUTH (SSL|TLS) \[not secure\]$", log, re.M), log
     assert "conn 1: PASS **** [secure]\n" in log
