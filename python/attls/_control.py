@@ -68,9 +68,9 @@ class Status:
     """What SIOCTTLSCTL says about a connection (TTLS_QUERY_ONLY, version 2).
 
     Character fields are text (ASCII on Linux); a field with nothing to say
-    is None: cipher, protocol and peer certificate before TLS, action names
-    the rule does not have, user_id when no user is mapped (attls maps
-    none).
+    is None: cipher, key share and peer certificate before TLS (protocol is
+    then TTLS_PROT_UNKNOWN), the names of actions the rule does not have,
+    user_id when no user is mapped (attls maps none).
     """
     policy_status: Union[PolicyStatus, int]
     """TTLS_POL_*: no policy, not enabled, enabled, application controlled."""
@@ -113,8 +113,7 @@ def descriptor(sock: SocketLike) -> Tuple[int, Optional[float]]:
 
 
 def ioctl(fd: int, raw: bytearray, what: str) -> None:
-    """SIOCTTLSCTL with raw (a TTLS_IOCTL), which the call rewrites in place
-    (also when it fails: query data come with some errors)."""
+    """SIOCTTLSCTL with raw (a TTLS_IOCTL), which the call rewrites in place."""
     try:
         fcntl.ioctl(fd, SIOCTTLSCTL, raw, True)
     except OSError as e:
@@ -266,6 +265,11 @@ def drive(sock: SocketLike, steps_of) -> T:
 
 
 def _wait_blocking(fd: int, wait: Wait, deadline: Optional[float]) -> None:
+    """Sleep the delay, then poll for writable, all within the deadline. The
+    deadline is checked first: a socket that stays writable while the
+    operation goes on would otherwise be asked again for ever."""
+    if deadline is not None and time.monotonic() >= deadline:
+        raise _timeout(wait)
     if wait.delay:
         time.sleep(wait.delay if deadline is None
                    else max(0.0, min(wait.delay, deadline - time.monotonic())))
@@ -273,5 +277,9 @@ def _wait_blocking(fd: int, wait: Wait, deadline: Optional[float]) -> None:
     p = select.poll()
     p.register(fd, select.POLLOUT)
     if not p.poll(ms):
-        raise TTLSTimeout(errno.ETIMEDOUT, f"{wait.what}: timed out (the operation goes on; "
-                          "call again to wait for it)")
+        raise _timeout(wait)
+
+
+def _timeout(wait: Wait) -> TTLSTimeout:
+    return TTLSTimeout(errno.ETIMEDOUT, f"{wait.what}: timed out (the operation goes on; call "
+                       "again to wait for it)")

@@ -459,6 +459,19 @@ def test_query_during_the_handshake_attls_makes_itself(session):
     assert (st["policy_status"], st["conn_status"]) == ("TTLS_POL_ENABLED", "TTLS_CONN_SECURE")
 
 
+def test_timeout_passes_while_the_socket_stays_writable(session):
+    """The same handshake, a peer that never speaks and a 1 s timeout: the
+    socket never stops polling writable, and still the timeout ends the
+    wait (attls's own HandshakeTimeout is 10 s)."""
+    s = session("server", app_controlled=False)
+    assert s.d.ok("timeout 1") is True
+    e = s.d.error("query")
+    assert (e["type"], e["errno"], e["timeout"]) == ("TTLSTimeout", "ETIMEDOUT", True), e
+    assert s.d.ok("timeout 20") is True
+    s.peer.start_tls()
+    assert s.d.ok("query")["conn_status"] == "TTLS_CONN_SECURE"
+
+
 def test_tls12_client_renegotiation_with_a_timeout(session):
     """A TLS 1.2 client's RESET_CIPHER is a renegotiation: EINPROGRESS on a
     socket with a timeout, which stays writable; the call waits for it."""
