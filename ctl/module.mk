@@ -1,5 +1,5 @@
 # ctl/: the attls command (run, conns, policy check/show/reference).
-ATTLS_SRCS := ctl/attls.c ctl/policy_cmd.c ctl/run_cmd.c ctl/conns_cmd.c ctl/conns_query.c
+ATTLS_SRCS := ctl/attls.c ctl/policy_cmd.c ctl/reference.c ctl/run_cmd.c ctl/conns_cmd.c ctl/conns_query.c
 
 # `attls policy check` loads key rings as the shim does (common/ring).
 EXTRA_CFLAGS_ctl := $(GNUTLS_CFLAGS)
