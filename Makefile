@@ -5,6 +5,7 @@
 #   make demo       the main job, end to end
 #   make bench      benchmarks (never part of check)
 #   make install PREFIX=/usr/local
+#   make man        the manual pages into build/man (make does it too)
 #
 # Each directory describes its own targets in a module.mk fragment; this file
 # holds the toolchain, the three build variants and the generic rules.
@@ -81,6 +82,7 @@ include tests/integration/progs/module.mk
 include tests/unit/module.mk
 include tests/fuzz/module.mk
 include tests/bench/module.mk
+include docs/man/module.mk
 
 .PHONY: all check check-unit check-fuzz check-integration demo bench install clean deps
 
@@ -121,7 +123,7 @@ bench: deps
 # The example policies name their key rings relative to themselves
 # (certs/server.pem): `attls-mkcerts PREFIX/share/attls/examples/certs` makes
 # the throwaway certificates they use.
-install: all
+install: all install-man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/attls \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/attls/examples \
 	    $(DESTDIR)$(PREFIX)/share/doc/attls

@@ -216,8 +216,9 @@ static void mdoc_line(FILE *out, const char *s, size_t len)
 }
 
 /* A quoted macro argument, \& first: groff's mdoc takes even a quoted "No"
- * for its macro, and a lone "|" for a delimiter. */
-static void mdoc_arg(FILE *out, const char *s)
+ * for its macro, and a lone "|" for a delimiter. With nobreak its spaces do
+ * not break the line (a literal that must read as one piece). */
+static void mdoc_arg(FILE *out, const char *s, bool nobreak)
 {
 	fputs("\"\\&", out);
 	for (; *s; s++)
@@ -225,6 +226,8 @@ static void mdoc_arg(FILE *out, const char *s)
 			fputs("\\e", out);
 		else if (*s == '"')
 			fputs("\\(dq", out);
+		else if (*s == ' ' && nobreak)
+			fputs("\\ ", out);
 		else
 			fputc(*s, out);
 	fputc('"', out);
@@ -256,7 +259,7 @@ static void mdoc_text(FILE *out, const struct text *t)
 		if (i > 0 && plen && opening(prev[plen - 1]))
 			fprintf(out, " %c", prev[plen - 1]);
 		fputc(' ', out);
-		mdoc_arg(out, s);
+		mdoc_arg(out, s, true);
 		if (i + 1 < t->n && closing(*t->p[i + 1].text))
 			fprintf(out, " %c", *t->p[i + 1].text);
 		fputc('\n', out);
@@ -307,12 +310,12 @@ static void mdoc_param(FILE *out, const struct param_schema *ps)
 	}
 	char buf[512];
 	fputs(" Li ", out);
-	mdoc_arg(out, kind_text(ps, buf, sizeof buf));
+	mdoc_arg(out, kind_text(ps, buf, sizeof buf), false);
 	fputc('\n', out);
 	mdoc_sentence(out, ps->doc);
 	if (ps->dflt && *ps->dflt) {
 		fputs("Default:\n.Li ", out);
-		mdoc_arg(out, ps->dflt);
+		mdoc_arg(out, ps->dflt, false);
 		fputs(" .\n", out);
 	}
 	enum remark r[NREMARKS];
