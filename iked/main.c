@@ -7,6 +7,9 @@
  * own (kernel_tun.c).
  *
  *   iked [-f FILE] [-F] [-n] [-d] [--log-keys]
+ *
+ * Under systemd (Type=notify, iked -F) it says READY=1 once it listens,
+ * RELOADING=1 and READY=1 around a SIGHUP, STOPPING=1 (iked/service).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +31,7 @@
 #include "iked/iked.h"
 #include "iked/kernel.h"
 #include "iked/net.h"
+#include "iked/service.h"
 #include "policy/policy.h"
 #include "policy/schema.h"
 
@@ -218,37 +222,61 @@ static int epoll_add(int ep, int fd, uint64_t tag)
 #define TAG_FILTER 1002
 #define TAG_CTL  2000                     /* and the CTL_MAX_CLIENTS after it */
 
-static void reload(struct loop *l)
+/* True when the new policy is in use. */
+static bool reload(struct loop *l)
 {
 	struct policy *p = load_policy(l->file);
 	if (!p) {
 		log_err("policy reload failed; the previous policy stays in effect");
-		return;
+		return false;
 	}
 	if (!policy_ipsec(p)->present) {
 		log_err("policy reload: no IP security statements; the previous policy stays");
 		policy_unref(p);
-		return;
+		return false;
 	}
 	char err[400];
 	if (filter_apply(l->filter, policy_ipsec(p), err, sizeof err)) {
 		log_err("policy reload: IP filter: %s; the previous policy stays", err);
 		policy_unref(p);
-		return;
+		return false;
 	}
 	iked_set_policy(l->ike, p);
 	log_info("policy %s reloaded (listen addresses, ports and backend change at restart only)",
 		 l->file);
+	return true;
+}
+
+/* systemd (Type=notify) hears when iked is ready, reloads and stops. One
+ * that cannot be told gives up on the start or the reload, so it is an
+ * error for the log, though not one to stop for. */
+static void tell_service(int rc, const char *what)
+{
+	if (rc)
+		log_err("cannot tell the service manager %s: %s", what, strerror(errno));
+}
+
+static void tell_ready(const struct loop *l, bool refused)
+{
+	if (refused)
+		tell_service(service_notify("READY=1\nSTATUS=policy %.300s refused (see the log); "
+					    "the previous policy stays", l->file), "READY=1");
+	else
+		tell_service(service_notify("READY=1\nSTATUS=policy %.300s: %zu KeyExchangeRule(s), "
+					    "%zu IpFilterRule(s)", l->file, l->ike->ip->nke,
+					    l->ike->ip->nfilters), "READY=1");
 }
 
 static void handle_signal(struct loop *l)
 {
 	struct signalfd_siginfo si;
 	while (read(l->sig, &si, sizeof si) == sizeof si) {
-		if (si.ssi_signo == SIGHUP)
-			reload(l);
-		else
+		if (si.ssi_signo == SIGHUP) {
+			tell_service(service_notify_reloading(), "RELOADING=1");
+			tell_ready(l, !reload(l));
+		} else {
 			l->stop = true;
+		}
 	}
 }
 
@@ -331,8 +359,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* starting and stopping are said whatever the level: an operator
-	 * running iked -F sees that it runs and where it listens */
-	const unsigned log_dests = LOG_TO_SYSLOG | (o.foreground ? LOG_TO_STDERR : 0);
+	 * running iked -F sees that it runs and where it listens; under systemd,
+	 * syslog already goes to the journal */
+	bool to_stderr = o.foreground && !service_stderr_is_journal();
+	const unsigned log_dests = LOG_TO_SYSLOG | (to_stderr ? LOG_TO_STDERR : 0);
 	log_init("iked", log_dests);
 	log_set_level(log_level(cfg->syslog_level, &o));
 	signal(SIGPIPE, SIG_IGN);
@@ -417,7 +447,9 @@ int main(int argc, char **argv)
 			log_warn("could not tell the starting process that iked is ready");
 		close(ready);
 	}
+	tell_ready(&l, false);
 	int rc = run_loop(&l) ? 1 : 0;
+	tell_service(service_notify("STOPPING=1"), "STOPPING=1");
 	log_info("iked stopping: deleting SAs");
 	iked_shutdown(l.ike);
 	filter_close(l.filter);

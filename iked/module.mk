@@ -13,6 +13,8 @@ IKED_LIB_SRCS := iked/codec.c iked/crypto.c iked/dh.c iked/keys.c iked/timer.c i
 IKED_LIB_SRCS += iked/esp.c iked/ippkt.c iked/offload.c iked/netlink.c iked/tun.c iked/kernel_tun.c \
                  iked/dp_table.c iked/dp_out.c iked/dp_in.c
 IKED_MAIN_SRCS := iked/main.c
+# What iked tells systemd (sd_notify's protocol, without libsystemd).
+IKED_MAIN_SRCS += iked/service.c
 IPSEC_SRCS := ctl/ipsec.c
 
 IKED_LIBS := $(shell $(PKG_CONFIG) --libs hogweed nettle gnutls hiredis 2>/dev/null) -lgmp
