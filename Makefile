@@ -83,6 +83,7 @@ include tests/unit/module.mk
 include tests/fuzz/module.mk
 include tests/bench/module.mk
 include docs/man/module.mk
+include systemd/module.mk
 
 .PHONY: all check check-unit check-fuzz check-integration demo bench install clean deps
 
@@ -123,7 +124,7 @@ bench: deps
 # The example policies name their key rings relative to themselves
 # (certs/server.pem): `attls-mkcerts PREFIX/share/attls/examples/certs` makes
 # the throwaway certificates they use.
-install: all install-man
+install: all install-man install-systemd
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/attls \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/attls/examples \
 	    $(DESTDIR)$(PREFIX)/share/doc/attls
