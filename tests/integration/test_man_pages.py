@@ -2,7 +2,9 @@
 groff warning (lintian's check, with every warning on), the check itself notices a broken
 page, every option the programs' --help lists is in its page, attls.conf(5)
 documents every statement and parameter the parser knows, its example policy
-is valid, and `make install` puts the pages where man finds them."""
+is valid, and `make install` puts the pages where man finds them (the two
+whose names other packages' pages have as NAME.8attls, as Debian's OpenSSL
+installs passwd.1ssl)."""
 import os
 import re
 import subprocess
@@ -13,7 +15,10 @@ from conftest import BUILD, REPO
 from shim_helpers import need
 
 MAN = BUILD / "man"
-PAGES = ["attls.1", "attls.conf.5", "iked.8", "ipsec.8", "libattls.7"]
+# Installed as NAME.8attls: other packages have pages of the same name
+# (OpenIKED's iked(8), strongSwan's and Libreswan's ipsec(8)).
+SUFFIX = {"iked.8": "attls", "ipsec.8": "attls"}
+PAGES = ["attls.1", "attls-mkcerts.1", "attls.conf.5", "iked.8", "ipsec.8", "libattls.7"]
 
 
 def man_warnings(page):
@@ -131,9 +136,16 @@ def test_install_puts_the_pages_where_man_finds_them(tmp_path):
                        cwd=REPO, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     mandir = dest / "usr" / "share" / "man"
+    installed = {str(p.relative_to(mandir)) for p in mandir.rglob("*") if p.is_file()}
+    assert installed == {f"man{n.rsplit('.', 1)[1]}/{n}{SUFFIX.get(n, '')}" for n in PAGES}
     for name in PAGES:
-        section = name.rsplit(".", 1)[1]
-        assert (mandir / f"man{section}" / name).read_bytes() == (MAN / name).read_bytes()
-        r = subprocess.run([need("man"), "-M", str(mandir), "-w", section, name.rsplit(".", 1)[0]],
-                           capture_output=True, text=True, timeout=30)
-        assert r.stdout.strip() == str(mandir / f"man{section}" / name), r.stderr
+        topic, section = name.rsplit(".", 1)
+        path = mandir / f"man{section}" / (name + SUFFIX.get(name, ""))
+        assert path.read_bytes() == (MAN / name).read_bytes()
+        for how in ([section, topic], [topic]):
+            r = subprocess.run([need("man"), "-M", str(mandir), "-w", *how],
+                               capture_output=True, text=True, timeout=30)
+            assert r.stdout.strip() == str(path), (how, r.stderr)
+    r = subprocess.run([need("man"), "-M", str(mandir), "-w", "8attls", "ipsec"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.stdout.strip() == str(mandir / "man8" / "ipsec.8attls"), r.stderr
