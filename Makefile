@@ -6,6 +6,7 @@
 #   make bench      benchmarks (never part of check)
 #   make install PREFIX=/usr/local
 #   make man        the manual pages into build/man (make does it too)
+#   make deb        build/attls_VERSION_ARCH.deb (debhelper, from this build)
 #
 # Each directory describes its own targets in a module.mk fragment; this file
 # holds the toolchain, the three build variants and the generic rules.
@@ -85,7 +86,7 @@ include tests/bench/module.mk
 include docs/man/module.mk
 include systemd/module.mk
 
-.PHONY: all check check-unit check-fuzz check-integration demo bench install clean deps
+.PHONY: all check check-unit check-fuzz check-integration demo bench install deb clean deps
 
 all: $(ALL_TARGETS)
 
@@ -134,6 +135,13 @@ install: all install-man install-systemd
 	install -m 0644 include/ezbztlsc.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 policy/examples/*.conf $(DESTDIR)$(PREFIX)/share/attls/examples/
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/attls/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/attls/examples
+	ln -sfn ../../../attls/examples $(DESTDIR)$(PREFIX)/share/doc/attls/examples/policies
+
+# build/attls_VERSION_ARCH.deb: `make install` of this build, packaged with
+# debhelper (debian/).
+deb: all
+	@scripts/build-deb $(BUILD)
 
 clean:
 	rm -rf $(BUILD)
