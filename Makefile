@@ -62,6 +62,10 @@ $(FUZZ)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CLANG) $(CPPFLAGS) $(BASE_CFLAGS) $(FUZZ_FLAGS) $(EXTRA_CFLAGS_$(<D)) -MMD -MP -c $< -o $@
 
+# The programs get full RELRO as libattls.so does: iked runs as root.
+# (private: the objects they are linked from are compiled as before)
+$(BUILD)/bin/%: private BASE_CFLAGS += -Wl,-z,relro,-z,now
+
 # objs VARIANT, SOURCES -> object paths in that variant
 objs = $(patsubst %.c,$(1)/%.o,$(2))
 

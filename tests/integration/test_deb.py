@@ -197,3 +197,15 @@ def test_lintian_finds_no_error_or_warning(deb):
     r = run([need("lintian"), "--no-tag-display-limit", deb], timeout=600)
     findings = [line for line in r.stdout.splitlines() if line[:2] in ("E:", "W:")]
     assert findings == [], r.stdout
+
+
+def test_programs_and_library_have_full_relro(deb, tmp_path):
+    """Bound at load and read-only after it (iked runs as root; lintian's
+    hardening-no-bindnow)."""
+    root = tmp_path / "root"
+    assert run([need("dpkg-deb"), "-x", deb, root]).returncode == 0
+    for elf in ("usr/bin/attls", "usr/bin/iked", "usr/bin/ipsec", "usr/lib/attls/libattls.so"):
+        dyn = run([need("readelf"), "-d", root / elf]).stdout
+        seg = run([need("readelf"), "-l", root / elf]).stdout
+        assert re.search(r"\(FLAGS\)\s+BIND_NOW|\(BIND_NOW\)", dyn), (elf, dyn)
+        assert "GNU_RELRO" in seg, elf
