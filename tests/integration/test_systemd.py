@@ -128,6 +128,13 @@ def start_iked(procs, netns, conf, notify, prefix=()):
     return procs.start(netns.exec(*prefix, IKED, "-F", "-f", conf), name="iked", env=env)
 
 
+def stop_told(p, mgr, procs):
+    """SIGTERM: the manager hears STOPPING=1 and iked exits 0."""
+    p.send_signal(signal.SIGTERM)
+    assert mgr.message() == {"STOPPING": "1"}
+    assert p.wait(30) == 0, procs.err(p)
+
+
 def monotonic_usec():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
@@ -167,9 +174,7 @@ def test_iked_tells_the_service_manager_ready_reload_and_stop(netns, work, procs
         assert m == {"READY": "1", "STATUS": f"policy {conf} refused (see the log); "
                                                 "the previous policy stays"}, m
 
-        p.send_signal(signal.SIGTERM)
-        assert mgr.message() == {"STOPPING": "1"}
-        assert p.wait(30) == 0, procs.err(p)
+        stop_told(p, mgr, procs)
     finally:
         mgr.close()
 
@@ -258,9 +263,7 @@ def test_iked_starts_with_only_the_units_capabilities(netns, work, procs):
         assert re.search(r"^CapBnd:\s+0000000000003400$", status, re.M), status
         r = run(netns.exec("nft", "list", "table", "inet", "attls"))
         assert r.returncode == 0 and 'comment "everything' in r.stdout, r.stderr
-        p.send_signal(signal.SIGTERM)
-        assert mgr.message() == {"STOPPING": "1"}
-        assert p.wait(30) == 0, procs.err(p)
+        stop_told(p, mgr, procs)
     finally:
         mgr.close()
 
