@@ -31,7 +31,7 @@ def deb():
     arch = run([need("dpkg-architecture"), "-qDEB_HOST_ARCH"]).stdout.strip()
     path = BUILD / f"attls_{VERSION}_{arch}.deb"
     assert path.is_file(), r.stdout
-    assert r.stdout.strip().endswith(f"build-deb: {path}")
+    assert f"build-deb: {path}" in r.stdout.splitlines(), r.stdout
     return path
 
 
