@@ -64,7 +64,10 @@ def test_the_package_holds_what_make_install_installs(deb, tmp_path):
                    and not f.is_symlink() and f.stat().st_size > 4096)
         expected.add(path + ".gz" if path.startswith("usr/share/man/") or big_doc else path)
     expected |= {"etc/attls/attls.conf", "etc/attls/iked.conf",
-                 "usr/share/doc/attls/copyright", "usr/share/doc/attls/changelog.gz"}
+                 "usr/share/doc/attls/copyright", "usr/share/doc/attls/changelog.gz",
+                 # dh_python3's hook: byte-compile the Python package again
+                 # when Debian's python3 changes version
+                 "usr/share/python3/runtime.d/attls.rtupdate"}
     got = deb_paths(deb)
     assert set(got) == expected, (sorted(set(got) - expected), sorted(expected - set(got)))
 
@@ -72,7 +75,8 @@ def test_the_package_holds_what_make_install_installs(deb, tmp_path):
                  "usr/lib/attls/libattls.so", "usr/include/ezbztlsc.h",
                  "lib/systemd/system/iked.service", "usr/share/man/man5/attls.conf.5.gz",
                  "usr/share/doc/attls/examples/systemd/attls-dropin.conf",
-                 "usr/share/doc/attls/examples/policies", "usr/share/attls/examples/server.conf"):
+                 "usr/share/doc/attls/examples/policies", "usr/share/attls/examples/server.conf",
+                 "usr/lib/python3/dist-packages/attls/__init__.py"):
         assert must in got, must
     assert got["usr/bin/iked"].startswith("-rwxr-xr-x")
 
@@ -106,6 +110,14 @@ def test_runs_from_a_scratch_root(deb, tmp_path):
     # attls run finds the library the package put next to it
     r = run([usr / "bin" / "attls", "run", "-p", examples / "server.conf", "--", "env"])
     assert f"LD_PRELOAD={usr}/lib/attls/libattls.so\n" in r.stdout, r.stdout + r.stderr
+    # the Python package imports where the package put it, and finds no shim
+    # in a program that runs without attls
+    r = run(["/usr/bin/python3", "-I", "-c",
+             "import sys; sys.path.insert(0, sys.argv[1]); import attls; "
+             "print(attls.__file__, attls.available())",
+             usr / "lib" / "python3" / "dist-packages"])
+    assert r.returncode == 0 and r.stdout.endswith(" False\n"), r.stdout + r.stderr
+    assert r.stdout.startswith(str(usr / "lib" / "python3" / "dist-packages" / "attls")), r.stdout
     # the packaged (compressed) pages format without a warning
     env = dict(os.environ, LC_ALL="C.UTF-8", MANROFFSEQ="", MANWIDTH="80")
     pages = sorted((usr / "share" / "man").rglob("*.gz"))
