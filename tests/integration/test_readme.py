@@ -117,7 +117,9 @@ def matches(expected, actual):
 
 class Namespace:
     """A holder process in new network and mount namespaces (loopback up,
-    private /tmp and /run/attls); commands enter both with nsenter."""
+    private /tmp, /run/attls and /run/netns); commands enter both with
+    nsenter. /run/netns too: `ip netns add` makes its file on the tmpfs
+    under /run, which a private mount namespace shares with the host."""
 
     def __init__(self, base):
         self.tmp = base / "tmp"
@@ -125,8 +127,10 @@ class Namespace:
         self.tmp.mkdir()
         self.run_attls.mkdir()
         os.makedirs("/run/attls", exist_ok=True)     # the mount point (iked makes it too)
+        os.makedirs("/run/netns", exist_ok=True)
         script = ('ip link set lo up && mount --bind "$1" /tmp && '
-                  'mount --bind "$2" /run/attls && echo ready && exec sleep 3600')
+                  'mount --bind "$2" /run/attls && mount -t tmpfs tmpfs /run/netns && '
+                  'echo ready && exec sleep 3600')
         self.holder = subprocess.Popen(
             [need("unshare"), "--net", "--mount", "--propagation", "private", "sh", "-c",
              script, "sh", self.tmp, self.run_attls], stdout=subprocess.PIPE,
