@@ -145,19 +145,53 @@ def call(fd: int, raw_of, what: str) -> Steps[None]:
 
 # ---- requests -------------------------------------------------------------------------
 
+# Operations a caller stopped waiting for (a timeout, or a non-blocking
+# socket's EINPROGRESS), by socket: asked again, the request answers
+# EALREADY once the operation is over (or EINPROGRESS while it runs), and the
+# call then waits for the operation it made rather than fail.
+# Keyed by descriptor and inode, so a number reused for another socket does
+# not inherit it.
+_left: dict = {}
+
+
+def _op_key(fd: int) -> Tuple[int, int]:
+    return fd, os.fstat(fd).st_ino
+
+
 def operation(fd: int, request: int, what: str) -> Steps[Status]:
     """A request (INIT, STOP, a reset), waited for, then the connection's status."""
+    key = _op_key(fd)
     try:
         ioctl(fd, pack_ioctl(TTLS_VERSION1, request), what)
+        _left.pop(key, None)
     except TTLSInProgress as started:
-        try:
-            yield from asking_again(fd, lambda: pack_ioctl(TTLS_VERSION1, Request.TTLS_QUERY_ONLY),
-                                    what, started)
-        except TTLSError as e:
-            if e.errno != errno.ENOTCONN:
-                raise
-            raise make_error(errno.ECONNRESET, what, Reason.JrTTLSHandshakeFailed) from e
+        _left[key] = request
+        yield from _waited(fd, key, what, started)
+    except TTLSError as e:
+        # the shim refuses a request already under way or over; asked again
+        # after a timeout, the call waits for the one it made
+        if e.errno != errno.EALREADY or _left.get(key) != request:
+            _left.pop(key, None)
+            raise
+        yield from _waited(fd, key, what, None)
     return (yield from status(fd, what))
+
+
+def _waited(fd: int, key, what: str, started: Optional[TTLSInProgress]) -> Steps[None]:
+    """Wait for an operation under way to end. A caller who gives up (a
+    timeout closes the generator) leaves it remembered in _left."""
+    query = lambda: pack_ioctl(TTLS_VERSION1, Request.TTLS_QUERY_ONLY)  # noqa: E731
+    try:
+        if started is None:
+            yield from call(fd, query, what)
+        else:
+            yield from asking_again(fd, query, what, started)
+    except TTLSError as e:
+        _left.pop(key, None)
+        if e.errno != errno.ENOTCONN:
+            raise
+        raise make_error(errno.ECONNRESET, what, Reason.JrTTLSHandshakeFailed) from e
+    _left.pop(key, None)
 
 
 def _text(raw: bytes) -> Optional[str]:
