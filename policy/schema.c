@@ -1,5 +1,7 @@
 #include "policy/schema.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -536,19 +538,107 @@ const struct stmt_schema policy_stmts[] = {
 };
 const size_t policy_nstmts = sizeof policy_stmts / sizeof policy_stmts[0];
 
+/* ---- lookup by name ---------------------------------------------------- */
+
+/* The parser looks up the statement type of every line start and the
+ * parameter of every keyword, so name lookups are hashed: one table of
+ * statements and one of (statement, parameter) pairs, built once. Names
+ * compare without case, in ASCII (the schema's names are ASCII; a locale's
+ * case rules must not change what a policy means). */
+#define STMT_SLOTS 256
+#define PARAM_SLOTS 2048
+
+static const struct stmt_schema *stmt_slot[STMT_SLOTS];
+static const struct param_schema *param_slot[PARAM_SLOTS];
+static const struct stmt_schema *param_owner[PARAM_SLOTS];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
+static unsigned char fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
+static bool ascii_ieq(const char *a, const char *b)
+{
+	while (*a && fold((unsigned char)*a) == fold((unsigned char)*b)) {
+		a++;
+		b++;
+	}
+	return fold((unsigned char)*a) == fold((unsigned char)*b);
+}
+
+static const struct param_schema *schema_param_slow(const struct stmt_schema *s, const char *name)
+{
+	for (size_t i = 0; i < s->nparams; i++)
+		if (ascii_ieq(s->params[i].name, name))
+			return &s->params[i];
+	return NULL;
+}
+
+static size_t name_hash(const void *scope, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ ((uintptr_t)scope * 0x9e3779b97f4a7c15ull);
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = (h ^ fold(*c)) * 0x100000001b3ull;
+	return (size_t)(h ^ (h >> 29));
+}
+
+/* Open addressing; false when the table is full (the schema outgrew it:
+ * lookups then search linearly, slower but right). */
+static bool put(const void **slots, const struct stmt_schema **owners, size_t nslots,
+		size_t h, const void *v, const struct stmt_schema *owner)
+{
+	for (size_t n = 0; n < nslots; n++, h = (h + 1) % nslots)
+		if (!slots[h]) {
+			slots[h] = v;
+			if (owners)
+				owners[h] = owner;
+			return true;
+		}
+	return false;
+}
+
+static bool hashed = true;
+
+static void build_tables(void)
+{
+	for (size_t i = 0; i < policy_nstmts; i++) {
+		const struct stmt_schema *ss = &policy_stmts[i];
+		hashed &= put((const void **)stmt_slot, NULL, STMT_SLOTS,
+			      name_hash(NULL, ss->name) % STMT_SLOTS, ss, NULL);
+		for (size_t k = 0; k < ss->nparams; k++) {
+			/* the first of two equal names wins, as a linear search would */
+			if (schema_param_slow(ss, ss->params[k].name) != &ss->params[k])
+				continue;
+			hashed &= put((const void **)param_slot, param_owner, PARAM_SLOTS,
+				      name_hash(ss, ss->params[k].name) % PARAM_SLOTS,
+				      &ss->params[k], ss);
+		}
+	}
+}
+
 const struct stmt_schema *schema_stmt(const char *name)
 {
-	for (size_t i = 0; i < policy_nstmts; i++)
-		if (strcasecmp(policy_stmts[i].name, name) == 0)
+	pthread_once(&tables_once, build_tables);
+	size_t h = name_hash(NULL, name) % STMT_SLOTS;
+	for (size_t n = 0; hashed && n < STMT_SLOTS && stmt_slot[h]; n++, h = (h + 1) % STMT_SLOTS)
+		if (ascii_ieq(stmt_slot[h]->name, name))
+			return stmt_slot[h];
+	for (size_t i = 0; !hashed && i < policy_nstmts; i++)
+		if (ascii_ieq(policy_stmts[i].name, name))
 			return &policy_stmts[i];
 	return NULL;
 }
 
 const struct param_schema *schema_param(const struct stmt_schema *s, const char *name)
 {
-	for (size_t i = 0; i < s->nparams; i++)
-		if (strcasecmp(s->params[i].name, name) == 0)
-			return &s->params[i];
+	pthread_once(&tables_once, build_tables);
+	if (!hashed)
+		return schema_param_slow(s, name);
+	size_t h = name_hash(s, name) % PARAM_SLOTS;
+	for (size_t n = 0; n < PARAM_SLOTS && param_slot[h]; n++, h = (h + 1) % PARAM_SLOTS)
+		if (param_owner[h] == s && ascii_ieq(param_slot[h]->name, name))
+			return param_slot[h];
 	return NULL;
 }
 

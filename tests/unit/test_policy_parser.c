@@ -1,6 +1,7 @@
 /* Unit tests for policy/parser: inline and Ref forms, case rules, several
  * parameters on a line, names, singletons, and recovery (every error of a
  * file in one run, each at its line and column). */
+#include <stdio.h>
 #include <string.h>
 
 #include "policy/attls.h"
@@ -141,6 +142,54 @@ START_TEST(keywords_are_case_insensitive)
 	ck_assert(!r->s->enabled);
 	policy_unref(p);
 	diags_free(&d);
+}
+END_TEST
+
+/* The schema's names are looked up through hash tables: every statement and
+ * every parameter must be found under its own name in any ASCII case, and
+ * nothing else. */
+static void recase(char *dst, const char *src, int mode)
+{
+	size_t i = 0;
+	for (; src[i]; i++) {
+		char c = src[i];
+		if (mode == 0 && c >= 'a' && c <= 'z')
+			c = (char)(c - 32);
+		else if (mode == 1 && c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		dst[i] = c;
+	}
+	dst[i] = '\0';
+}
+
+START_TEST(schema_lookup_finds_every_name_in_any_case)
+{
+	char buf[128];
+	for (size_t i = 0; i < policy_nstmts; i++) {
+		const struct stmt_schema *ss = &policy_stmts[i];
+		for (int mode = 0; mode < 3; mode++) {
+			recase(buf, ss->name, mode);
+			ck_assert_ptr_eq(schema_stmt(buf), ss);
+		}
+		for (size_t k = 0; k < ss->nparams; k++) {
+			const struct param_schema *ps = &ss->params[k];
+			for (int mode = 0; mode < 3; mode++) {
+				recase(buf, ps->name, mode);
+				ck_assert_ptr_eq(schema_param(ss, buf), ps);
+			}
+			/* a parameter of another statement is not one of this one's */
+			const struct stmt_schema *other = &policy_stmts[(i + 1) % policy_nstmts];
+			const struct param_schema *op = schema_param(other, ps->name);
+			ck_assert(!op || (op >= other->params && op < other->params + other->nparams));
+		}
+		snprintf(buf, sizeof buf, "%s\xc9", ss->name);
+		ck_assert_ptr_null(schema_stmt(buf));
+		snprintf(buf, sizeof buf, "%s", ss->name);
+		buf[0] = (char)0xd4;       /* not a letter of any case in ASCII */
+		ck_assert_ptr_null(schema_stmt(buf));
+	}
+	ck_assert_ptr_null(schema_stmt(""));
+	ck_assert_ptr_null(schema_param(schema_stmt("TTLSRule"), "Keyring"));
 }
 END_TEST
 
@@ -613,6 +662,7 @@ int main(void)
 	suite_add_tcase(s, forms);
 	TCase *cases = tcase_create("case");
 	tcase_add_test(cases, keywords_are_case_insensitive);
+	tcase_add_test(cases, schema_lookup_finds_every_name_in_any_case);
 	tcase_add_test(cases, enum_values_are_case_insensitive);
 	tcase_add_test(cases, names_are_case_sensitive);
 	tcase_add_test(cases, jobname_and_userid_values_keep_their_case);
