@@ -28,7 +28,8 @@ void arena_free(struct arena *a)
 	a->total = 0;
 }
 
-void *arena_alloc(struct arena *a, size_t size)
+/* size bytes, not cleared: for callers that write every byte. */
+static void *alloc_raw(struct arena *a, size_t size)
 {
 	const size_t align = _Alignof(max_align_t);
 	if (size > SIZE_MAX / 2)
@@ -50,7 +51,14 @@ void *arena_alloc(struct arena *a, size_t size)
 	}
 	void *p = (char *)c->data + c->used;
 	c->used += size;
-	memset(p, 0, size);
+	return p;
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p = alloc_raw(a, size);
+	if (p)
+		memset(p, 0, size);
 	return p;
 }
 
@@ -63,9 +71,13 @@ void *arena_array(struct arena *a, size_t n, size_t size)
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
-	if (p)
+	if (n == SIZE_MAX)
+		return NULL;
+	char *p = alloc_raw(a, n + 1);
+	if (p) {
 		memcpy(p, s, n);
+		p[n] = '\0';
+	}
 	return p;
 }
 
@@ -76,13 +88,17 @@ char *arena_strdup(struct arena *a, const char *s)
 
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
+	/* Most results are short: format once into a buffer, copy. */
+	char buf[256];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return NULL;
-	char *p = arena_alloc(a, (size_t)n + 1);
+	if ((size_t)n < sizeof buf)
+		return arena_strndup(a, buf, (size_t)n);
+	char *p = alloc_raw(a, (size_t)n + 1);
 	if (!p)
 		return NULL;
 	va_start(ap, fmt);
@@ -91,10 +107,45 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	return p;
 }
 
+char *arena_concat(struct arena *a, ...)
+{
+	va_list ap;
+	size_t len = 0;
+	va_start(ap, a);
+	for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
+		size_t l = strlen(s);
+		if (l > SIZE_MAX / 4 - len) {
+			va_end(ap);
+			return NULL;
+		}
+		len += l;
+	}
+	va_end(ap);
+	char *p = alloc_raw(a, len + 1);
+	if (!p)
+		return NULL;
+	char *o = p;
+	va_start(ap, a);
+	for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
+		size_t l = strlen(s);
+		memcpy(o, s, l);
+		o += l;
+	}
+	va_end(ap);
+	*o = '\0';
+	return p;
+}
+
 void *arena_grow(struct arena *a, void *old, size_t oldn, size_t newn, size_t size)
 {
-	void *p = arena_array(a, newn, size);
-	if (p && old && oldn)
-		memcpy(p, old, (oldn < newn ? oldn : newn) * size);
+	if (size && newn > SIZE_MAX / 2 / size)
+		return NULL;
+	char *p = alloc_raw(a, newn * size);
+	if (!p)
+		return NULL;
+	size_t keep = old ? (oldn < newn ? oldn : newn) : 0;
+	if (keep)
+		memcpy(p, old, keep * size);
+	memset(p + keep * size, 0, (newn - keep) * size);
 	return p;
 }
