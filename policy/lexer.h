@@ -23,8 +23,10 @@ struct token {
 
 #define LEX_MAX_TOKEN 4096
 
-/* Tokenises buf. The array ends with one TK_EOF. Lexical errors go to d; the
- * offending bytes are skipped so parsing can go on. Returns 0, or -1 on ENOMEM. */
+/* Tokenises buf. The array ends with one TK_EOF; it is malloc'd (free it when
+ * parsing is done), the texts it points to live in a. Lexical errors go to d;
+ * the offending bytes are skipped so parsing can go on. Returns 0, or -1 on
+ * ENOMEM. */
 int lex_buffer(struct arena *a, const char *file, const char *buf, size_t len,
 	       struct token **toks, size_t *ntoks, struct diags *d);
 

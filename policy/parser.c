@@ -1,6 +1,7 @@
 /* policy/parser — statements and parameter lines from tokens, with recovery so
  * that one run reports every error of a file. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -615,6 +616,7 @@ int ptree_parse(struct ptree *t, struct arena *a, const char *file, const char *
 	if (lex_buffer(a, t->file, buf, len, &toks, &ntoks, d))
 		return -1;
 	struct parser p = { .t = t, .a = a, .tok = toks, .n = ntoks, .d = d };
+	int rc = 0;
 	for (;;) {
 		skip_newlines(&p);
 		const struct token *tk = peek(&p);
@@ -626,10 +628,13 @@ int ptree_parse(struct ptree *t, struct arena *a, const char *file, const char *
 			next(&p);
 			continue;
 		}
-		if (parse_statement(&p) < 0)
-			return -1;
+		if (parse_statement(&p) < 0) {
+			rc = -1;
+			break;
+		}
 	}
-	return names_build(t, d);
+	free(toks);
+	return rc ? rc : names_build(t, d);
 }
 
 /* ---- access -------------------------------------------------------------- */

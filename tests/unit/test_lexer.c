@@ -27,6 +27,7 @@ static void lex_str(struct lexed *x, const char *s) { lex(x, s, strlen(s)); }
 
 static void done(struct lexed *x)
 {
+	free(x->t);
 	arena_free(&x->a);
 	diags_free(&x->d);
 }
