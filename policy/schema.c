@@ -544,13 +544,20 @@ const size_t policy_nstmts = sizeof policy_stmts / sizeof policy_stmts[0];
  * parameter of every keyword, so name lookups are hashed: one table of
  * statements and one of (statement, parameter) pairs, built once. Names
  * compare without case, in ASCII (the schema's names are ASCII; a locale's
- * case rules must not change what a policy means). */
+ * case rules must not change what a policy means). A slot keeps its name's
+ * hash, so only a real hit compares characters. */
 #define STMT_SLOTS 256
 #define PARAM_SLOTS 2048
 
-static const struct stmt_schema *stmt_slot[STMT_SLOTS];
-static const struct param_schema *param_slot[PARAM_SLOTS];
-static const struct stmt_schema *param_owner[PARAM_SLOTS];
+struct slot {
+	const void *entry;                 /* stmt_schema or param_schema; NULL = free */
+	const struct stmt_schema *owner;   /* a parameter's statement */
+	uint32_t hash;
+};
+
+static struct slot stmt_slot[STMT_SLOTS];
+static struct slot param_slot[PARAM_SLOTS];
+static bool hashed = true;             /* false: a table overflowed, search linearly */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static unsigned char fold(unsigned char c)
@@ -560,6 +567,8 @@ static unsigned char fold(unsigned char c)
 
 static bool ascii_ieq(const char *a, const char *b)
 {
+	if (strcmp(a, b) == 0)          /* names are mostly written as the schema spells them */
+		return true;
 	while (*a && fold((unsigned char)*a) == fold((unsigned char)*b)) {
 		a++;
 		b++;
@@ -575,56 +584,61 @@ static const struct param_schema *schema_param_slow(const struct stmt_schema *s,
 	return NULL;
 }
 
-static size_t name_hash(const void *scope, const char *name)
+/* Case is folded by setting bit 5 of every byte: that also pairs a few
+ * non-letters ('@' and '`'), which only costs a compare. */
+static uint32_t name_hash(const void *scope, const char *name)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ ((uintptr_t)scope * 0x9e3779b97f4a7c15ull);
 	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-		h = (h ^ fold(*c)) * 0x100000001b3ull;
-	return (size_t)(h ^ (h >> 29));
+		h = (h ^ (*c | 0x20u)) * 0x100000001b3ull;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-/* Open addressing; false when the table is full (the schema outgrew it:
- * lookups then search linearly, slower but right). */
-static bool put(const void **slots, const struct stmt_schema **owners, size_t nslots,
-		size_t h, const void *v, const struct stmt_schema *owner)
+static bool put(struct slot *slots, size_t nslots, uint32_t hash, const void *entry,
+		const struct stmt_schema *owner)
 {
+	size_t h = hash % nslots;
 	for (size_t n = 0; n < nslots; n++, h = (h + 1) % nslots)
-		if (!slots[h]) {
-			slots[h] = v;
-			if (owners)
-				owners[h] = owner;
+		if (!slots[h].entry) {
+			slots[h] = (struct slot){ entry, owner, hash };
 			return true;
 		}
 	return false;
 }
 
-static bool hashed = true;
-
 static void build_tables(void)
 {
 	for (size_t i = 0; i < policy_nstmts; i++) {
 		const struct stmt_schema *ss = &policy_stmts[i];
-		hashed &= put((const void **)stmt_slot, NULL, STMT_SLOTS,
-			      name_hash(NULL, ss->name) % STMT_SLOTS, ss, NULL);
+		hashed &= put(stmt_slot, STMT_SLOTS, name_hash(NULL, ss->name), ss, NULL);
 		for (size_t k = 0; k < ss->nparams; k++) {
 			/* the first of two equal names wins, as a linear search would */
-			if (schema_param_slow(ss, ss->params[k].name) != &ss->params[k])
-				continue;
-			hashed &= put((const void **)param_slot, param_owner, PARAM_SLOTS,
-				      name_hash(ss, ss->params[k].name) % PARAM_SLOTS,
-				      &ss->params[k], ss);
+			const struct param_schema *ps = &ss->params[k];
+			if (schema_param_slow(ss, ps->name) == ps)
+				hashed &= put(param_slot, PARAM_SLOTS, name_hash(ss, ps->name), ps, ss);
 		}
 	}
+}
+
+/* The entry named name (the first member of every entry is its name). */
+static const void *find(const struct slot *slots, size_t nslots, const void *owner,
+			const char *name)
+{
+	uint32_t hash = name_hash(owner, name);
+	size_t h = hash % nslots;
+	for (size_t n = 0; n < nslots && slots[h].entry; n++, h = (h + 1) % nslots)
+		if (slots[h].hash == hash && slots[h].owner == owner &&
+		    ascii_ieq(*(const char *const *)slots[h].entry, name))
+			return slots[h].entry;
+	return NULL;
 }
 
 const struct stmt_schema *schema_stmt(const char *name)
 {
 	pthread_once(&tables_once, build_tables);
-	size_t h = name_hash(NULL, name) % STMT_SLOTS;
-	for (size_t n = 0; hashed && n < STMT_SLOTS && stmt_slot[h]; n++, h = (h + 1) % STMT_SLOTS)
-		if (ascii_ieq(stmt_slot[h]->name, name))
-			return stmt_slot[h];
-	for (size_t i = 0; !hashed && i < policy_nstmts; i++)
+	if (hashed)
+		return find(stmt_slot, STMT_SLOTS, NULL, name);
+	for (size_t i = 0; i < policy_nstmts; i++)
 		if (ascii_ieq(policy_stmts[i].name, name))
 			return &policy_stmts[i];
 	return NULL;
@@ -633,13 +647,7 @@ const struct stmt_schema *schema_stmt(const char *name)
 const struct param_schema *schema_param(const struct stmt_schema *s, const char *name)
 {
 	pthread_once(&tables_once, build_tables);
-	if (!hashed)
-		return schema_param_slow(s, name);
-	size_t h = name_hash(s, name) % PARAM_SLOTS;
-	for (size_t n = 0; n < PARAM_SLOTS && param_slot[h]; n++, h = (h + 1) % PARAM_SLOTS)
-		if (param_owner[h] == s && ascii_ieq(param_slot[h]->name, name))
-			return param_slot[h];
-	return NULL;
+	return hashed ? find(param_slot, PARAM_SLOTS, s, name) : schema_param_slow(s, name);
 }
 
 /* z/OS parameters with no place in attls at all, so users porting a policy
