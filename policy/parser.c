@@ -196,7 +196,12 @@ static int parse_inline(struct parser *p, struct pstmt *parent, struct pparam *p
 			if (parent->params[i].ps == pp->ps)
 				k++;
 		/* pp is already among the parent's parameters, so k counts it. */
-		s->name = arena_printf(p->a, "%s.%s#%zu", pstmt_name(parent), ss->name, k);
+		char num[24], *d = num + sizeof num;
+		*--d = '\0';
+		do
+			*--d = (char)('0' + k % 10);
+		while ((k /= 10) != 0);
+		s->name = arena_concat(p->a, pstmt_name(parent), ".", ss->name, "#", d, NULL);
 		if (!s->name)
 			return -1;
 	}
@@ -280,7 +285,8 @@ static int parse_body(struct parser *p, struct pstmt *s, const struct token *ope
 			bad = 1;
 			continue;
 		}
-		if (starts_top_statement(p, p->i) && !schema_param(s->ss, kw->text)) {
+		const struct param_schema *ps = schema_param(s->ss, kw->text);
+		if (!ps && starts_top_statement(p, p->i)) {
 			char hint[128];
 			snprintf(hint, sizeof hint, "add '}' before line %u to close the '{' at line %u",
 				 kw->pos.line, open->pos.line);
@@ -289,7 +295,6 @@ static int parse_body(struct parser *p, struct pstmt *s, const struct token *ope
 			return 1;   /* the caller resumes at this statement */
 		}
 		next(p);
-		const struct param_schema *ps = schema_param(s->ss, kw->text);
 		if (!ps) {
 			unknown_param(p, s, kw);
 			skip_param_value(p, s);
@@ -639,10 +644,29 @@ int ptree_parse(struct ptree *t, struct arena *a, const char *file, const char *
 
 /* ---- access -------------------------------------------------------------- */
 
+/* Keyword equality without case, in ASCII as schema_param compares; most
+ * pairs differ in their first bytes, so the loop is the fast path. */
+static bool keyword_eq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+		if (x != y) {
+			if (x >= 'A' && x <= 'Z')
+				x |= 0x20;
+			if (y >= 'A' && y <= 'Z')
+				y |= 0x20;
+			if (x != y)
+				return false;
+		}
+		if (!x)
+			return true;
+	}
+}
+
 const struct pparam *pstmt_given(const struct pstmt *s, const char *name)
 {
 	for (size_t i = 0; s && i < s->nparams; i++)
-		if (strcasecmp(s->params[i].ps->name, name) == 0)
+		if (keyword_eq(s->params[i].ps->name, name))
 			return &s->params[i];
 	return NULL;
 }
@@ -650,7 +674,7 @@ const struct pparam *pstmt_given(const struct pstmt *s, const char *name)
 const struct pparam *pstmt_param(const struct pstmt *s, const char *name)
 {
 	for (size_t i = 0; s && i < s->nparams; i++)
-		if (!s->params[i].invalid && strcasecmp(s->params[i].ps->name, name) == 0)
+		if (!s->params[i].invalid && keyword_eq(s->params[i].ps->name, name))
 			return &s->params[i];
 	return NULL;
 }
@@ -659,7 +683,7 @@ size_t pstmt_count(const struct pstmt *s, const char *name)
 {
 	size_t n = 0;
 	for (size_t i = 0; s && i < s->nparams; i++)
-		if (!s->params[i].invalid && strcasecmp(s->params[i].ps->name, name) == 0)
+		if (!s->params[i].invalid && keyword_eq(s->params[i].ps->name, name))
 			n++;
 	return n;
 }
@@ -670,7 +694,7 @@ const struct pstmt *pstmt_sub(const struct pstmt *s, const char *stmt_type)
 		return NULL;
 	for (size_t i = 0; i < s->nparams; i++) {
 		const struct pparam *pp = &s->params[i];
-		if (pp->invalid || !pp->ps->target || strcasecmp(pp->ps->target, stmt_type) != 0)
+		if (pp->invalid || !pp->ps->target || !keyword_eq(pp->ps->target, stmt_type))
 			continue;
 		if (pp->ps->kind == VK_INLINE)
 			return pp->v.inl;

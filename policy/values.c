@@ -605,19 +605,25 @@ static int parse_kind(struct vctx *c);
 int pvalue_parse(struct arena *a, struct pparam *p, const struct token *toks, size_t n,
 		 size_t *used, struct diags *d)
 {
-	/* Keep the text as written, for show and for messages. */
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++)
-		len += strlen(toks[i].text) + 1;
-	char *text = arena_alloc(a, len + 1);
-	if (!text)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(text, " ");
-		strcat(text, toks[i].text);
+	/* Keep the text as written, for show and for messages. A single word is
+	 * its own text (the lexer's copy, in the same arena). */
+	char *text = NULL;
+	if (n > 1) {
+		size_t len = 0;
+		for (size_t i = 0; i < n; i++)
+			len += strlen(toks[i].text) + 1;
+		text = arena_alloc(a, len + 1);
+		if (!text)
+			return -1;
+		for (size_t i = 0, off = 0; i < n; i++) {
+			if (i)
+				text[off++] = ' ';
+			size_t l = strlen(toks[i].text);
+			memcpy(text + off, toks[i].text, l);
+			off += l;
+		}
 	}
-	p->text = text;
+	p->text = n == 0 ? "" : n == 1 ? toks[0].text : text;
 	p->vpos = n ? toks[0].pos : p->pos;
 
 	struct vctx c = { a, p, toks, n, d, n ? 1 : 0 };
@@ -628,7 +634,10 @@ int pvalue_parse(struct arena *a, struct pparam *p, const struct token *toks, si
 		size_t l = 0;
 		for (size_t i = 0; i < c.used; i++)
 			l += strlen(toks[i].text) + (i ? 1 : 0);
-		text[l] = '\0';
+		if (text)
+			text[l] = '\0';
+		else
+			p->text = "";
 	}
 	return rc;
 }
