@@ -79,35 +79,44 @@ static int collect_stmt_addrs(struct compiler *c, struct arena *a, const struct 
 	return 0;
 }
 
-/* The address set of a rule side from whichever of the four forms is used. */
+/* The keywords of one side's condition in their alternative forms: the
+ * value itself first, then the references. */
+static const char *const addr_forms[2][4] = {
+	{ "LocalAddr", "LocalAddrRef", "LocalAddrSetRef", "LocalAddrGroupRef" },
+	{ "RemoteAddr", "RemoteAddrRef", "RemoteAddrSetRef", "RemoteAddrGroupRef" },
+};
+static const char *const port_forms[2][3] = {
+	{ "LocalPortRange", "LocalPortRangeRef", "LocalPortGroupRef" },
+	{ "RemotePortRange", "RemotePortRangeRef", "RemotePortGroupRef" },
+};
+
 /* The parameter that states one side's condition, whichever of its
  * alternative forms is written (validation allows at most one); *form is its
- * index in suffix, *text "Keyword value" for explanations. */
+ * index in forms, *text "Keyword value" for explanations. */
 static const struct pparam *condition_form(struct arena *a, const struct pstmt *rule,
-					   const char *side, const char *const *suffix, int n,
-					   int *form, const char **text)
+					   const char *const *forms, int n, int *form,
+					   const char **text)
 {
 	*text = NULL;
 	for (int k = 0; k < n; k++) {
-		char kw[40];
-		snprintf(kw, sizeof kw, "%s%s", side, suffix[k]);
-		const struct pparam *p = pstmt_param(rule, kw);
+		const struct pparam *p = pstmt_param(rule, forms[k]);
 		if (!p)
 			continue;
 		*form = k;
-		*text = arena_printf(a, "%s %s", p->ps->name, p->text);
+		*text = arena_concat(a, p->ps->name, " ", p->text, NULL);
 		return p;
 	}
 	return NULL;
 }
 
+/* The address set of a rule side (0 local, 1 remote) from whichever of the
+ * four forms is used. */
 static int rule_addrs(struct compiler *c, struct arena *a, const struct pstmt *rule,
-		      const char *side, struct ip_set *out, const char **text)
+		      int side, struct ip_set *out, const char **text)
 {
-	static const char *const suffix[] = { "Addr", "AddrRef", "AddrSetRef", "AddrGroupRef" };
 	struct range_buf b = { 0 };
 	int form = 0;
-	const struct pparam *p = condition_form(a, rule, side, suffix, 4, &form, text);
+	const struct pparam *p = condition_form(a, rule, addr_forms[side], 4, &form, text);
 	if (p && !*text)
 		return -1;
 	if (p && form == 0) {
@@ -152,19 +161,18 @@ static int collect_stmt_ports(struct arena *a, const struct pstmt *s, struct por
 	return 0;
 }
 
-static int rule_ports(struct arena *a, const struct pstmt *rule, const char *side,
+static int rule_ports(struct arena *a, const struct pstmt *rule, int side,
 		      struct port_set *out, const char **text)
 {
-	static const char *const suffix[] = { "PortRange", "PortRangeRef", "PortGroupRef" };
 	struct port_range *v = NULL;
 	size_t n = 0, cap = 0;
 	bool any = false;
 	int form = 0;
-	const struct pparam *p = condition_form(a, rule, side, suffix, 3, &form, text);
+	const struct pparam *p = condition_form(a, rule, port_forms[side], 3, &form, text);
 	if (p && !*text)
 		return -1;
 	if (p && form == 0) {
-		struct pstmt fake = { .params = (struct pparam *)p, .nparams = 1 };
+		struct pstmt fake = { .ss = rule->ss, .params = (struct pparam *)p, .nparams = 1 };
 		if (collect_stmt_ports(a, &fake, &v, &n, &cap, &any))
 			return -1;
 	} else if (p && collect_stmt_ports(a, p->v.ref.target, &v, &n, &cap, &any)) {
@@ -248,11 +256,37 @@ struct effective {
 	struct attls_settings s;
 	struct attls_param_view *view;
 	size_t nview;
-	const struct pparam **found;    /* per keyword: the line that set it, or NULL */
+	/* Per keyword, the line that set it or NULL: only while the effective
+	 * settings are being built (it points into effective_for's frame). */
+	const struct pparam **found;
 	struct effective *next;
 };
 
 #define MAX_KEYWORDS 128
+
+/* The keywords fill_settings reads, resolved to keyword indexes once per
+ * compile rather than by name for every action triple. */
+enum setting {
+	K_ENABLED, K_TRACE, K_ROLE, K_CLIENT_AUTH, K_TLS10, K_TLS11, K_TLS12, K_TLS13,
+	K_MIDDLEBOX, K_APP_CONTROLLED, K_SECONDARY_MAP, K_HS_TIMEOUT, K_KEYRING, K_KEYRING_PW,
+	K_KEYRING_STASH, K_CERT_LABEL, K_HOST_REF_DNS, K_SNI, K_SESSION_TIMEOUT, K_SIDCACHE,
+	K_TICKETS_CLIENT, K_TICKETS_SERVER, K_FIPS140, NSETTINGS
+};
+
+static const char *const setting_keyword[NSETTINGS] = {
+	"TTLSEnabled", "Trace", "HandshakeRole", "ClientAuthType", "TLSv1", "TLSv1.1", "TLSv1.2",
+	"TLSv1.3", "MiddleBoxCompatMode", "ApplicationControlled", "SecondaryMap",
+	"HandshakeTimeout", "Keyring", "KeyringPw", "KeyringStashFile", "CertificateLabel",
+	"HostReferenceIdDNS", "ClientHandshakeSNI", "GSK_V3_SESSION_TIMEOUT", "GSK_V3_SIDCACHE_SIZE",
+	"GSK_SESSION_TICKET_CLIENT_ENABLE", "GSK_SESSION_TICKET_SERVER_ENABLE", "FIPS140",
+};
+
+/* For one statement type that feeds settings: the keyword index of each of
+ * its parameters (by position in its schema), or -1. */
+struct feeder_map {
+	const struct stmt_schema *ss;
+	int16_t *kw;
+};
 
 struct compiler {
 	struct policy *p;
@@ -260,43 +294,62 @@ struct compiler {
 	struct diags *d;
 	struct keyword kw[MAX_KEYWORDS];
 	size_t nkw;
+	size_t at[NSETTINGS];           /* keyword index of each setting */
+	struct feeder_map feeders[sizeof feeder_types / sizeof feeder_types[0]];
 	struct effective **buckets;
 	size_t nbuckets;
-	struct srcpos *reported;        /* positions already reported, to say things once */
+	/* Positions already reported, to say things once: an open-addressing
+	 * set (a shared statement is seen by every rule that uses it). */
+	struct srcpos *reported;
 	size_t nreported, capreported;
 };
 
 static struct diags *compiler_diags(const struct compiler *c) { return c->d; }
 
+static size_t pos_hash(struct srcpos pos)
+{
+	uint64_t h = ((uint64_t)pos.line << 20 ^ pos.col ^ (uintptr_t)pos.file) *
+		     0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 32);
+}
+
+static bool same_pos(struct srcpos a, struct srcpos b)
+{
+	return a.line == b.line && a.col == b.col && a.file == b.file;
+}
+
+/* Slot of pos in the set: where it is, or the empty slot it would take. */
+static struct srcpos *pos_slot(struct srcpos *set, size_t cap, struct srcpos pos)
+{
+	size_t h = pos_hash(pos) & (cap - 1);
+	while (set[h].line && !same_pos(set[h], pos))
+		h = (h + 1) & (cap - 1);
+	return &set[h];
+}
+
 static bool first_report(struct compiler *c, struct srcpos pos)
 {
-	for (size_t i = 0; i < c->nreported; i++)
-		if (c->reported[i].line == pos.line && c->reported[i].col == pos.col &&
-		    c->reported[i].file == pos.file)
-			return false;
-	if (c->nreported == c->capreported) {
-		size_t cap = c->capreported ? c->capreported * 2 : 16;
-		struct srcpos *v = arena_grow(c->a, c->reported, c->nreported, cap, sizeof *v);
+	if (2 * (c->nreported + 1) > c->capreported) {
+		size_t cap = c->capreported ? c->capreported * 2 : 64;
+		struct srcpos *v = arena_array(c->a, cap, sizeof *v);
 		if (!v)
 			return true;
+		for (size_t i = 0; i < c->capreported; i++)
+			if (c->reported[i].line)
+				*pos_slot(v, cap, c->reported[i]) = c->reported[i];
 		c->reported = v;
 		c->capreported = cap;
 	}
-	c->reported[c->nreported++] = pos;
+	/* Positions start at line 1: line 0 marks a free slot. A position
+	 * without a line cannot be remembered; report it every time. */
+	if (!pos.line)
+		return true;
+	struct srcpos *slot = pos_slot(c->reported, c->capreported, pos);
+	if (slot->line)
+		return false;
+	*slot = pos;
+	c->nreported++;
 	return true;
-}
-
-static const struct pparam *find_kw(const struct sources *src, const char *kw,
-				    const struct pstmt **from)
-{
-	for (size_t i = 0; i < src->n; i++) {
-		const struct pparam *p = pstmt_param(src->v[i], kw);
-		if (p) {
-			*from = src->v[i];
-			return p;
-		}
-	}
-	return NULL;
 }
 
 static size_t kw_index(const struct compiler *c, const char *name)
@@ -307,19 +360,49 @@ static size_t kw_index(const struct compiler *c, const char *name)
 	return c->nkw;   /* never: callers ask for known keywords */
 }
 
-static bool eff_onoff(const struct compiler *c, const struct effective *e, const char *kw)
+static int init_feeder_maps(struct compiler *c)
 {
-	size_t i = kw_index(c, kw);
+	for (size_t t = 0; t < sizeof feeder_types / sizeof feeder_types[0]; t++) {
+		const struct stmt_schema *ss = schema_stmt(feeder_types[t]);
+		struct feeder_map *m = &c->feeders[t];
+		m->ss = ss;
+		m->kw = arena_array(c->a, ss->nparams ? ss->nparams : 1, sizeof *m->kw);
+		if (!m->kw)
+			return -1;
+		for (size_t i = 0; i < ss->nparams; i++) {
+			size_t k = kw_index(c, ss->params[i].name);
+			m->kw[i] = k < c->nkw ? (int16_t)k : -1;
+		}
+	}
+	for (int k = 0; k < NSETTINGS; k++)
+		c->at[k] = kw_index(c, setting_keyword[k]);
+	return 0;
+}
+
+/* The keyword a parameter of statement s sets, or -1. */
+static int keyword_of(const struct compiler *c, const struct pstmt *s, const struct pparam *p)
+{
+	for (size_t t = 0; t < sizeof c->feeders / sizeof c->feeders[0]; t++)
+		if (c->feeders[t].ss == s->ss && p->ps >= s->ss->params &&
+		    p->ps < s->ss->params + s->ss->nparams)
+			return c->feeders[t].kw[p->ps - s->ss->params];
+	size_t k = kw_index(c, p->ps->name);
+	return k < c->nkw ? (int)k : -1;
+}
+
+static bool eff_onoff(const struct compiler *c, const struct effective *e, enum setting kw)
+{
+	size_t i = c->at[kw];
 	const struct pparam *p = i < c->nkw ? e->found[i] : NULL;
 	if (p)
 		return p->v.b;
 	return i < c->nkw && c->kw[i].dflt && strcasecmp(c->kw[i].dflt, "On") == 0;
 }
 
-static int eff_enum(const struct compiler *c, const struct effective *e, const char *kw,
+static int eff_enum(const struct compiler *c, const struct effective *e, enum setting kw,
 		    const char *const *values)
 {
-	size_t i = kw_index(c, kw);
+	size_t i = c->at[kw];
 	const struct pparam *p = i < c->nkw ? e->found[i] : NULL;
 	if (p)
 		return p->v.e;
@@ -329,18 +412,18 @@ static int eff_enum(const struct compiler *c, const struct effective *e, const c
 	return -1;
 }
 
-static int64_t eff_int(const struct compiler *c, const struct effective *e, const char *kw)
+static int64_t eff_int(const struct compiler *c, const struct effective *e, enum setting kw)
 {
-	size_t i = kw_index(c, kw);
+	size_t i = c->at[kw];
 	const struct pparam *p = i < c->nkw ? e->found[i] : NULL;
 	if (p)
 		return p->v.i;
 	return i < c->nkw && c->kw[i].dflt ? atoll(c->kw[i].dflt) : 0;
 }
 
-static const char *eff_str(const struct compiler *c, const struct effective *e, const char *kw)
+static const char *eff_str(const struct compiler *c, const struct effective *e, enum setting kw)
 {
-	size_t i = kw_index(c, kw);
+	size_t i = c->at[kw];
 	const struct pparam *p = i < c->nkw ? e->found[i] : NULL;
 	return p ? p->v.s : NULL;
 }
@@ -349,7 +432,7 @@ const char *policy_resolve_path(struct arena *a, const char *dir, const char *pa
 {
 	if (!path || path[0] == '/' || !dir)
 		return path;
-	return arena_printf(a, "%s/%s", dir, path);
+	return arena_concat(a, dir, "/", path, NULL);
 }
 
 /* Cipher codes from the TTLSCipherParms that applies, in the order written. */
@@ -434,11 +517,11 @@ static void check_ring_file(struct compiler *c, const struct pparam *p, const ch
 
 static void check_keyring(struct compiler *c, const struct effective *e)
 {
-	size_t i = kw_index(c, "Keyring");
+	size_t i = c->at[K_KEYRING];
 	const struct pparam *p = i < c->nkw ? e->found[i] : NULL;
 	if (p && e->s.keyring && first_report(c, p->vpos))
 		check_ring_file(c, p, "Keyring", e->s.keyring);
-	i = kw_index(c, "KeyringStashFile");
+	i = c->at[K_KEYRING_STASH];
 	p = i < c->nkw ? e->found[i] : NULL;
 	if (p && e->s.keyring_stash && !e->s.keyring_pw && first_report(c, p->vpos))
 		check_ring_file(c, p, "KeyringStashFile", e->s.keyring_stash);
@@ -468,34 +551,56 @@ static void check_effective(struct compiler *c, const struct pstmt *rule, struct
 	check_keyring(c, e);
 }
 
+/* Which line sets each keyword: the first valid one in the first source (in
+ * precedence order) that has it. One pass over the sources' parameters. */
+static void find_keywords(const struct compiler *c, const struct sources *src,
+			  const struct pparam **found, uint8_t *from)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		const struct pstmt *st = src->v[i];
+		for (size_t k = 0; k < st->nparams; k++) {
+			const struct pparam *p = &st->params[k];
+			if (p->invalid)
+				continue;
+			int kw = keyword_of(c, st, p);
+			if (kw >= 0 && !found[kw]) {
+				found[kw] = p;
+				from[kw] = (uint8_t)i;
+			}
+		}
+	}
+}
+
 static int build_view(struct compiler *c, struct effective *e, const struct sources *src)
 {
-	e->view = arena_array(c->a, c->nkw, sizeof *e->view);
-	e->found = arena_array(c->a, c->nkw, sizeof *e->found);
-	if (!e->view || !e->found)
-		return -1;
+	struct attls_param_view view[MAX_KEYWORDS];
+	uint8_t from_src[MAX_KEYWORDS];
+	const char *label[sizeof src->v / sizeof src->v[0]] = { 0 };
+	find_keywords(c, src, e->found, from_src);
 	for (size_t i = 0; i < c->nkw; i++) {
 		const struct param_schema *ps = c->kw[i].ps;
-		const struct pstmt *from = NULL;
-		const struct pparam *p = find_kw(src, ps->name, &from);
-		e->found[i] = p;
-		struct attls_param_view *v = &e->view[e->nview];
+		const struct pparam *p = e->found[i];
+		struct attls_param_view *v = &view[e->nview];
 		if (p) {
+			const struct pstmt *from = src->v[from_src[i]];
 			/* repeated parameters (cipher lists) show every line */
 			const char *text = p->text;
 			if (ps->flags & PF_REPEAT) {
 				for (size_t k = 0; k < from->nparams; k++) {
 					const struct pparam *q = &from->params[k];
 					if (q != p && q->ps == p->ps)
-						text = arena_printf(c->a, "%s %s", text, q->text);
+						text = arena_concat(c->a, text, " ", q->text, NULL);
 					if (!text)
 						return -1;
 				}
 			}
 			v->value = text;
-			v->source = arena_printf(c->a, "%s %s", from->ss->name, pstmt_name(from));
-			if (!v->source)
+			const char **l = &label[from_src[i]];
+			if (!*l)
+				*l = arena_concat(c->a, from->ss->name, " ", pstmt_name(from), NULL);
+			if (!*l)
 				return -1;
+			v->source = *l;
 		} else if (c->kw[i].dflt && !(ps->flags & PF_NOT_ACTED)) {
 			/* Defaults of parameters attls ignores would only be noise. */
 			v->value = c->kw[i].dflt;
@@ -507,39 +612,43 @@ static int build_view(struct compiler *c, struct effective *e, const struct sour
 		v->not_acted = (ps->flags & PF_NOT_ACTED) != 0;
 		e->nview++;
 	}
+	e->view = arena_array(c->a, e->nview ? e->nview : 1, sizeof *e->view);
+	if (!e->view)
+		return -1;
+	memcpy(e->view, view, e->nview * sizeof *view);
 	return 0;
 }
 
 static int fill_settings(struct compiler *c, struct effective *e, const struct sources *src)
 {
 	struct attls_settings *s = &e->s;
-	s->enabled = eff_onoff(c, e, "TTLSEnabled");
-	s->trace = (unsigned)eff_int(c, e, "Trace");
-	s->role = eff_enum(c, e, "HandshakeRole", enum_role);
-	s->client_auth = eff_enum(c, e, "ClientAuthType", enum_client_auth);
-	s->tls10 = eff_onoff(c, e, "TLSv1");
-	s->tls11 = eff_onoff(c, e, "TLSv1.1");
-	s->tls12 = eff_onoff(c, e, "TLSv1.2");
-	s->tls13 = eff_onoff(c, e, "TLSv1.3");
-	s->middlebox_compat = eff_onoff(c, e, "MiddleBoxCompatMode");
-	s->app_controlled = eff_onoff(c, e, "ApplicationControlled");
-	s->secondary_map = eff_onoff(c, e, "SecondaryMap");
-	s->hs_timeout = (unsigned)eff_int(c, e, "HandshakeTimeout");
+	s->enabled = eff_onoff(c, e, K_ENABLED);
+	s->trace = (unsigned)eff_int(c, e, K_TRACE);
+	s->role = eff_enum(c, e, K_ROLE, enum_role);
+	s->client_auth = eff_enum(c, e, K_CLIENT_AUTH, enum_client_auth);
+	s->tls10 = eff_onoff(c, e, K_TLS10);
+	s->tls11 = eff_onoff(c, e, K_TLS11);
+	s->tls12 = eff_onoff(c, e, K_TLS12);
+	s->tls13 = eff_onoff(c, e, K_TLS13);
+	s->middlebox_compat = eff_onoff(c, e, K_MIDDLEBOX);
+	s->app_controlled = eff_onoff(c, e, K_APP_CONTROLLED);
+	s->secondary_map = eff_onoff(c, e, K_SECONDARY_MAP);
+	s->hs_timeout = (unsigned)eff_int(c, e, K_HS_TIMEOUT);
 	const char *dir = c->p->tree.dir;
-	s->keyring = policy_resolve_path(c->a, dir, eff_str(c, e, "Keyring"));
-	size_t kr = kw_index(c, "Keyring");
+	s->keyring = policy_resolve_path(c->a, dir, eff_str(c, e, K_KEYRING));
+	size_t kr = c->at[K_KEYRING];
 	if (kr < c->nkw && e->found[kr])
 		s->keyring_pos = e->found[kr]->vpos;
-	s->keyring_pw = eff_str(c, e, "KeyringPw");
-	s->keyring_stash = policy_resolve_path(c->a, dir, eff_str(c, e, "KeyringStashFile"));
-	s->cert_label = eff_str(c, e, "CertificateLabel");
-	s->host_ref_dns = eff_str(c, e, "HostReferenceIdDNS");
-	s->client_sni = eff_enum(c, e, "ClientHandshakeSNI", enum_sni);
-	s->session_timeout = (unsigned)eff_int(c, e, "GSK_V3_SESSION_TIMEOUT");
-	s->sid_cache_size = (unsigned)eff_int(c, e, "GSK_V3_SIDCACHE_SIZE");
-	s->tickets_client = eff_onoff(c, e, "GSK_SESSION_TICKET_CLIENT_ENABLE");
-	s->tickets_server = eff_onoff(c, e, "GSK_SESSION_TICKET_SERVER_ENABLE");
-	s->fips140 = eff_enum(c, e, "FIPS140", enum_fips140);
+	s->keyring_pw = eff_str(c, e, K_KEYRING_PW);
+	s->keyring_stash = policy_resolve_path(c->a, dir, eff_str(c, e, K_KEYRING_STASH));
+	s->cert_label = eff_str(c, e, K_CERT_LABEL);
+	s->host_ref_dns = eff_str(c, e, K_HOST_REF_DNS);
+	s->client_sni = eff_enum(c, e, K_SNI, enum_sni);
+	s->session_timeout = (unsigned)eff_int(c, e, K_SESSION_TIMEOUT);
+	s->sid_cache_size = (unsigned)eff_int(c, e, K_SIDCACHE);
+	s->tickets_client = eff_onoff(c, e, K_TICKETS_CLIENT);
+	s->tickets_server = eff_onoff(c, e, K_TICKETS_SERVER);
+	s->fips140 = eff_enum(c, e, K_FIPS140, enum_fips140);
 	return eff_ciphers(c, src, e);
 }
 
@@ -560,10 +669,13 @@ static struct effective *effective_for(struct compiler *c, const struct pstmt *r
 	e->key[2] = conn;
 	struct sources src = { .n = 0 };
 	gather_sources(group, env, conn, &src);
+	const struct pparam *found[MAX_KEYWORDS] = { 0 };
+	e->found = found;
 	if (build_view(c, e, &src) || fill_settings(c, e, &src))
 		return NULL;
 	if (e->s.enabled && env)
 		check_effective(c, rule, e);
+	e->found = NULL;
 	e->next = c->buckets[h];
 	c->buckets[h] = e;
 	return e;
@@ -577,6 +689,14 @@ static const char *const condition_params[] = {
 	"LocalPortRange", "LocalPortRangeRef", "LocalPortGroupRef",
 	"RemotePortRange", "RemotePortRangeRef", "RemotePortGroupRef", "Jobname", "Userid",
 };
+
+static bool is_condition(const struct param_schema *ps)
+{
+	for (size_t i = 0; i < sizeof condition_params / sizeof condition_params[0]; i++)
+		if (strcmp(ps->name, condition_params[i]) == 0)
+			return true;
+	return false;
+}
 
 static const struct pstmt *ref_target(const struct pstmt *s, const char *kw)
 {
@@ -602,17 +722,17 @@ static int compile_rule(struct compiler *c, const struct pstmt *st, struct attls
 	/* A condition whose value is wrong is still a condition: its own error
 	 * says what is wrong with it. */
 	bool has_condition = false;
-	for (size_t i = 0; i < sizeof condition_params / sizeof condition_params[0]; i++)
-		has_condition |= pstmt_given(st, condition_params[i]) != NULL;
+	for (size_t i = 0; i < st->nparams && !has_condition; i++)
+		has_condition = is_condition(st->params[i].ps);
 	if (!has_condition)
 		diag_error(c->d, st->pos, "add e.g. LocalPortRange 443, RemoteAddr ..., or Jobname NAME",
 			   "TTLSRule %s has no condition: it needs an address, port, Jobname or Userid",
 			   st->name);
 
-	if (rule_addrs(c, a, st, "Local", &r->local, &r->laddr_text) ||
-	    rule_addrs(c, a, st, "Remote", &r->remote, &r->raddr_text) ||
-	    rule_ports(a, st, "Local", &r->lports, &r->lport_text) ||
-	    rule_ports(a, st, "Remote", &r->rports, &r->rport_text))
+	if (rule_addrs(c, a, st, 0, &r->local, &r->laddr_text) ||
+	    rule_addrs(c, a, st, 1, &r->remote, &r->raddr_text) ||
+	    rule_ports(a, st, 0, &r->lports, &r->lport_text) ||
+	    rule_ports(a, st, 1, &r->rports, &r->rport_text))
 		return -1;
 
 	const struct pstmt *group = ref_target(st, "TTLSGroupActionRef");
@@ -649,6 +769,8 @@ int attls_compile(struct policy *p, struct diags *d)
 {
 	struct compiler c = { .p = p, .a = &p->arena, .d = d };
 	c.nkw = effective_keywords(c.kw, MAX_KEYWORDS);
+	if (init_feeder_maps(&c))
+		return -1;
 	size_t n = 0;
 	for (size_t i = 0; i < p->tree.nstmts; i++) {
 		const struct pstmt *s = p->tree.stmts[i];

@@ -2,6 +2,7 @@
  * attls_model.c and the parser's reference resolution, each with a policy
  * that passes and one that fails at a known line and token. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/unit/fixtures.h"
@@ -789,6 +790,44 @@ START_TEST(shared_bad_address_reported_once)
 }
 END_TEST
 
+/* The same at scale: hundreds of bad IpAddr statements, each used by three
+ * rules, give one error each (the set of reported positions grows). */
+START_TEST(many_shared_bad_addresses_reported_once_each)
+{
+	enum { NADDR = 700 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	for (int i = 0; i < NADDR; i++) {
+		for (int k = 0; k < 3; k++)
+			fprintf(f, "TTLSRule r%d_%d { LocalAddrRef a%d Direction Both "
+				"TTLSGroupActionRef g TTLSEnvironmentActionRef e }\n", i, k, i);
+		fprintf(f, "IpAddr a%d { Addr ::ffff:10.0.%d.%d }\n", i, i / 256, i % 256);
+	}
+	fprintf(f, "%s", BASE);
+	fclose(f);
+	struct diags d;
+	diags_init(&d);
+	ck_assert_ptr_null(load_text(text, &d));
+	ck_assert_uint_eq(d.nerrors, NADDR);
+	/* sorted by position: one error per IpAddr line, at its address */
+	int i = 0;
+	for (size_t k = 0; k < d.n; k++) {
+		if (d.v[k].sev != DIAG_ERROR)
+			continue;
+		char head[32];
+		int col = snprintf(head, sizeof head, "IpAddr a%d { Addr ", i) + 1;
+		ck_assert_uint_eq(d.v[k].line, (unsigned)(4 * i + 4));
+		ck_assert_uint_eq(d.v[k].col, (unsigned)col);
+		ck_assert_ptr_nonnull(strstr(d.v[k].msg, "IPv4-mapped"));
+		i++;
+	}
+	ck_assert_int_eq(i, NADDR);
+	diags_free(&d);
+	free(text);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("policy_validate");
@@ -799,6 +838,7 @@ int main(void)
 	tcase_add_loop_test(tw, warning_rule, 0, (int)NWARNINGS);
 	tcase_add_test(tw, acceptable_pfs_twice_position);
 	tcase_add_test(tw, shared_bad_address_reported_once);
+	tcase_add_test(tw, many_shared_bad_addresses_reported_once_each);
 	suite_add_tcase(s, tw);
 	return run_suite(s);
 }
