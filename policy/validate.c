@@ -36,8 +36,28 @@ static void example_of(const struct param_schema *ps, char *buf, size_t len)
 	}
 }
 
+#define MAX_SCHEMA_PARAMS 64
+
+/* Which of its schema's parameters s gives (valid or not): one pass, so the
+ * checks below do not search the statement once per schema entry. */
+static bool given_params(const struct pstmt *s, bool *given)
+{
+	if (s->ss->nparams > MAX_SCHEMA_PARAMS)
+		return false;
+	memset(given, 0, s->ss->nparams * sizeof *given);
+	for (size_t i = 0; i < s->nparams; i++) {
+		const struct param_schema *ps = s->params[i].ps;
+		if (ps < s->ss->params || ps >= s->ss->params + s->ss->nparams)
+			return false;
+		given[ps - s->ss->params] = true;
+	}
+	return true;
+}
+
 static void check_required(const struct pstmt *s, struct diags *d)
 {
+	bool given[MAX_SCHEMA_PARAMS];
+	bool known = given_params(s, given);
 	for (size_t i = 0; i < s->ss->nparams; i++) {
 		const struct param_schema *ps = &s->ss->params[i];
 		if (!(ps->flags & PF_REQUIRED))
@@ -51,7 +71,7 @@ static void check_required(const struct pstmt *s, struct diags *d)
 					continue;
 				if (k < i)
 					first = false;
-				if (pstmt_given(s, o->name))
+				if (known ? given[k] : pstmt_given(s, o->name) != NULL)
 					have = true;
 			}
 			if (!first || have)
@@ -66,7 +86,7 @@ static void check_required(const struct pstmt *s, struct diags *d)
 			diag_error(d, s->pos, NULL, "%s %s needs %s", s->ss->name, pstmt_name(s), alts);
 			continue;
 		}
-		if (!pstmt_given(s, ps->name)) {
+		if (!(known ? given[i] : pstmt_given(s, ps->name) != NULL)) {
 			char ex[256], hint[300];
 			example_of(ps, ex, sizeof ex);
 			snprintf(hint, sizeof hint, "add: %s", ex);
@@ -122,10 +142,13 @@ static void check_refused_values(const struct pstmt *s, struct diags *d)
 		if (p->invalid)
 			continue;
 		const char *kw = p->ps->name;
-		if ((!strcmp(kw, "SSLv2") || !strcmp(kw, "SSLv3")) && p->v.b)
+		if (p->ps->kind != VK_ONOFF && p->ps->kind != VK_ENUM)
+			continue;
+		if (p->ps->kind == VK_ONOFF && p->v.b && (!strcmp(kw, "SSLv2") || !strcmp(kw, "SSLv3")))
 			diag_error(d, p->vpos, "use TLSv1.2 or TLSv1.3",
 				   "%s On is not supported: attls does not implement %s", kw, kw);
-		else if (!strcmp(kw, "ClientAuthType") && p->v.e == CAUTH_SAFCHECK)
+		else if (p->ps->kind == VK_ENUM && p->v.e == CAUTH_SAFCHECK &&
+			 !strcmp(kw, "ClientAuthType"))
 			diag_error(d, p->vpos, "use Required (a verified client certificate) instead",
 				   "ClientAuthType SAFCheck is not supported: attls has no SAF user mapping");
 	}
@@ -278,7 +301,8 @@ static bool action_uses(const struct pstmt *action, int method)
 	return false;
 }
 
-static void check_ke_rule(const struct ptree *t, const struct pstmt *s, struct diags *d)
+static void check_ke_rule(const struct pstmt *ike_config, const struct pstmt *s,
+			  struct diags *d)
 {
 	const struct pparam *ar = pstmt_param(s, "KeyExchangeActionRef");
 	const struct pstmt *action = ar ? ar->v.ref.target : NULL;
@@ -289,11 +313,7 @@ static void check_ke_rule(const struct ptree *t, const struct pstmt *s, struct d
 			   "KeyExchangeRule %s uses PresharedKey (action %s) but has no SharedKey",
 			   pstmt_name(s), pstmt_name(action));
 	if (action_uses(action, AUTHMETH_RSA_SIGNATURE)) {
-		const struct pstmt *cfg = NULL;
-		for (size_t i = 0; i < t->nstmts; i++)
-			if (strcmp(t->stmts[i]->ss->name, "IkeConfig") == 0 && !t->stmts[i]->replaced)
-				cfg = t->stmts[i];
-		if (!pstmt_param(cfg, "Keyring"))
+		if (!pstmt_param(ike_config, "Keyring"))
 			diag_error(d, s->pos, "add to IkeConfig: Keyring /path/to/iked.pem",
 				   "KeyExchangeRule %s uses RsaSignature, which needs a Keyring in IkeConfig",
 				   pstmt_name(s));
@@ -396,14 +416,38 @@ static bool is(const struct pstmt *s, const char *type)
 	return strcmp(s->ss->name, type) == 0;
 }
 
-static bool filter_fips(const struct ptree *t)
+/* The statement types validate treats specially, resolved once per run. */
+struct types {
+	const struct stmt_schema *ke_policy, *dynvpn, *data_offer, *ke_offer, *ke_action, *ke_rule,
+				 *filter_rule, *service, *addr_group, *addr_set, *port_group,
+				 *filter_policy, *ike_config;
+};
+
+static void types_init(struct types *ty)
 {
+	ty->ke_policy = schema_stmt("KeyExchangePolicy");
+	ty->dynvpn = schema_stmt("IpDynVpnAction");
+	ty->data_offer = schema_stmt("IpDataOffer");
+	ty->ke_offer = schema_stmt("KeyExchangeOffer");
+	ty->ke_action = schema_stmt("KeyExchangeAction");
+	ty->ke_rule = schema_stmt("KeyExchangeRule");
+	ty->filter_rule = schema_stmt("IpFilterRule");
+	ty->service = schema_stmt("IpService");
+	ty->addr_group = schema_stmt("IpAddrGroup");
+	ty->addr_set = schema_stmt("IpAddrSet");
+	ty->port_group = schema_stmt("PortGroup");
+	ty->filter_policy = schema_stmt("IpFilterPolicy");
+	ty->ike_config = schema_stmt("IkeConfig");
+}
+
+/* The singleton statement of type ss that is in force (the last one). */
+static const struct pstmt *singleton(const struct ptree *t, const struct stmt_schema *ss)
+{
+	const struct pstmt *found = NULL;
 	for (size_t i = 0; i < t->nstmts; i++)
-		if (is(t->stmts[i], "IpFilterPolicy") && !t->stmts[i]->replaced) {
-			const struct pparam *f = pstmt_param(t->stmts[i], "FIPS140");
-			return f && f->v.b;
-		}
-	return false;
+		if (t->stmts[i]->ss == ss && !t->stmts[i]->replaced)
+			found = t->stmts[i];
+	return found;
 }
 
 static void check_unused(const struct pstmt *s, struct diags *d)
@@ -421,9 +465,43 @@ static void check_unused(const struct pstmt *s, struct diags *d)
 	diag_warn(d, s->pos, NULL, "%s %s is never used: %s", s->ss->name, s->name, how);
 }
 
+static void check_by_type(const struct types *ty, const struct pstmt *ike_config, bool fips,
+			  const struct pstmt *s, struct diags *d)
+{
+	const struct stmt_schema *ss = s->ss;
+	if (ss == ty->ke_policy)
+		check_how_to_initiate(s, d);
+	else if (ss == ty->ike_config)
+		check_swsa(s, d);
+	else if (ss == ty->dynvpn)
+		check_dynvpn(s, fips, d);
+	else if (ss == ty->data_offer)
+		check_data_offer(s, d);
+	else if (ss == ty->ke_offer)
+		check_ke_offer(s, fips, d);
+	else if (ss == ty->ke_action)
+		check_ke_action(s, d);
+	else if (ss == ty->ke_rule)
+		check_ke_rule(ike_config, s, d);
+	else if (ss == ty->filter_rule)
+		check_filter_rule(s, d);
+	else if (ss == ty->service)
+		check_service(s, d);
+	else if (ss == ty->addr_group)
+		check_nonempty(s, "IpAddr or IpAddrSet", d);
+	else if (ss == ty->addr_set)
+		check_nonempty(s, "Prefix or Range", d);
+	else if (ss == ty->port_group)
+		check_nonempty(s, "PortRange", d);
+}
+
 void policy_validate(const struct ptree *t, struct diags *d)
 {
-	bool fips = filter_fips(t);
+	struct types ty;
+	types_init(&ty);
+	const struct pparam *f = pstmt_param(singleton(t, ty.filter_policy), "FIPS140");
+	bool fips = f && f->v.b;
+	const struct pstmt *ike_config = singleton(t, ty.ike_config);
 	/* Usually the wrong file, or one whose statements were all dropped. */
 	if (t->nstmts == 0)
 		diag_warn(d, ((struct srcpos){ t->file, 1, 1 }), NULL,
@@ -435,29 +513,6 @@ void policy_validate(const struct ptree *t, struct diags *d)
 		check_refused_values(s, d);
 		warn_not_acted(s, d);
 		check_unused(s, d);
-		if (is(s, "KeyExchangePolicy"))
-			check_how_to_initiate(s, d);
-		else if (is(s, "IkeConfig"))
-			check_swsa(s, d);
-		else if (is(s, "IpDynVpnAction"))
-			check_dynvpn(s, fips, d);
-		else if (is(s, "IpDataOffer"))
-			check_data_offer(s, d);
-		else if (is(s, "KeyExchangeOffer"))
-			check_ke_offer(s, fips, d);
-		else if (is(s, "KeyExchangeAction"))
-			check_ke_action(s, d);
-		else if (is(s, "KeyExchangeRule"))
-			check_ke_rule(t, s, d);
-		else if (is(s, "IpFilterRule"))
-			check_filter_rule(s, d);
-		else if (is(s, "IpService"))
-			check_service(s, d);
-		else if (is(s, "IpAddrGroup"))
-			check_nonempty(s, "IpAddr or IpAddrSet", d);
-		else if (is(s, "IpAddrSet"))
-			check_nonempty(s, "Prefix or Range", d);
-		else if (is(s, "PortGroup"))
-			check_nonempty(s, "PortRange", d);
+		check_by_type(&ty, ike_config, fips, s, d);
 	}
 }
