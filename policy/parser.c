@@ -13,7 +13,15 @@
 #define MAX_DEPTH 8
 #define NAME_MAX_LEN 32
 
+/* Parameters of a statement being parsed, before they move to the arena at
+ * its real size (one scratch vector per nesting depth). */
+struct scratch {
+	struct pparam *v;
+	size_t cap;
+};
+
 struct parser {
+	struct scratch scratch[MAX_DEPTH + 1];
 	struct ptree *t;
 	struct arena *a;
 	const struct token *tok;
@@ -235,25 +243,47 @@ static int parse_inline(struct parser *p, struct pstmt *parent, struct pparam *p
 	return parse_body(p, s, open, depth + 1);
 }
 
-static struct pparam *new_param(struct parser *p, struct pstmt *s, size_t *cap)
+static struct pparam *new_param(struct parser *p, struct pstmt *s, int depth)
 {
-	if (s->nparams == *cap) {
-		size_t c = *cap ? *cap * 2 : 8;
-		struct pparam *v = arena_grow(p->a, s->params, s->nparams, c, sizeof *v);
+	struct scratch *sc = &p->scratch[depth];
+	if (s->nparams == sc->cap) {
+		size_t c = sc->cap ? sc->cap * 2 : 16;
+		struct pparam *v = c <= SIZE_MAX / sizeof *v ? realloc(sc->v, c * sizeof *v) : NULL;
 		if (!v)
 			return NULL;
-		s->params = v;
-		*cap = c;
+		sc->v = v;
+		sc->cap = c;
 	}
+	s->params = sc->v;
 	struct pparam *pp = &s->params[s->nparams];
 	memset(pp, 0, sizeof *pp);
 	return pp;
 }
 
-/* Parameter lines until the closing brace. */
+static int parse_params(struct parser *p, struct pstmt *s, const struct token *open, int depth);
+
+/* Parameter lines until the closing brace, kept in the arena at their count
+ * (growing them there by doubling would leave every smaller copy behind). */
 static int parse_body(struct parser *p, struct pstmt *s, const struct token *open, int depth)
 {
-	size_t cap = 0;
+	int rc = parse_params(p, s, open, depth);
+	if (s->nparams) {
+		struct pparam *v = arena_array(p->a, s->nparams, sizeof *v);
+		if (!v) {
+			s->params = NULL;
+			s->nparams = 0;
+			return -1;
+		}
+		memcpy(v, s->params, s->nparams * sizeof *v);
+		s->params = v;
+	} else {
+		s->params = NULL;
+	}
+	return rc;
+}
+
+static int parse_params(struct parser *p, struct pstmt *s, const struct token *open, int depth)
+{
 	if (depth > MAX_DEPTH) {
 		diag_error(p->d, open->pos, NULL, "statements are nested too deeply");
 		p->i--;
@@ -307,7 +337,7 @@ static int parse_body(struct parser *p, struct pstmt *s, const struct token *ope
 			bad = 1;
 			continue;
 		}
-		struct pparam *pp = new_param(p, s, &cap);
+		struct pparam *pp = new_param(p, s, depth);
 		if (!pp)
 			return -1;
 		pp->ps = ps;
@@ -639,6 +669,8 @@ int ptree_parse(struct ptree *t, struct arena *a, const char *file, const char *
 		}
 	}
 	free(toks);
+	for (int i = 0; i <= MAX_DEPTH; i++)
+		free(p.scratch[i].v);
 	return rc ? rc : names_build(t, d);
 }
 
