@@ -4,7 +4,9 @@
  * a test. Run by scripts/bench-policy.
  *
  * Every figure is the median of RUNS timed runs, with the fastest and the
- * slowest run beside it: "median (min-max)".
+ * slowest run beside it: "median (min-max)". Time is the measuring thread's
+ * CPU time, so other work on a shared machine does not count as ours (it
+ * still shows in the spread through caches).
  *
  * The policies are generated, one mix per row, each meant to stress a
  * different part of the lookup:
@@ -63,7 +65,7 @@ static uint32_t rnd(uint32_t n)
 static double now_s(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
