@@ -120,6 +120,9 @@ bool attls_uses_userid(const struct policy *p);
 bool attls_outbound_uses_local_addr(const struct policy *p);
 bool attls_outbound_uses_local_port(const struct policy *p);
 
+/* Bytes the lookup index of p takes (for benchmarks and reports). */
+size_t attls_index_size(const struct policy *p);
+
 /* Rules in evaluation order. */
 size_t attls_rule_count(const struct policy *p);
 const struct attls_rule *attls_rule_at(const struct policy *p, size_t i);

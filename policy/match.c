@@ -1,18 +1,27 @@
 /* policy/match — maps a connection to its TTLSRule.
  *
- * Rules are evaluated in rank order and the first that matches wins. To avoid
- * walking every rule, the snapshot keeps three candidate lists, each sorted by
- * rank: rules indexed by the local port intervals they cover, rules with any
- * local port indexed by remote port, and rules with no port condition. A
- * lookup binary-searches the two port indexes and merges the three lists by
- * rank, testing each candidate fully; the first match is the answer, exactly
- * as a plain walk would find. */
+ * Rules are evaluated in rank order and the first that matches wins. The
+ * index (built by policy/index, laid out in policy_internal.h) answers exactly
+ * that without walking the rules. For each dimension of a condition (local
+ * and remote port, local and remote address, Jobname and Userid literal
+ * prefix and suffix, direction) the connection's value gives two rule sets:
+ * the rules whose condition covers it, and among them those whose home is
+ * this dimension. Candidates are the union of the home sets and the rules
+ * without a home, so every rule that can match is among them once; they are
+ * filtered 64 at a time by every dimension some rule uses (no condition
+ * there, or one that covers the value; the dimensions not already looked up
+ * only when more than a few candidates remain), and the survivors are tested
+ * in rank order with the full condition. The first that passes is what the
+ * plain walk (attls_explain) finds. Ports, addresses and direction are exact
+ * in the index; name patterns are narrowed by literal prefix and suffix and
+ * the test decides the rest. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strutil.h"
 #include "policy/policy_internal.h"
+#include "policy/ruleset.h"
 
 static bool ports_contain(const struct port_set *s, uint16_t port)
 {
@@ -84,177 +93,285 @@ const struct attls_rule *attls_explain(const struct policy *p, const struct attl
 	return NULL;
 }
 
-/* ---- the index ------------------------------------------------------------ */
+/* ---- lookup ---------------------------------------------------------------- */
 
-/* Interval of the index that contains port. */
-static size_t interval_of(const struct port_index *ix, uint16_t port)
+/* What a connection's value finds in one dimension: the rules whose
+ * condition covers it, and those of them whose home is this dimension. */
+struct hit {
+	uint32_t set, home;
+};
+
+static struct hit at32(const struct interval_map *m, uint32_t key)
 {
-	size_t lo = 0, hi = ix->nint;
+	if (!m->n)
+		return (struct hit){ 0, 0 };
+	const struct iv32 *v = m->v32;
+	size_t lo = 0, hi = m->n;
 	while (hi - lo > 1) {
 		size_t mid = (lo + hi) / 2;
-		if (ix->lo[mid] <= port)
+		if (v[mid].key <= key)
 			lo = mid;
 		else
 			hi = mid;
 	}
-	return lo;
+	return (struct hit){ v[lo].set, v[lo].home };
 }
 
-struct cursor {
-	const uint32_t *v, *end;
+static struct hit at128(const struct interval_map *m, uint64_t khi, uint64_t klo)
+{
+	if (!m->n)
+		return (struct hit){ 0, 0 };
+	const struct iv128 *v = m->v128;
+	size_t lo = 0, hi = m->n;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+		if (v[mid].hi < khi || (v[mid].hi == khi && v[mid].lo <= klo))
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (struct hit){ v[lo].set, v[lo].home };
+}
+
+static struct hit addr_hit(const struct interval_map *v4, const struct interval_map *v6,
+			   const struct ip_addr *a)
+{
+	if (a->family == AF_INET)
+		return at32(v4, key_be32(a->b));
+	if (a->family == AF_INET6)
+		return at128(v6, key_be64(a->b), key_be64(a->b + 8));
+	return (struct hit){ 0, 0 };     /* no rule address is of another family */
+}
+
+/* The deepest node of t on name's path (read backwards for a suffix trie). */
+static struct hit name_hit(const struct name_trie *t, const char *name, bool backwards)
+{
+	if (!t->n || !name)
+		return (struct hit){ 0, 0 };
+	size_t len = strlen(name);
+	const struct trie_node *n = &t->node[0];
+	for (size_t i = 0; i < len; i++) {
+		uint8_t ch = (uint8_t)name[backwards ? len - 1 - i : i];
+		const struct trie_node *kids = &t->node[n->child];
+		size_t lo = 0, hi = n->nchild;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (kids[mid].ch < ch)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == n->nchild || kids[lo].ch != ch)
+			break;
+		n = &kids[lo];
+	}
+	return (struct hit){ n->set, n->home };
+}
+
+static struct hit dim_hit(const struct attls_index *ix, int d, const struct attls_conn *c)
+{
+	switch (d) {
+	case D_LPORT: return at32(&ix->lport, c->lport);
+	case D_RPORT: return at32(&ix->rport, c->rport);
+	case D_LADDR: return addr_hit(&ix->laddr4, &ix->laddr6, &c->local);
+	case D_RADDR: return addr_hit(&ix->raddr4, &ix->raddr6, &c->remote);
+	case D_JOB_PRE: return name_hit(&ix->job_pre, c->jobname, false);
+	case D_JOB_SUF: return name_hit(&ix->job_suf, c->jobname, true);
+	case D_USER_PRE: return name_hit(&ix->user_pre, c->userid, false);
+	default: return name_hit(&ix->user_suf, c->userid, true);
+	}
+}
+
+/* A rule set a lookup reads word by word. A set with no zero word (common
+ * for "no condition here" sets) is read directly, and so is the empty set
+ * (from a row of zeros). */
+struct scan {
+	const uint64_t *s, *dense;
 };
 
-static void cursor_for(const struct port_index *ix, uint16_t port, struct cursor *cu)
+static struct scan scan_of(const struct attls_index *ix, uint32_t set)
 {
-	if (!ix->nint) {
-		cu->v = cu->end = NULL;
-		return;
-	}
-	size_t i = interval_of(ix, port);
-	cu->v = ix->ids + ix->off[i];
-	cu->end = ix->ids + ix->off[i + 1];
+	const uint64_t *s = ix->pool + set;
+	size_t nonzero = rs_rank(s, ix->nsum);
+	const uint64_t *dense = !nonzero ? ix->zeros :
+				nonzero == ix->nwords ? rs_summary(s, ix->nsum) + ix->nsum : NULL;
+	return (struct scan){ s, dense };
 }
 
-const struct attls_rule *attls_match(const struct policy *p, const struct attls_conn *c)
+static uint64_t scan_word(const struct scan *sc, size_t nsum, size_t w)
 {
-	struct cursor cu[3];
-	cursor_for(&p->idx.by_lport, c->lport, &cu[0]);
-	cursor_for(&p->idx.by_rport, c->rport, &cu[1]);
-	cu[2].v = p->idx.wild;
-	cu[2].end = p->idx.wild + p->idx.nwild;
-	for (;;) {
-		int best = -1;
-		for (int k = 0; k < 3; k++)
-			if (cu[k].v < cu[k].end && (best < 0 || *cu[k].v < *cu[best].v))
-				best = k;
-		if (best < 0)
-			return NULL;
-		const struct attls_rule *r = &p->rules[*cu[best].v++];
+	return sc->dense ? sc->dense[w] : rs_word(sc->s, nsum, w);
+}
+
+/* A dimension's filter: rules without a condition there, or whose
+ * condition covers the connection's value. */
+struct filter {
+	struct scan any, cover;
+};
+
+struct lookup {
+	const struct attls_index *ix;
+	const struct attls_conn *c;
+	size_t nfrom, nby;
+	bool looked_up[NDIMS];
+	bool all_filters;                 /* every dimension some rule uses filters */
+	struct scan from[NDIMS];          /* where candidates come from */
+	struct filter by[NDIMS];
+};
+
+static void add_filter(struct lookup *l, uint32_t any, uint32_t cover)
+{
+	l->by[l->nby++] = (struct filter){ scan_of(l->ix, any), scan_of(l->ix, cover) };
+}
+
+/* Candidates come from the home sets of the connection's values and the
+ * wild rules; the dimensions looked up for them filter at once. */
+static void start(struct lookup *l)
+{
+	const struct attls_index *ix = l->ix;
+	for (int d = 0; d < D_DIR; d++) {
+		l->looked_up[d] = ix->homed[d];
+		if (!ix->homed[d])
+			continue;
+		struct hit h = dim_hit(ix, d, l->c);
+		if (h.home)
+			l->from[l->nfrom++] = (struct scan){ ix->pool + h.home, NULL };
+		add_filter(l, ix->any[d], h.set);
+	}
+	if (ix->wild)
+		l->from[l->nfrom++] = (struct scan){ ix->pool + ix->wild, NULL };
+	if (ix->used[D_DIR]) {
+		int k = l->c->direction == DIR_INBOUND ? 0 : l->c->direction == DIR_OUTBOUND ? 1 : 2;
+		add_filter(l, ix->dir[k], 0);
+	}
+}
+
+/* The other dimensions some rule uses: worth looking up only when many
+ * candidates are left, since testing a few costs less. */
+static void add_other_filters(struct lookup *l)
+{
+	const struct attls_index *ix = l->ix;
+	for (int d = 0; d < D_DIR; d++)
+		if (ix->used[d] && !l->looked_up[d])
+			add_filter(l, ix->any[d], dim_hit(ix, d, l->c).set);
+	l->all_filters = true;
+}
+
+static bool more_than_two(uint64_t x)
+{
+	x &= x - 1;
+	x &= x - 1;
+	return x != 0;
+}
+
+static uint64_t filtered(const struct lookup *l, size_t k0, size_t w, uint64_t x)
+{
+	size_t nsum = l->ix->nsum;
+	for (size_t k = k0; k < l->nby && x; k++)
+		x &= scan_word(&l->by[k].any, nsum, w) | scan_word(&l->by[k].cover, nsum, w);
+	return x;
+}
+
+/* ORs the words of set sc in summary block s into u (64 words). */
+static void block_or(const struct scan *sc, size_t nsum, size_t nwords, size_t s, uint64_t *u)
+{
+	size_t base = s * 64;
+	if (sc->dense) {
+		for (size_t i = 0; i < 64 && base + i < nwords; i++)
+			u[i] |= sc->dense[base + i];
+		return;
+	}
+	const uint64_t *sum = rs_summary(sc->s, nsum), *packed = sum + nsum;
+	size_t rank = rs_rank(sc->s, s);
+	for (uint64_t bits = sum[s]; bits; bits &= bits - 1)
+		u[__builtin_ctzll(bits)] |= packed[rank++];
+}
+
+/* The survivors of summary block s in one go, when many of its words have
+ * candidates: each filter is applied to the whole block with straight-line
+ * loops instead of word by word. */
+static void filter_block(struct lookup *l, size_t s, uint64_t *acc)
+{
+	size_t nsum = l->ix->nsum, nwords = l->ix->nwords, n = nwords - s * 64 < 64 ?
+		      nwords - s * 64 : 64;
+	memset(acc, 0, 64 * sizeof *acc);
+	for (size_t k = 0; k < l->nfrom; k++)
+		block_or(&l->from[k], nsum, nwords, s, acc);
+	if (!l->all_filters)
+		add_other_filters(l);
+	for (size_t k = 0; k < l->nby; k++) {
+		const struct filter *f = &l->by[k];
+		if (f->any.dense && f->cover.dense) {
+			const uint64_t *a = f->any.dense + s * 64, *b = f->cover.dense + s * 64;
+			for (size_t i = 0; i < n; i++)
+				acc[i] &= a[i] | b[i];
+			continue;
+		}
+		uint64_t u[64] = { 0 };
+		block_or(&f->any, nsum, nwords, s, u);
+		block_or(&f->cover, nsum, nwords, s, u);
+		for (size_t i = 0; i < n; i++)
+			acc[i] &= u[i];
+	}
+}
+
+/* The first candidate of word w (bits x) that passes the full test. */
+static const struct attls_rule *first_passing(const struct policy *p, const struct attls_conn *c,
+					      size_t w, uint64_t x)
+{
+	for (; x; x &= x - 1) {
+		const struct attls_rule *r = &p->rules[w * 64 + (size_t)__builtin_ctzll(x)];
 		if (rule_matches(r, c))
 			return r;
 	}
+	return NULL;
 }
 
-static int cmp_u16(const void *a, const void *b)
-{
-	uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
-	return (x > y) - (x < y);
-}
+/* Words with candidates in a summary block above which the block is
+ * filtered whole. */
+#define BLOCK_WORDS 8
 
-/* Build one port index from the rules selected by pick (and their port sets). */
-static int build_port_index(struct arena *a, struct attls_rule *rules, size_t n,
-			    const struct port_set *(*pick)(const struct attls_rule *),
-			    struct port_index *ix)
+const struct attls_rule *attls_match(const struct policy *p, const struct attls_conn *c)
 {
-	size_t nb = 1;
-	for (size_t i = 0; i < n; i++) {
-		const struct port_set *ps = pick(&rules[i]);
-		if (ps)
-			nb += 2 * ps->n;
-	}
-	if (nb == 1) {
-		memset(ix, 0, sizeof *ix);
-		return 0;
-	}
-	uint16_t *b = malloc(nb * sizeof *b);
-	if (!b)
-		return -1;
-	size_t k = 0;
-	b[k++] = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct port_set *ps = pick(&rules[i]);
-		for (size_t j = 0; ps && j < ps->n; j++) {
-			b[k++] = ps->r[j].lo;
-			if (ps->r[j].hi < 65535)
-				b[k++] = (uint16_t)(ps->r[j].hi + 1);
-		}
-	}
-	qsort(b, k, sizeof *b, cmp_u16);
-	size_t u = 0;
-	for (size_t i = 0; i < k; i++)
-		if (u == 0 || b[i] != b[u - 1])
-			b[u++] = b[i];
-	ix->nint = u;
-	ix->lo = arena_array(a, u, sizeof *ix->lo);
-	ix->off = arena_array(a, u + 1, sizeof *ix->off);
-	uint32_t *count = calloc(u + 1, sizeof *count);
-	if (!ix->lo || !ix->off || !count) {
-		free(b);
-		free(count);
-		return -1;
-	}
-	memcpy(ix->lo, b, u * sizeof *b);
-	free(b);
-
-	/* Two passes over the rules in rank order: count, then fill. The last id
-	 * written per interval guards against a rule listed twice (overlapping ranges). */
-	uint32_t *last = malloc(u * sizeof *last);
-	if (!last) {
-		free(count);
-		return -1;
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		memset(last, 0xff, u * sizeof *last);
-		if (pass == 1) {
-			ix->off[0] = 0;
-			for (size_t i = 0; i < u; i++)
-				ix->off[i + 1] = ix->off[i] + count[i];
-			ix->ids = arena_array(a, ix->off[u] ? ix->off[u] : 1, sizeof *ix->ids);
-			if (!ix->ids)
-				break;
-			memset(count, 0, (u + 1) * sizeof *count);
-		}
-		for (size_t i = 0; i < n; i++) {
-			const struct port_set *ps = pick(&rules[i]);
-			for (size_t j = 0; ps && j < ps->n; j++) {
-				size_t iv = interval_of(ix, ps->r[j].lo);
-				for (; iv < u && ix->lo[iv] <= ps->r[j].hi; iv++) {
-					if (last[iv] == rules[i].rank)
-						continue;
-					last[iv] = rules[i].rank;
-					if (pass == 1)
-						ix->ids[ix->off[iv] + count[iv]] = rules[i].rank;
-					count[iv]++;
-				}
+	struct lookup l;
+	l.ix = &p->idx;
+	l.c = c;
+	l.nfrom = l.nby = 0;
+	l.all_filters = false;
+	size_t nsum = l.ix->nsum;
+	const struct attls_rule *r = NULL;
+	start(&l);
+	for (size_t s = 0; s < nsum && l.nfrom && !r; s++) {
+		uint64_t words = 0;
+		for (size_t k = 0; k < l.nfrom; k++)
+			words |= rs_summary(l.from[k].s, nsum)[s];
+		if (rs_pop64(words) > BLOCK_WORDS) {
+			uint64_t acc[64];
+			filter_block(&l, s, acc);
+			for (; words && !r; words &= words - 1) {
+				size_t i = (size_t)__builtin_ctzll(words);
+				r = first_passing(p, c, s * 64 + i, acc[i]);
 			}
+			continue;
+		}
+		for (; words && !r; words &= words - 1) {
+			size_t w = s * 64 + (size_t)__builtin_ctzll(words);
+			uint64_t x = 0;
+			for (size_t k = 0; k < l.nfrom; k++)
+				x |= rs_word(l.from[k].s, nsum, w);
+			x = filtered(&l, 0, w, x);
+			if (!l.all_filters && more_than_two(x)) {
+				size_t k0 = l.nby;
+				add_other_filters(&l);
+				x = filtered(&l, k0, w, x);
+			}
+			r = first_passing(p, c, w, x);
 		}
 	}
-	free(last);
-	free(count);
-	return ix->ids ? 0 : -1;
+	return r;
 }
 
-static const struct port_set *pick_lport(const struct attls_rule *r)
-{
-	return r->lports.n ? &r->lports : NULL;
-}
-
-static const struct port_set *pick_rport(const struct attls_rule *r)
-{
-	return !r->lports.n && r->rports.n ? &r->rports : NULL;
-}
-
-int attls_index_build(struct policy *p)
-{
-	struct attls_index *ix = &p->idx;
-	if (build_port_index(&p->arena, p->rules, p->nrules, pick_lport, &ix->by_lport) ||
-	    build_port_index(&p->arena, p->rules, p->nrules, pick_rport, &ix->by_rport))
-		return -1;
-	ix->wild = arena_array(&p->arena, p->nrules ? p->nrules : 1, sizeof *ix->wild);
-	if (!ix->wild)
-		return -1;
-	for (size_t i = 0; i < p->nrules; i++) {
-		if (!p->rules[i].lports.n && !p->rules[i].rports.n)
-			ix->wild[ix->nwild++] = (uint32_t)i;
-		p->uses_jobname |= p->rules[i].jobname != NULL;
-		p->uses_userid |= p->rules[i].userid != NULL;
-		if (dir_ok(&p->rules[i], DIR_OUTBOUND)) {
-			p->outbound_local_addr |= p->rules[i].local.n != 0;
-			p->outbound_local_port |= p->rules[i].lports.n != 0;
-		}
-	}
-	return 0;
-}
+size_t attls_index_size(const struct policy *p) { return p->idx.bytes; }
 
 bool attls_uses_jobname(const struct policy *p) { return p->uses_jobname; }
 bool attls_uses_userid(const struct policy *p) { return p->uses_userid; }

@@ -2,7 +2,7 @@
 # matching, snapshots). Linked into every program and into libattls.so.
 POLICY_SRCS := policy/addr.c policy/diag.c policy/lexer.c policy/schema.c policy/values.c \
                policy/parser.c policy/validate.c policy/ciphers.c policy/attls_model.c \
-               policy/match.c policy/ipsec_model.c policy/policy.c \
+               policy/ruleset.c policy/index.c policy/match.c policy/ipsec_model.c policy/policy.c \
                policy/storeurl.c
 
 CORE_SRCS := $(COMMON_SRCS) $(POLICY_SRCS)
