@@ -99,9 +99,7 @@ static inline void attls_literal(const char *pat, bool suffix, const char **lit,
 		return;
 	size_t n = strlen(pat), first = strcspn(pat, "*?"), last = n;
 	while (last > 0 && pat[last - 1] != '*' && pat[last - 1] != '?')
-		last--;
-	if (first == n)
-		last = 0;
+		last--;      /* no wildcard: 0, the whole pattern */
 	*lit = suffix ? pat + last : pat;
 	*len = suffix ? n - last : first;
 }
