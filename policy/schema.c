@@ -558,6 +558,9 @@ struct slot {
 static struct slot stmt_slot[STMT_SLOTS];
 static struct slot param_slot[PARAM_SLOTS];
 static bool hashed = true;             /* false: a table overflowed, search linearly */
+/* Bytes (folded) that start some parameter name: most value words the
+ * parser asks about ("443", "10.0.0.0/8") are rejected without hashing. */
+static bool param_first[256];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 static unsigned char fold(unsigned char c)
@@ -616,6 +619,7 @@ static void build_tables(void)
 			const struct param_schema *ps = &ss->params[k];
 			if (schema_param_slow(ss, ps->name) == ps)
 				hashed &= put(param_slot, PARAM_SLOTS, name_hash(ss, ps->name), ps, ss);
+			param_first[fold((unsigned char)ps->name[0])] = true;
 		}
 	}
 }
@@ -647,7 +651,9 @@ const struct stmt_schema *schema_stmt(const char *name)
 const struct param_schema *schema_param(const struct stmt_schema *s, const char *name)
 {
 	pthread_once(&tables_once, build_tables);
-	return hashed ? find(param_slot, PARAM_SLOTS, s, name) : schema_param_slow(s, name);
+	if (!hashed)
+		return schema_param_slow(s, name);
+	return param_first[fold((unsigned char)name[0])] ? find(param_slot, PARAM_SLOTS, s, name) : NULL;
 }
 
 /* z/OS parameters with no place in attls at all, so users porting a policy
