@@ -61,14 +61,38 @@ static int ev_range(struct events *e, const uint64_t lo[2], const uint64_t hi[2]
 	return ev_push(e, nhi, nlo, rank, -1);
 }
 
-static int cmp_event(const void *x, const void *y)
+/* Events in key order (ties in any order): a byte-wise radix sort that
+ * skips the bytes every key shares, so port and IPv4 keys take two to four
+ * passes. Returns 0, or -1 on ENOMEM. */
+static int sort_events(struct events *e)
 {
-	const struct event *a = x, *b = y;
-	if (a->hi != b->hi)
-		return a->hi < b->hi ? -1 : 1;
-	if (a->lo != b->lo)
-		return a->lo < b->lo ? -1 : 1;
-	return (a->rank > b->rank) - (a->rank < b->rank);
+	uint64_t or_[2] = { 0, 0 }, and_[2] = { ~0ull, ~0ull };
+	for (size_t i = 0; i < e->n; i++) {
+		or_[0] |= e->v[i].hi;
+		or_[1] |= e->v[i].lo;
+		and_[0] &= e->v[i].hi;
+		and_[1] &= e->v[i].lo;
+	}
+	struct event *tmp = malloc((e->n ? e->n : 1) * sizeof *tmp);
+	if (!tmp)
+		return -1;
+	for (int pass = 0; pass < 16; pass++) {
+		int half = pass < 8 ? 1 : 0, shift = pass % 8 * 8;
+		if (!(((or_[half] ^ and_[half]) >> shift) & 0xff))
+			continue;
+		size_t count[257] = { 0 };
+		for (size_t i = 0; i < e->n; i++)
+			count[((half ? e->v[i].lo : e->v[i].hi) >> shift & 0xff) + 1]++;
+		for (int k = 0; k < 256; k++)
+			count[k + 1] += count[k];
+		for (size_t i = 0; i < e->n; i++)
+			tmp[count[(half ? e->v[i].lo : e->v[i].hi) >> shift & 0xff]++] = e->v[i];
+		struct event *t = e->v;
+		e->v = tmp;
+		tmp = t;
+	}
+	free(tmp);
+	return 0;
 }
 
 /* Range of one rule's condition in one key space. */
@@ -145,7 +169,8 @@ static int sweep(struct rs_builder *rb, struct arena *a, struct events *e,
 	memset(m, 0, sizeof *m);
 	if (!e->n)
 		return 0;
-	qsort(e->v, e->n, sizeof *e->v, cmp_event);
+	if (sort_events(e))
+		return -1;
 	size_t cap = e->n + 1, n = 0;
 	uint64_t *khi = malloc(cap * sizeof *khi), *klo = malloc(cap * sizeof *klo);
 	uint32_t *set = malloc(cap * sizeof *set);
