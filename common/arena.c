@@ -1,6 +1,7 @@
 #include "common/arena.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,8 +110,11 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 
 char *arena_concat(struct arena *a, ...)
 {
+	/* lengths measured once; more than 8 parts take a second pass */
+	const char *part[8];
+	size_t plen[8], n = 0, len = 0;
+	bool more = false;
 	va_list ap;
-	size_t len = 0;
 	va_start(ap, a);
 	for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
 		size_t l = strlen(s);
@@ -119,19 +123,32 @@ char *arena_concat(struct arena *a, ...)
 			return NULL;
 		}
 		len += l;
+		if (n < 8) {
+			part[n] = s;
+			plen[n++] = l;
+		} else {
+			more = true;
+		}
 	}
 	va_end(ap);
-	char *p = alloc_raw(a, len + 1);
+	char *p = alloc_raw(a, len + 1), *o = p;
 	if (!p)
 		return NULL;
-	char *o = p;
-	va_start(ap, a);
-	for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *)) {
-		size_t l = strlen(s);
-		memcpy(o, s, l);
-		o += l;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(o, part[i], plen[i]);
+		o += plen[i];
 	}
-	va_end(ap);
+	if (more) {
+		va_start(ap, a);
+		size_t i = 0;
+		for (const char *s = va_arg(ap, const char *); s; s = va_arg(ap, const char *))
+			if (i++ >= 8) {
+				size_t l = strlen(s);
+				memcpy(o, s, l);
+				o += l;
+			}
+		va_end(ap);
+	}
 	*o = '\0';
 	return p;
 }

@@ -92,6 +92,8 @@ START_TEST(printf_and_concat_of_any_length)
 	ck_assert_str_eq(arena_concat(&a, "TTLSEnvironmentAction", " ", "env1", NULL),
 			 "TTLSEnvironmentAction env1");
 	ck_assert_str_eq(arena_concat(&a, NULL), "");
+	ck_assert_str_eq(arena_concat(&a, "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", NULL),
+			 "1234567891011");
 	char *q = arena_concat(&a, big, big, NULL);
 	ck_assert_uint_eq(strlen(q), 2 * (sizeof big - 1));
 	arena_free(&a);
