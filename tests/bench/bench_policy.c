@@ -26,8 +26,12 @@
  *   middle   Jobname patterns that differ only between two '*' (a*12*z): the
  *            index narrows names by literal prefix and suffix, so these are
  *            tested one by one
+ *   nested   port ranges inside each other (rule i: 1+i to 65534-i, Inbound
+ *            only for even i): every elementary interval has its own set of
+ *            rules, the index's largest
  * Lookups mix connections that hit a rule with ones no rule covers (the
- * common case for a program's other traffic).
+ * common case for a program's other traffic). Each lookup row also gives the
+ * memory the index takes.
  *
  * Loads: "shared" is the ports mix with a few shared action sets; "distinct"
  * gives every rule its own environment and connection action and its own
@@ -210,6 +214,14 @@ static void rule_worst(FILE *f, int i, int n)
 		k & 16 ? "a*" : "b*", k == 31 ? "Outbound" : "Both");
 }
 
+/* nested: ranges inside each other */
+static void rule_nested(FILE *f, int i, int n)
+{
+	(void)n;
+	fprintf(f, "  LocalPortRange %d-%d\n  Direction %s\n", 1 + i, 65534 - i,
+		i % 2 ? "Outbound" : "Inbound");
+}
+
 /* middle: a*<i>*z */
 static void rule_middle(FILE *f, int i, int n)
 {
@@ -276,10 +288,11 @@ static void set_v6(struct ip_addr *a, bool ula, int i, int host)
 	a->b[15] = (uint8_t)host;
 }
 
-enum mix { MIX_PORTS, MIX_MIXED, MIX_NOPORT, MIX_ONEPORT, MIX_NAMES, MIX_WORST, MIX_MIDDLE, NMIX };
+enum mix { MIX_PORTS, MIX_MIXED, MIX_NOPORT, MIX_ONEPORT, MIX_NAMES, MIX_WORST, MIX_MIDDLE,
+	   MIX_NESTED, NMIX };
 
 static const char *const mix_names[NMIX] = {
-	"ports", "mixed", "noport", "oneport", "names", "worst", "middle",
+	"ports", "mixed", "noport", "oneport", "names", "worst", "middle", "nested",
 };
 
 static void conn_for(enum mix mix, int n, struct attls_conn *c, char *job, char *user)
@@ -347,6 +360,10 @@ static void conn_for(enum mix mix, int n, struct attls_conn *c, char *job, char 
 	case MIX_MIDDLE:
 		snprintf(job, 16, hit ? "a-%d-z" : "a-%d-y", k);
 		break;
+	case MIX_NESTED:
+		c->lport = (uint16_t)rnd(65536);
+		c->direction = DIR_OUTBOUND;   /* the first match is an odd rule, deep */
+		break;
 	default:
 		break;
 	}
@@ -373,7 +390,8 @@ static char *gen_policy(enum mix mix, int n, size_t *len)
 		case MIX_ONEPORT: rule_oneport(f, i, n); break;
 		case MIX_NAMES: rule_names(f, i, n); break;
 		case MIX_WORST: rule_worst(f, i, n); break;
-		default: rule_middle(f, i, n); break;
+		case MIX_MIDDLE: rule_middle(f, i, n); break;
+		default: rule_nested(f, i, n); break;
 		}
 		rule_tail(f, i);
 	}
@@ -479,10 +497,16 @@ static size_t check_agreement(const struct policy *p, const struct conns *cs, en
 	return hits;
 }
 
+/* The same connections for a mix and size in every mode and run. */
+static void seed(enum mix mix, int n)
+{
+	rng = 0x6a09e667f3bcc908ull + (uint64_t)mix * 977 + (uint64_t)n;
+}
+
 static void bench_lookup(enum mix mix, int n)
 {
 	size_t len;
-	rng = 0x6a09e667f3bcc908ull + (uint64_t)mix * 977 + (uint64_t)n;
+	seed(mix, n);
 	char *text = gen_policy(mix, n, &len);
 	struct policy *p = load(text, len);
 	static struct conns cs;
@@ -491,8 +515,8 @@ static void bench_lookup(enum mix mix, int n)
 	struct spread idx = time_lookups(p, &cs, attls_match);
 	struct spread plain = time_lookups(p, &cs, walk);
 	printf("match %-8s %6d rules: %8.1f ns (%.1f-%.1f) per lookup; walk %10.1f ns; "
-	       "%3.0f%% match\n", mix_names[mix], n, idx.median, idx.min, idx.max, plain.median,
-	       100.0 * (double)hits / NCONNS);
+	       "%3.0f%% match; index %6zu KiB\n", mix_names[mix], n, idx.median, idx.min, idx.max,
+	       plain.median, 100.0 * (double)hits / NCONNS, attls_index_size(p) / 1024);
 	policy_unref(p);
 	free(text);
 }
@@ -519,6 +543,7 @@ static void once(const char *mix, int n)
 	struct policy *p = load(text, len);
 	if (!load_mix) {
 		static struct conns cs;
+		seed(mix_of(mix), n);
 		gen_conns(mix_of(mix), n, &cs);
 		size_t h = 0;
 		for (int i = 0; i < NCONNS; i++)
