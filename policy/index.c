@@ -310,6 +310,12 @@ static const char *pattern_of(const struct attls_rule *r, int d)
 
 static bool is_suffix_dim(int d) { return d == D_JOB_SUF || d == D_USER_SUF; }
 
+static struct name_trie *trie_of(struct attls_index *ix, int d)
+{
+	return d == D_JOB_PRE ? &ix->job_pre : d == D_JOB_SUF ? &ix->job_suf :
+	       d == D_USER_PRE ? &ix->user_pre : &ix->user_suf;
+}
+
 /* The trie of one name dimension. */
 static int build_trie(struct policy *p, struct rs_builder *rb, int d, struct name_trie *out)
 {
@@ -442,9 +448,11 @@ static void keyspaces(struct attls_index *ix, struct keyspace ks[NSPACES])
 	ks[0] = (struct keyspace){ &ix->lport, port_range, 1, { 0, 65535 }, false };
 	ks[1] = (struct keyspace){ &ix->rport, port_range, 0, { 0, 65535 }, false };
 	ks[2] = (struct keyspace){ &ix->laddr4, addr_range, AF_INET, { 0, UINT32_MAX }, false };
-	ks[3] = (struct keyspace){ &ix->laddr6, addr_range, AF_INET6, { UINT64_MAX, UINT64_MAX }, true };
+	ks[3] = (struct keyspace){ &ix->laddr6, addr_range, AF_INET6, { UINT64_MAX, UINT64_MAX },
+				   true };
 	ks[4] = (struct keyspace){ &ix->raddr4, addr_range, -AF_INET, { 0, UINT32_MAX }, false };
-	ks[5] = (struct keyspace){ &ix->raddr6, addr_range, -AF_INET6, { UINT64_MAX, UINT64_MAX }, true };
+	ks[5] = (struct keyspace){ &ix->raddr6, addr_range, -AF_INET6, { UINT64_MAX, UINT64_MAX },
+				   true };
 }
 
 /* The dimension of key space k. */
@@ -461,8 +469,7 @@ static size_t spread(const struct builder *b, const struct attls_rule *r, int d)
 		attls_literal(pattern_of(r, d), is_suffix_dim(d), &lit, &len);
 		if (!len)
 			return SIZE_MAX;
-		const struct name_trie *t = d == D_JOB_PRE ? &ix->job_pre : d == D_JOB_SUF ?
-					    &ix->job_suf : d == D_USER_PRE ? &ix->user_pre : &ix->user_suf;
+		const struct name_trie *t = trie_of(ix, d);
 		return b->submax[d - D_JOB_PRE][trie_node_of(t, lit, len, is_suffix_dim(d))];
 	}
 	struct keyspace ks[NSPACES];
@@ -546,12 +553,12 @@ static int build_homes(struct builder *b)
 			rc = home_sets(b, mask + (size_t)d * nwords, iv_set(ks[k].m, i),
 				       iv_home(ks[k].m, i), 1, memo, nmemo);
 	}
-	struct name_trie *tries[4] = { &ix->job_pre, &ix->job_suf, &ix->user_pre, &ix->user_suf };
-	for (int t = 0; !rc && t < 4; t++) {
+	for (int d = D_JOB_PRE; !rc && d <= D_USER_SUF; d++) {
+		struct name_trie *t = trie_of(ix, d);
 		memset(memo, 0xff, nmemo * sizeof *memo);
-		for (size_t i = 0; !rc && i < tries[t]->n; i++)
-			rc = home_sets(b, mask + (size_t)(D_JOB_PRE + t) * nwords,
-				       &tries[t]->node[i].set, &tries[t]->node[i].home, 1, memo, nmemo);
+		for (size_t i = 0; !rc && i < t->n; i++)
+			rc = home_sets(b, mask + (size_t)d * nwords, &t->node[i].set, &t->node[i].home, 1,
+				       memo, nmemo);
 	}
 	for (int d = 0; !rc && d < NDIMS; d++)
 		for (size_t w = 0; w < ix->nwords; w++)
@@ -625,12 +632,11 @@ static int build_dims(struct builder *b)
 			return -1;
 		ix->bytes += ks[k].m->n * (ks[k].wide ? sizeof *ks[k].m->v128 : sizeof *ks[k].m->v32);
 	}
-	struct name_trie *tries[4] = { &ix->job_pre, &ix->job_suf, &ix->user_pre, &ix->user_suf };
-	for (int t = 0; t < 4; t++) {
-		if (build_trie(b->p, &b->rb, D_JOB_PRE + t, tries[t]) ||
-		    submax_init(&b->submax[t], &b->rb, tries[t]))
+	for (int d = D_JOB_PRE; d <= D_USER_SUF; d++) {
+		struct name_trie *t = trie_of(ix, d);
+		if (build_trie(b->p, &b->rb, d, t) || submax_init(&b->submax[d - D_JOB_PRE], &b->rb, t))
 			return -1;
-		ix->bytes += tries[t]->n * sizeof *tries[t]->node;
+		ix->bytes += t->n * sizeof *t->node;
 	}
 	for (int d = 0; d < D_DIR; d++)
 		if (set_of(b, no_condition, d, &ix->any[d]))

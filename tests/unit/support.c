@@ -81,6 +81,38 @@ struct policy *must_load(const char *text, struct diags *d)
 	return p;
 }
 
+struct policy *must_load_quiet(const char *text)
+{
+	struct diags d;
+	diags_init(&d);
+	struct policy *p = must_load(text, &d);
+	diags_free(&d);
+	return p;
+}
+
+struct attls_conn test_conn(int dir, const char *laddr, unsigned lport, const char *raddr,
+			    unsigned rport, const char *job, const char *user)
+{
+	struct attls_conn c;
+	memset(&c, 0, sizeof c);
+	c.direction = dir;
+	ck_assert_int_eq(ip_addr_parse(laddr, &c.local), 0);
+	ck_assert_int_eq(ip_addr_parse(raddr, &c.remote), 0);
+	c.lport = (uint16_t)lport;
+	c.rport = (uint16_t)rport;
+	c.jobname = job;
+	c.userid = user;
+	return c;
+}
+
+const char *test_matched(const struct policy *p, struct attls_conn c)
+{
+	const struct attls_rule *a = attls_match(p, &c);
+	const struct attls_rule *b = attls_explain(p, &c, NULL, NULL);
+	ck_assert_ptr_eq(a, b);
+	return a ? a->name : NULL;
+}
+
 static void expect_at(const char *text, enum diag_sev sev, unsigned line, const char *tok,
 		      const char *msg, const char *hint)
 {

@@ -8,6 +8,7 @@
 #include <check.h>
 #include <stdbool.h>
 
+#include "policy/attls.h"
 #include "policy/diag.h"
 #include "policy/policy.h"
 
@@ -33,6 +34,16 @@ const struct diag *find_diag(const struct diags *d, enum diag_sev sev, unsigned 
 /* Load text that must be valid; fails the test (printing the diagnostics)
  * when it is not. Warnings are allowed; they stay in *d for the caller. */
 struct policy *must_load(const char *text, struct diags *d);
+/* The same, when the diagnostics do not matter. */
+struct policy *must_load_quiet(const char *text);
+
+/* A connection to look up (addresses in text form, which must parse). */
+struct attls_conn test_conn(int dir, const char *laddr, unsigned lport, const char *raddr,
+			    unsigned rport, const char *job, const char *user);
+/* The name of the rule c maps to, or NULL; fails the test when the indexed
+ * lookup and the plain walk disagree. */
+const char *test_matched(const struct policy *p, struct attls_conn c);
+
 /* Load text that must be rejected with an error at the token tok on line,
  * whose message contains msg and, when hint is not NULL, whose hint contains
  * hint. Prints the diagnostics and fails the test otherwise. */

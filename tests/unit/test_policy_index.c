@@ -17,39 +17,7 @@
 #include "tests/unit/fixtures.h"
 #include "tests/unit/support.h"
 
-static struct attls_conn conn(int dir, const char *laddr, unsigned lport, const char *raddr,
-			      unsigned rport, const char *job, const char *user)
-{
-	struct attls_conn c;
-	memset(&c, 0, sizeof c);
-	c.direction = dir;
-	ck_assert_int_eq(ip_addr_parse(laddr, &c.local), 0);
-	ck_assert_int_eq(ip_addr_parse(raddr, &c.remote), 0);
-	c.lport = (uint16_t)lport;
-	c.rport = (uint16_t)rport;
-	c.jobname = job;
-	c.userid = user;
-	return c;
-}
-
-#define IN(l, lp, r, rp) conn(DIR_INBOUND, l, lp, r, rp, "nginx", "www")
-
-static const char *matched(const struct policy *p, struct attls_conn c)
-{
-	const struct attls_rule *a = attls_match(p, &c);
-	const struct attls_rule *b = attls_explain(p, &c, NULL, NULL);
-	ck_assert_ptr_eq(a, b);
-	return a ? a->name : NULL;
-}
-
-static struct policy *load(const char *text)
-{
-	struct diags d;
-	diags_init(&d);
-	struct policy *p = must_load(text, &d);
-	diags_free(&d);
-	return p;
-}
+#define IN(l, lp, r, rp) test_conn(DIR_INBOUND, l, lp, r, rp, "nginx", "www")
 
 /* n rules "rNNNNN" in rank order (priorities n..1), rule i given the
  * conditions cond(i); the rest of the policy is BASE. */
@@ -65,7 +33,7 @@ static struct policy *load_generated(int n, void (*cond)(FILE *, int))
 	}
 	fputs(BASE, f);
 	fclose(f);
-	struct policy *p = load(text);
+	struct policy *p = must_load_quiet(text);
 	free(text);
 	return p;
 }
@@ -86,10 +54,10 @@ START_TEST(ranks_on_word_and_summary_boundaries)
 		char addr[32], want[16];
 		snprintf(addr, sizeof addr, "10.0.%d.%d", ranks[k] / 256, ranks[k] % 256);
 		snprintf(want, sizeof want, "r%05d", ranks[k]);
-		ck_assert_str_eq(matched(p, IN("10.1.1.1", 443, addr, 5555)), want);
-		ck_assert_ptr_null(matched(p, IN("10.1.1.1", 444, addr, 5555)));
+		ck_assert_str_eq(test_matched(p, IN("10.1.1.1", 443, addr, 5555)), want);
+		ck_assert_ptr_null(test_matched(p, IN("10.1.1.1", 444, addr, 5555)));
 	}
-	ck_assert_ptr_null(matched(p, IN("10.1.1.1", 443, "10.0.200.1", 5555)));
+	ck_assert_ptr_null(test_matched(p, IN("10.1.1.1", 443, "10.0.200.1", 5555)));
 	ck_assert_uint_gt(attls_index_size(p), 0);
 	policy_unref(p);
 }
@@ -108,9 +76,9 @@ static void two_blocks(FILE *f, int i)
 START_TEST(a_sparse_set_across_summary_words)
 {
 	struct policy *p = load_generated(4200, two_blocks);
-	ck_assert_str_eq(matched(p, IN("10.1.1.1", 443, "192.0.2.1", 5555)), "r04100");
-	ck_assert_str_eq(matched(p, IN("10.1.1.1", 80, "192.0.2.1", 5555)), "r00005");
-	ck_assert_ptr_null(matched(p, IN("10.1.1.1", 81, "192.0.2.1", 5555)));
+	ck_assert_str_eq(test_matched(p, IN("10.1.1.1", 443, "192.0.2.1", 5555)), "r04100");
+	ck_assert_str_eq(test_matched(p, IN("10.1.1.1", 80, "192.0.2.1", 5555)), "r00005");
+	ck_assert_ptr_null(test_matched(p, IN("10.1.1.1", 81, "192.0.2.1", 5555)));
 	policy_unref(p);
 }
 END_TEST
@@ -142,22 +110,22 @@ static void block_and_sparse_filter(FILE *f, int i)
 START_TEST(many_candidates_are_filtered_in_blocks)
 {
 	struct policy *ps = load_generated(6000, block_and_sparse_filter);
-	struct attls_conn c = conn(DIR_INBOUND, "10.1.1.1", 443, "192.0.2.9", 1, "kx", "u");
-	ck_assert_str_eq(matched(ps, c), "r05000");
+	struct attls_conn c = test_conn(DIR_INBOUND, "10.1.1.1", 443, "192.0.2.9", 1, "kx", "u");
+	ck_assert_str_eq(test_matched(ps, c), "r05000");
 	c.jobname = "x";
-	ck_assert_str_eq(matched(ps, c), "r05001");
+	ck_assert_str_eq(test_matched(ps, c), "r05001");
 	c.direction = DIR_OUTBOUND;
-	ck_assert_str_eq(matched(ps, c), "r04096");
+	ck_assert_str_eq(test_matched(ps, c), "r04096");
 	c.lport = 444;
-	ck_assert_ptr_null(matched(ps, c));
+	ck_assert_ptr_null(test_matched(ps, c));
 	policy_unref(ps);
 
 	struct policy *p = load_generated(6000, crowd);
-	ck_assert_str_eq(matched(p, IN("10.1.1.1", 443, "10.2.2.2", 1000)), "r04101");
-	ck_assert_str_eq(matched(p, IN("10.1.1.1", 8443, "10.2.2.2", 1000)), "r04100");
-	ck_assert_str_eq(matched(p, IN("10.1.1.1", 8443, "10.2.2.2", 2000)), "r00000");
-	ck_assert_ptr_null(matched(p, IN("10.1.1.1", 80, "10.2.2.2", 1000)));
-	ck_assert_ptr_null(matched(p, IN("10.1.1.1", 443, "10.2.2.2", 3000)));
+	ck_assert_str_eq(test_matched(p, IN("10.1.1.1", 443, "10.2.2.2", 1000)), "r04101");
+	ck_assert_str_eq(test_matched(p, IN("10.1.1.1", 8443, "10.2.2.2", 1000)), "r04100");
+	ck_assert_str_eq(test_matched(p, IN("10.1.1.1", 8443, "10.2.2.2", 2000)), "r00000");
+	ck_assert_ptr_null(test_matched(p, IN("10.1.1.1", 80, "10.2.2.2", 1000)));
+	ck_assert_ptr_null(test_matched(p, IN("10.1.1.1", 443, "10.2.2.2", 3000)));
 	policy_unref(p);
 }
 END_TEST
@@ -175,19 +143,19 @@ static void shared_port(FILE *f, int i)
 START_TEST(rules_sharing_a_port_are_found_by_their_other_conditions)
 {
 	struct policy *p = load_generated(3000, shared_port);
-	struct attls_conn c = conn(DIR_INBOUND, "10.1.1.1", 443, "10.2.2.2", 5555, "prog1234.x", "u");
-	ck_assert_str_eq(matched(p, c), "r01234");
+	struct attls_conn c = test_conn(DIR_INBOUND, "10.1.1.1", 443, "10.2.2.2", 5555, "prog1234.x", "u");
+	ck_assert_str_eq(test_matched(p, c), "r01234");
 	c.jobname = "prog12.";
-	ck_assert_str_eq(matched(p, c), "r00012");
+	ck_assert_str_eq(test_matched(p, c), "r00012");
 	c.jobname = "prog12";
-	ck_assert_ptr_null(matched(p, c));
+	ck_assert_ptr_null(test_matched(p, c));
 	c.jobname = "other";
-	ck_assert_ptr_null(matched(p, c));
-	ck_assert_str_eq(matched(p, conn(DIR_INBOUND, "10.1.1.1", 443, "192.0.2.7", 1, "other", "u")),
+	ck_assert_ptr_null(test_matched(p, c));
+	ck_assert_str_eq(test_matched(p, test_conn(DIR_INBOUND, "10.1.1.1", 443, "192.0.2.7", 1, "other", "u")),
 			 "r02999");
 	c.lport = 80;
 	c.jobname = "prog1234.x";
-	ck_assert_ptr_null(matched(p, c));
+	ck_assert_ptr_null(test_matched(p, c));
 	policy_unref(p);
 }
 END_TEST
@@ -196,30 +164,31 @@ END_TEST
 
 START_TEST(ports_at_both_ends)
 {
-	struct policy *p = load(RULE("top", "LocalPortRange 65535 Priority 4")
-				RULE("low", "LocalPortRange 1-2 Priority 3")
-				RULE("tail", "RemotePortRange 65000-65535 Priority 2")
-				RULE("zero", "RemotePortRange 0-10 Priority 1") BASE);
-	ck_assert_str_eq(matched(p, IN("10.0.0.1", 65535, "10.0.0.2", 20)), "top");
-	ck_assert_str_eq(matched(p, IN("10.0.0.1", 1, "10.0.0.2", 20)), "low");
-	ck_assert_str_eq(matched(p, IN("10.0.0.1", 0, "10.0.0.2", 65535)), "tail");
-	ck_assert_str_eq(matched(p, IN("10.0.0.1", 65534, "10.0.0.2", 0)), "zero");
-	ck_assert_ptr_null(matched(p, IN("10.0.0.1", 0, "10.0.0.2", 11)));
-	ck_assert_ptr_null(matched(p, IN("10.0.0.1", 3, "10.0.0.2", 64999)));
+	struct policy *p = must_load_quiet(RULE("top", "LocalPortRange 65535 Priority 4")
+					   RULE("low", "LocalPortRange 1-2 Priority 3")
+					   RULE("tail", "RemotePortRange 65000-65535 Priority 2")
+					   RULE("zero", "RemotePortRange 0-10 Priority 1") BASE);
+	ck_assert_str_eq(test_matched(p, IN("10.0.0.1", 65535, "10.0.0.2", 20)), "top");
+	ck_assert_str_eq(test_matched(p, IN("10.0.0.1", 1, "10.0.0.2", 20)), "low");
+	ck_assert_str_eq(test_matched(p, IN("10.0.0.1", 0, "10.0.0.2", 65535)), "tail");
+	ck_assert_str_eq(test_matched(p, IN("10.0.0.1", 65534, "10.0.0.2", 0)), "zero");
+	ck_assert_ptr_null(test_matched(p, IN("10.0.0.1", 0, "10.0.0.2", 11)));
+	ck_assert_ptr_null(test_matched(p, IN("10.0.0.1", 3, "10.0.0.2", 64999)));
 	policy_unref(p);
 }
 END_TEST
 
 START_TEST(ipv4_at_both_ends)
 {
-	struct policy *p = load(RULE("high", "RemoteAddr 255.255.255.0-255.255.255.255 Priority 2")
-				RULE("low", "LocalAddr 0.0.0.0/31 Priority 1") BASE);
-	ck_assert_str_eq(matched(p, IN("10.0.0.1", 1, "255.255.255.255", 1)), "high");
-	ck_assert_str_eq(matched(p, IN("10.0.0.1", 1, "255.255.255.0", 1)), "high");
-	ck_assert_ptr_null(matched(p, IN("10.0.0.1", 1, "255.255.254.255", 1)));
-	ck_assert_str_eq(matched(p, IN("0.0.0.1", 1, "10.0.0.1", 1)), "low");
-	ck_assert_str_eq(matched(p, IN("0.0.0.0", 1, "10.0.0.1", 1)), "low");
-	ck_assert_ptr_null(matched(p, IN("0.0.0.2", 1, "10.0.0.1", 1)));
+	struct policy *p = must_load_quiet(
+		RULE("high", "RemoteAddr 255.255.255.0-255.255.255.255 Priority 2")
+		RULE("low", "LocalAddr 0.0.0.0/31 Priority 1") BASE);
+	ck_assert_str_eq(test_matched(p, IN("10.0.0.1", 1, "255.255.255.255", 1)), "high");
+	ck_assert_str_eq(test_matched(p, IN("10.0.0.1", 1, "255.255.255.0", 1)), "high");
+	ck_assert_ptr_null(test_matched(p, IN("10.0.0.1", 1, "255.255.254.255", 1)));
+	ck_assert_str_eq(test_matched(p, IN("0.0.0.1", 1, "10.0.0.1", 1)), "low");
+	ck_assert_str_eq(test_matched(p, IN("0.0.0.0", 1, "10.0.0.1", 1)), "low");
+	ck_assert_ptr_null(test_matched(p, IN("0.0.0.2", 1, "10.0.0.1", 1)));
 	policy_unref(p);
 }
 END_TEST
@@ -228,42 +197,42 @@ START_TEST(ipv6_ranges_that_end_where_the_low_half_wraps)
 {
 	/* the first ends at ...:ffff:ffff:ffff:ffff, so its end falls in the
 	 * next high half; the second runs to the last address of all */
-	struct policy *p = load(RULE("wrap", "RemoteAddr 2001:db8::/64 Priority 3")
-				RULE("next", "RemoteAddr 2001:db8:0:1::/64 Priority 2")
-				RULE("last", "LocalAddr ffff:ffff:ffff:ffff::/64 Priority 1") BASE);
-	ck_assert_str_eq(matched(p, IN("fd00::1", 1, "2001:db8::ffff:ffff:ffff:ffff", 1)), "wrap");
-	ck_assert_str_eq(matched(p, IN("fd00::1", 1, "2001:db8::", 1)), "wrap");
-	ck_assert_str_eq(matched(p, IN("fd00::1", 1, "2001:db8:0:1::", 1)), "next");
-	ck_assert_ptr_null(matched(p, IN("fd00::1", 1, "2001:db8:0:2::", 1)));
-	ck_assert_ptr_null(matched(p, IN("fd00::1", 1, "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", 1)));
-	ck_assert_str_eq(matched(p, IN("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, "10.0.0.1", 1)),
+	struct policy *p = must_load_quiet(RULE("wrap", "RemoteAddr 2001:db8::/64 Priority 3")
+					   RULE("next", "RemoteAddr 2001:db8:0:1::/64 Priority 2")
+					   RULE("last", "LocalAddr ffff:ffff:ffff:ffff::/64 Priority 1") BASE);
+	ck_assert_str_eq(test_matched(p, IN("fd00::1", 1, "2001:db8::ffff:ffff:ffff:ffff", 1)), "wrap");
+	ck_assert_str_eq(test_matched(p, IN("fd00::1", 1, "2001:db8::", 1)), "wrap");
+	ck_assert_str_eq(test_matched(p, IN("fd00::1", 1, "2001:db8:0:1::", 1)), "next");
+	ck_assert_ptr_null(test_matched(p, IN("fd00::1", 1, "2001:db8:0:2::", 1)));
+	ck_assert_ptr_null(test_matched(p, IN("fd00::1", 1, "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", 1)));
+	ck_assert_str_eq(test_matched(p, IN("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1, "10.0.0.1", 1)),
 			 "last");
-	ck_assert_ptr_null(matched(p, IN("ffff:ffff:ffff:fffe:ffff:ffff:ffff:ffff", 1, "10.0.0.1", 1)));
+	ck_assert_ptr_null(test_matched(p, IN("ffff:ffff:ffff:fffe:ffff:ffff:ffff:ffff", 1, "10.0.0.1", 1)));
 	/* an IPv4 connection is not in an IPv6 rule, even with equal leading bytes */
-	ck_assert_ptr_null(matched(p, IN("10.0.0.1", 1, "32.1.13.184", 1)));
+	ck_assert_ptr_null(test_matched(p, IN("10.0.0.1", 1, "32.1.13.184", 1)));
 	policy_unref(p);
 }
 END_TEST
 
 START_TEST(families_and_directions_no_rule_names)
 {
-	struct policy *p = load(RULE("in4", "RemoteAddr 10.0.0.0/8 Priority 3")
-				"TTLSRule both { LocalPortRange 443 Direction Both Priority 2 "
-				"TTLSGroupActionRef g TTLSEnvironmentActionRef e }\n"
-				"TTLSRule out { LocalPortRange 443 Direction Outbound Priority 1 "
-				"TTLSGroupActionRef g TTLSEnvironmentActionRef e }\n" BASE);
+	struct policy *p = must_load_quiet(RULE("in4", "RemoteAddr 10.0.0.0/8 Priority 3")
+					   "TTLSRule both { LocalPortRange 443 Direction Both Priority 2 "
+					   "TTLSGroupActionRef g TTLSEnvironmentActionRef e }\n"
+					   "TTLSRule out { LocalPortRange 443 Direction Outbound Priority 1 "
+					   "TTLSGroupActionRef g TTLSEnvironmentActionRef e }\n" BASE);
 	struct attls_conn c = IN("10.0.0.1", 443, "10.0.0.2", 1);
 	c.remote.family = 0;         /* neither IPv4 nor IPv6: only address-free rules */
-	ck_assert_str_eq(matched(p, c), "both");
+	ck_assert_str_eq(test_matched(p, c), "both");
 	c = IN("10.0.0.1", 443, "10.0.0.2", 1);
 	c.direction = DIR_BOTH;      /* not a connection's direction: Both rules only */
-	ck_assert_str_eq(matched(p, c), "both");
+	ck_assert_str_eq(test_matched(p, c), "both");
 	c.direction = 7;
-	ck_assert_str_eq(matched(p, c), "both");
+	ck_assert_str_eq(test_matched(p, c), "both");
 	c.direction = DIR_OUTBOUND;
-	ck_assert_str_eq(matched(p, c), "both");
+	ck_assert_str_eq(test_matched(p, c), "both");
 	c.direction = DIR_INBOUND;
-	ck_assert_str_eq(matched(p, c), "in4");
+	ck_assert_str_eq(test_matched(p, c), "in4");
 	policy_unref(p);
 }
 END_TEST
@@ -272,41 +241,41 @@ END_TEST
 
 START_TEST(name_patterns_by_prefix_and_suffix)
 {
-	struct policy *p = load(RULE("exact", "Jobname abc Priority 9")
-				RULE("pre", "Jobname abc* Priority 8")
-				RULE("suf", "Jobname *xyz Priority 7")
-				RULE("mid", "Jobname a?c?e Priority 6")
-				RULE("q", "Jobname ?? Priority 5")
-				RULE("high", "Jobname \xc3\xa9t\xc3\xa9* Priority 4")
-				RULE("user", "Userid *admin Priority 3")
-				RULE("any", "Jobname * Priority 2") BASE);
-	struct attls_conn c = conn(DIR_INBOUND, "10.0.0.1", 1, "10.0.0.2", 1, "abc", "bob");
-	ck_assert_str_eq(matched(p, c), "exact");
+	struct policy *p = must_load_quiet(RULE("exact", "Jobname abc Priority 9")
+					   RULE("pre", "Jobname abc* Priority 8")
+					   RULE("suf", "Jobname *xyz Priority 7")
+					   RULE("mid", "Jobname a?c?e Priority 6")
+					   RULE("q", "Jobname ?? Priority 5")
+					   RULE("high", "Jobname \xc3\xa9t\xc3\xa9* Priority 4")
+					   RULE("user", "Userid *admin Priority 3")
+					   RULE("any", "Jobname * Priority 2") BASE);
+	struct attls_conn c = test_conn(DIR_INBOUND, "10.0.0.1", 1, "10.0.0.2", 1, "abc", "bob");
+	ck_assert_str_eq(test_matched(p, c), "exact");
 	c.jobname = "abcd";
-	ck_assert_str_eq(matched(p, c), "pre");
+	ck_assert_str_eq(test_matched(p, c), "pre");
 	c.jobname = "xabc";          /* a literal pattern is exact at both ends */
-	ck_assert_str_eq(matched(p, c), "any");
+	ck_assert_str_eq(test_matched(p, c), "any");
 	c.jobname = "wxyz";
-	ck_assert_str_eq(matched(p, c), "suf");
+	ck_assert_str_eq(test_matched(p, c), "suf");
 	c.jobname = "abcxyz";
-	ck_assert_str_eq(matched(p, c), "pre");
+	ck_assert_str_eq(test_matched(p, c), "pre");
 	c.jobname = "aXcYe";
-	ck_assert_str_eq(matched(p, c), "mid");
+	ck_assert_str_eq(test_matched(p, c), "mid");
 	c.jobname = "aXcYf";
-	ck_assert_str_eq(matched(p, c), "any");
+	ck_assert_str_eq(test_matched(p, c), "any");
 	c.jobname = "zz";
-	ck_assert_str_eq(matched(p, c), "q");
+	ck_assert_str_eq(test_matched(p, c), "q");
 	c.jobname = "\xc3\xa9t\xc3\xa9s";
-	ck_assert_str_eq(matched(p, c), "high");
+	ck_assert_str_eq(test_matched(p, c), "high");
 	c.jobname = "a-much-longer-name-than-any-literal";
-	ck_assert_str_eq(matched(p, c), "any");
+	ck_assert_str_eq(test_matched(p, c), "any");
 	c.jobname = NULL;            /* unknown program: only rules without Jobname */
 	c.userid = "sysadmin";
-	ck_assert_str_eq(matched(p, c), "user");
+	ck_assert_str_eq(test_matched(p, c), "user");
 	c.userid = NULL;
-	ck_assert_ptr_null(matched(p, c));
+	ck_assert_ptr_null(test_matched(p, c));
 	c.jobname = "";
-	ck_assert_str_eq(matched(p, c), "any");
+	ck_assert_str_eq(test_matched(p, c), "any");
 	policy_unref(p);
 }
 END_TEST
@@ -322,8 +291,8 @@ static void twins(FILE *f, int i)
 START_TEST(identical_rules_take_their_rank_order)
 {
 	struct policy *p = load_generated(500, twins);
-	ck_assert_str_eq(matched(p, IN("10.0.0.1", 8500, "10.1.1.1", 1)), "r00000");
-	ck_assert_ptr_null(matched(p, IN("10.0.0.1", 9001, "10.1.1.1", 1)));
+	ck_assert_str_eq(test_matched(p, IN("10.0.0.1", 8500, "10.1.1.1", 1)), "r00000");
+	ck_assert_ptr_null(test_matched(p, IN("10.0.0.1", 9001, "10.1.1.1", 1)));
 	policy_unref(p);
 }
 END_TEST
@@ -335,7 +304,7 @@ START_TEST(no_rules)
 	struct policy *p = load_text("IpFilterPolicy { }\n", &d);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_uint_eq(attls_rule_count(p), 0);
-	ck_assert_ptr_null(matched(p, IN("10.0.0.1", 443, "10.0.0.2", 1)));
+	ck_assert_ptr_null(test_matched(p, IN("10.0.0.1", 443, "10.0.0.2", 1)));
 	policy_unref(p);
 	diags_free(&d);
 }

@@ -13,23 +13,8 @@
 #include "tests/unit/fixtures.h"
 #include "tests/unit/support.h"
 
-static struct attls_conn conn(int dir, const char *laddr, unsigned lport, const char *raddr,
-			      unsigned rport, const char *job, const char *user)
-{
-	struct attls_conn c;
-	memset(&c, 0, sizeof c);
-	c.direction = dir;
-	ck_assert_int_eq(ip_addr_parse(laddr, &c.local), 0);
-	ck_assert_int_eq(ip_addr_parse(raddr, &c.remote), 0);
-	c.lport = (uint16_t)lport;
-	c.rport = (uint16_t)rport;
-	c.jobname = job;
-	c.userid = user;
-	return c;
-}
-
-#define IN(l, lp, r, rp) conn(DIR_INBOUND, l, lp, r, rp, "nginx", "www")
-#define OUT(l, lp, r, rp) conn(DIR_OUTBOUND, l, lp, r, rp, "curl", "alice")
+#define IN(l, lp, r, rp) test_conn(DIR_INBOUND, l, lp, r, rp, "nginx", "www")
+#define OUT(l, lp, r, rp) test_conn(DIR_OUTBOUND, l, lp, r, rp, "curl", "alice")
 
 /* The matched rule's name or NULL; the indexed lookup and the plain walk
  * must always agree. */
