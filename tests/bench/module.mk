@@ -10,3 +10,15 @@ EXTRA_CFLAGS_tests/bench := -Wno-missing-prototypes
 
 .PHONY: bench-policy
 bench-policy: $(BENCH_POLICY)
+
+# The IKE load generator: an initiator made of iked's codec, crypto, DH and key
+# derivation; scripts/bench-ike drives it against iked and charon.
+IKE_LOAD := $(BUILD)/bench/ike_load
+IKE_LOAD_OBJS := $(call objs,$(OBJ),tests/bench/ike_load.c iked/codec.c iked/crypto.c \
+                   iked/dh.c iked/keys.c)
+
+$(IKE_LOAD): $(IKE_LOAD_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS)
+
+ALL_TARGETS += $(IKE_LOAD)

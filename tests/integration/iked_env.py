@@ -138,9 +138,14 @@ class Charon:
         self.vici = "unix://" + os.path.join(self.dir, "charon.vici")
         self.logfile = os.path.join(self.dir, "charon.log")
 
-    def start(self, extra="", quiet=False):
-        """quiet: no level-4 dumps (benchmarks), only a summary log."""
-        levels = "1" if quiet else "4"
+    def start(self, extra="", quiet=False, levels=None):
+        """quiet: no level-4 dumps (benchmarks), only a summary log; levels:
+        the log level of each subsystem instead ({"default": 0, "ike": 1})."""
+        if levels is None:
+            dumps = 1 if quiet else 4
+            levels = {"default": 1, "ike": dumps, "chd": dumps, "cfg": 1 if quiet else 2,
+                      "knl": 1}
+        loglevels = "\n".join("      %s = %s" % kv for kv in levels.items())
         conf = os.path.join(self.dir, "strongswan.conf")
         with open(conf, "w") as f:
             f.write("""charon {
@@ -153,11 +158,7 @@ class Charon:
   filelog {
     main {
       path = %s
-      default = 1
-      ike = %s
-      chd = %s
-      cfg = %s
-      knl = 1
+%s
       flush_line = yes
     }
   }
@@ -175,7 +176,7 @@ class Charon:
     }
   }
 }
-""" % (self.PLUGINS, extra, self.logfile, levels, levels, "1" if quiet else "2", self.vici))
+""" % (self.PLUGINS, extra, self.logfile, loglevels, self.vici))
         cmd = ["ip", "netns", "exec", self.ns, "sh", "-c",
                "mount --bind %s /run && exec env STRONGSWAN_CONF=%s %s"
                % (os.path.join(self.dir, "run"), conf, CHARON)]
