@@ -21,4 +21,11 @@ $(IKE_LOAD): $(IKE_LOAD_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS)
 
-ALL_TARGETS += $(IKE_LOAD)
+# The floor under iked's cost per negotiation: its DH and PRF work alone.
+BENCH_IKE_FLOOR := $(BUILD)/bench/bench_ike_floor
+$(BENCH_IKE_FLOOR): $(call objs,$(OBJ),tests/bench/bench_ike_floor.c iked/crypto.c iked/dh.c \
+                      iked/keys.c)
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS)
+
+ALL_TARGETS += $(IKE_LOAD) $(BENCH_IKE_FLOOR)
