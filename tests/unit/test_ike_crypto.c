@@ -254,6 +254,44 @@ START_TEST(dh_rejects_bad_peer_values)
 }
 END_TEST
 
+/* Our public value comes from a precomputed table (fixed base 2) when the
+ * private exponent fits it; the shared secret from mpz_powm_sec. Both must
+ * give 2^x: with the peer's value 2 (private key 1) the shared secret is
+ * 2^x too. Exponents that stress the table: every digit 0 or 15, a single
+ * top bit, 1, random ones, and one longer than the table covers. */
+START_TEST(dh_fixed_base_matches_powm)
+{
+	static const int groups[] = { 1, 2, 5, 14, 15, 16 };
+	static const size_t exp_bytes[] = { 32, 32, 32, 32, 40, 48 };  /* dh.c's exp_bits */
+	int g = groups[_i];
+	size_t plen = dh_public_len(g);
+	uint8_t one[1] = { 1 }, two[DH_MAX_PUBLIC], s[DH_MAX_SECRET], x[DH_MAX_PUBLIC];
+	struct dh *d = dh_new(g);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(dh_set_private(d, one, 1), 0);
+	memcpy(two, dh_public(d), plen);
+	for (size_t i = 0; i + 1 < plen; i++)
+		ck_assert_uint_eq(two[i], 0);
+	ck_assert_uint_eq(two[plen - 1], 2);
+	for (int k = 0; k < 8; k++) {
+		size_t xl = exp_bytes[_i];
+		memset(x, 0, sizeof x);
+		switch (k) {
+		case 0: memset(x, 0xff, xl); break;
+		case 1: x[0] = 0x80; break;
+		case 2: for (size_t i = 0; i < xl; i++) x[i] = i % 2 ? 0x0f : 0xf0; break;
+		case 3: x[xl - 1] = 0x10; break;
+		case 4: xl = plen - 1; memset(x, 0x5a, xl); break;   /* beyond the table */
+		default: random_bytes(x, xl); x[0] |= 1; break;
+		}
+		ck_assert_int_eq(dh_set_private(d, x, xl), 0);
+		ck_assert_int_eq(dh_shared(d, two, plen, s), 0);
+		ck_assert_mem_eq(dh_public(d), s, plen);
+	}
+	dh_free(d);
+}
+END_TEST
+
 /* One negotiation between two charons (see the top of the file). */
 static const char CH_GXY[] =
 	"9043d3560ff56bd648299574a74a260b277a49bbb2451fcb9772cb77e4900d26"
@@ -370,6 +408,7 @@ int main(void)
 	tcase_add_loop_test(tc, dh_known_answers, 0, sizeof dh_vecs / sizeof dh_vecs[0]);
 	tcase_add_loop_test(tc, dh_random_pairs_agree, 0, 9);
 	tcase_add_test(tc, dh_rejects_bad_peer_values);
+	tcase_add_loop_test(tc, dh_fixed_base_matches_powm, 0, 6);
 	tcase_add_test(tc, ikev1_phase1_derivation_matches_charon);
 	tcase_add_test(tc, ikev1_phase2_derivation_matches_charon);
 	tcase_add_test(tc, encryption_key_is_expanded_when_skeyid_e_is_short);
