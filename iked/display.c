@@ -533,7 +533,7 @@ int display_cache(struct iked *ike, const struct ctl_req *r, FILE *out)
 	struct emit e;
 	emit_begin(&e, out, r, "SA cache");
 	const struct sacache_entry *c;
-	LIST_FOREACH(c, &ike->cache.entries, all) {
+	TAILQ_FOREACH(c, &ike->cache.entries, all) {
 		if (*r->id && !id_matches(r->id, c->kind, c->tunnel_id))
 			continue;
 		emit_entry(&e);

@@ -5,7 +5,9 @@
  * action names) and the generation. A refresh, or a renegotiation through
  * Aggressive or Quick Mode, offers exactly these first instead of the first
  * offer configured. Kept in iked's memory; entries are keyed by what makes a
- * tunnel the same tunnel (rule and endpoints, or rule and selectors).
+ * tunnel the same tunnel (rule and endpoints, or rule and selectors), found
+ * through a hash of the key: every negotiation stores two entries, and a
+ * responder with thousands of peers must not compare keys one by one.
  */
 #ifndef ATTLS_IKED_SACACHE_H
 #define ATTLS_IKED_SACACHE_H
@@ -19,9 +21,12 @@
 
 #define SACACHE_KEY_LEN 320
 #define SACACHE_MAX 4096
+#define SACACHE_BUCKETS 1024
 
 struct sacache_entry {
-	LIST_ENTRY(sacache_entry) all;
+	TAILQ_ENTRY(sacache_entry) all;   /* newest first */
+	LIST_ENTRY(sacache_entry) by_key;
+	unsigned hash;
 	char kind;                        /* 'K' phase 1, 'Y' phase 2 */
 	char key[SACACHE_KEY_LEN];
 	unsigned tunnel_id, generation;
@@ -34,7 +39,8 @@ struct sacache_entry {
 };
 
 struct sacache {
-	LIST_HEAD(, sacache_entry) entries;
+	TAILQ_HEAD(sacache_head, sacache_entry) entries;
+	LIST_HEAD(, sacache_entry) buckets[SACACHE_BUCKETS];
 	size_t n;
 };
 

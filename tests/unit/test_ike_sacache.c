@@ -82,6 +82,30 @@ START_TEST(bounded)
 }
 END_TEST
 
+/* Storing an entry again makes it the newest: it outlives older ones. */
+START_TEST(replacing_makes_newest)
+{
+	struct sacache c;
+	sacache_init(&c);
+	char key[32];
+	for (unsigned i = 0; i < SACACHE_MAX; i++) {
+		snprintf(key, sizeof key, "K|%u", i);
+		struct sacache_entry e = entry('K', i + 1, 1, key);
+		ck_assert_int_eq(sacache_put(&c, &e), 0);
+	}
+	struct sacache_entry again = entry('K', 1, 2, "K|0");
+	ck_assert_int_eq(sacache_put(&c, &again), 0);
+	struct sacache_entry fresh = entry('K', 9999, 1, "K|new");
+	ck_assert_int_eq(sacache_put(&c, &fresh), 0);
+	ck_assert_uint_eq(c.n, SACACHE_MAX);
+	ck_assert_uint_eq(sacache_get(&c, "K|0")->generation, 2);
+	ck_assert_ptr_null(sacache_get(&c, "K|1"));          /* now the oldest went */
+	ck_assert_ptr_nonnull(sacache_get(&c, "K|new"));
+	ck_assert_ptr_eq(sacache_find_id(&c, 'K', 9999), sacache_get(&c, "K|new"));
+	sacache_free(&c);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ike_sacache");
@@ -89,6 +113,7 @@ int main(void)
 	tcase_add_test(tc, put_get_replace);
 	tcase_add_test(tc, clear_one_or_all);
 	tcase_add_test(tc, bounded);
+	tcase_add_test(tc, replacing_makes_newest);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
