@@ -5,6 +5,7 @@
 #include <linux/udp.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -133,6 +134,10 @@ int net_open(struct net *n, const struct ike_config *cfg, unsigned flags, char *
 	     size_t errlen)
 {
 	memset(n, 0, sizeof *n);
+	if (!(n->rx = malloc(NET_BATCH * sizeof *n->rx))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	struct ip_addr any = { .family = AF_INET };
 	size_t nl = cfg->nlisten ? cfg->nlisten : 1;
 	for (size_t i = 0; i < nl; i++) {
@@ -152,6 +157,8 @@ void net_close(struct net *n)
 		if (n->s[i].fd >= 0)
 			close(n->s[i].fd);
 	n->n = 0;
+	free(n->rx);
+	n->rx = NULL;
 }
 
 void net_describe(const struct net *n, char *buf, size_t len)
@@ -241,43 +248,63 @@ static void packet_destination(struct msghdr *mh, struct net_socket *s, struct i
 	}
 }
 
+/* One datagram from s: drop truncated ones, strip the non-ESP marker on the
+ * NAT-T port, skip keepalives, hand IKE to iked. */
+static void net_deliver(struct iked *ike, struct net_socket *s, struct msghdr *mh, uint8_t *buf,
+			size_t len)
+{
+	if (mh->msg_flags & MSG_TRUNC) {
+		ike->rx_dropped++;
+		return;
+	}
+	struct ikeaddr from, to;
+	if (ip_addr_from_sockaddr((struct sockaddr *)mh->msg_name, &from.ip, &from.port))
+		return;
+	packet_destination(mh, s, &to);
+	if (!s->natt) {
+		ike_input(ike, buf, len, &from, &to, false);
+		return;
+	}
+	if (len == 1 && buf[0] == NATT_KEEPALIVE_BYTE)
+		return;
+	static const uint8_t marker[NON_ESP_MARKER_LEN];
+	if (len < NON_ESP_MARKER_LEN || memcmp(buf, marker, NON_ESP_MARKER_LEN) != 0) {
+		ike->rx_dropped++;            /* ESP in UDP: the data path's, not ours */
+		return;
+	}
+	ike_input(ike, buf + NON_ESP_MARKER_LEN, len - NON_ESP_MARKER_LEN, &from, &to, true);
+}
+
+/* Datagrams are read NET_BATCH at a time (recvmmsg, into the buffers of struct net): under load one system
+ * call brings what several peers sent. A short batch means the socket is
+ * empty for now, so no call is spent to hear EAGAIN; epoll reports the
+ * socket again if more came meanwhile. */
 void net_receive(struct iked *ike, struct net *n, struct net_socket *s)
 {
-	uint8_t *buf = n->rx;
+	uint8_t (*bufs)[ISAKMP_MAX_MSG + 64] = n->rx;
+	struct sockaddr_storage names[NET_BATCH];
+	uint8_t cbufs[NET_BATCH][256];
+	struct iovec iov[NET_BATCH];
+	struct mmsghdr mm[NET_BATCH];
 	/* bounded per wakeup so a flood on one socket cannot starve the rest */
-	for (int k = 0; k < 256; k++) {
-		struct sockaddr_storage ss;
-		uint8_t cbuf[256];
-		struct iovec iov = { buf, sizeof n->rx };
-		struct msghdr mh = { .msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov,
-				     .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof cbuf };
-		ssize_t r = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+	for (int round = 0; round < 256 / NET_BATCH; round++) {
+		for (int i = 0; i < NET_BATCH; i++) {
+			iov[i] = (struct iovec){ bufs[i], sizeof bufs[i] };
+			mm[i].msg_hdr = (struct msghdr){ .msg_name = &names[i],
+							 .msg_namelen = sizeof names[i],
+							 .msg_iov = &iov[i], .msg_iovlen = 1,
+							 .msg_control = cbufs[i],
+							 .msg_controllen = sizeof cbufs[i] };
+		}
+		int r = recvmmsg(s->fd, mm, NET_BATCH, MSG_DONTWAIT, NULL);
 		if (r < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_debug("recvmsg: %s", strerror(errno));
+				log_debug("recvmmsg: %s", strerror(errno));
 			return;
 		}
-		if (mh.msg_flags & MSG_TRUNC) {
-			ike->rx_dropped++;
-			continue;
-		}
-		struct ikeaddr from, to;
-		if (ip_addr_from_sockaddr((struct sockaddr *)&ss, &from.ip, &from.port))
-			continue;
-		packet_destination(&mh, s, &to);
-		size_t len = (size_t)r;
-		if (!s->natt) {
-			ike_input(ike, buf, len, &from, &to, false);
-			continue;
-		}
-		if (len == 1 && buf[0] == NATT_KEEPALIVE_BYTE)
-			continue;
-		static const uint8_t marker[NON_ESP_MARKER_LEN];
-		if (len < NON_ESP_MARKER_LEN || memcmp(buf, marker, NON_ESP_MARKER_LEN) != 0) {
-			ike->rx_dropped++;            /* ESP in UDP: the data path's, not ours */
-			continue;
-		}
-		ike_input(ike, buf + NON_ESP_MARKER_LEN, len - NON_ESP_MARKER_LEN, &from, &to, true);
+		for (int i = 0; i < r; i++)
+			net_deliver(ike, s, &mm[i].msg_hdr, bufs[i], mm[i].msg_len);
+		if (r < NET_BATCH)
+			return;
 	}
 }

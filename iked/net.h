@@ -18,6 +18,8 @@
 #include "iked/isakmp.h"
 
 #define NET_MAX_SOCKETS 32
+/* Datagrams read with one system call (recvmmsg). */
+#define NET_BATCH 16
 
 struct net_socket {
 	int fd;
@@ -28,7 +30,7 @@ struct net_socket {
 struct net {
 	struct net_socket s[NET_MAX_SOCKETS];
 	size_t n;
-	uint8_t rx[ISAKMP_MAX_MSG + 64];  /* one datagram as received */
+	uint8_t (*rx)[ISAKMP_MAX_MSG + 64]; /* NET_BATCH datagrams as received */
 };
 
 /* What the kernel backend needs of the NAT-T sockets. */
