@@ -243,7 +243,9 @@ void log_vemit_as(unsigned dests, int prio, const char *label, const char *fmt, 
 	body[strcspn(body, "\n")] = '\0';   /* one event, one line */
 
 	char line[1800];
-	int pid = (int)getpid();
+	/* getpid is a system call (glibc keeps no copy): asked only for the
+	 * lines that carry the pid, the file's and syslog's */
+	int pid = dests & (LOG_TO_FILE | LOG_TO_SYSLOG) ? (int)getpid() : 0;
 	bool kept = false;   /* by a file or syslog */
 	if ((dests & LOG_TO_FILE) && L.file_fd >= 0) {
 		struct timespec ts;
