@@ -2,7 +2,9 @@
 #include "iked/crypto.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include <nettle/aes.h>
@@ -139,9 +141,8 @@ int aes_cbc_decrypt(const uint8_t *key, size_t keylen, uint8_t iv[AES_BLOCK], ui
 	return 0;
 }
 
-int random_bytes(void *p, size_t n)
+static int getrandom_all(uint8_t *q, size_t n)
 {
-	uint8_t *q = p;
 	while (n) {
 		ssize_t r = getrandom(q, n, 0);
 		if (r < 0) {
@@ -153,6 +154,66 @@ int random_bytes(void *p, size_t n)
 		n -= (size_t)r;
 	}
 	return 0;
+}
+
+/* Kernel randomness is fetched RND_POOL bytes at a time: a responder asks
+ * for it eight times per negotiation (cookie, nonces, SPI, DH keys) and each
+ * getrandom is a system call. The pool lives in a page the kernel wipes in a
+ * forked child (MADV_WIPEONFORK): a child finds it empty and refills, so it
+ * never hands out bytes its parent had left. Bytes leave the pool once and
+ * are wiped as they go. Without such a page (an old kernel), and for large
+ * requests, every request goes to getrandom. */
+#define RND_POOL 512
+
+struct rnd_pool {
+	size_t avail;                     /* the last avail bytes of b are unused */
+	uint8_t b[RND_POOL];
+};
+
+static struct rnd_pool *pool;
+static bool pool_tried;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void pool_init(void)
+{
+	pool_tried = true;
+	void *m = mmap(NULL, sizeof *pool, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (m == MAP_FAILED)
+		return;
+	if (madvise(m, sizeof *pool, MADV_WIPEONFORK) || madvise(m, sizeof *pool, MADV_DONTDUMP)) {
+		munmap(m, sizeof *pool);
+		return;
+	}
+	pool = m;
+}
+
+static int pool_take(uint8_t *q, size_t n)
+{
+	int rc = -1;
+	pthread_mutex_lock(&pool_lock);
+	if (!pool_tried)
+		pool_init();
+	if (pool) {
+		if (pool->avail < n && getrandom_all(pool->b, RND_POOL) == 0)
+			pool->avail = RND_POOL;
+		if (pool->avail >= n) {
+			uint8_t *src = pool->b + RND_POOL - pool->avail;
+			memcpy(q, src, n);
+			mem_wipe(src, n);
+			pool->avail -= n;
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return rc;
+}
+
+int random_bytes(void *p, size_t n)
+{
+	if (n <= RND_POOL / 8 && pool_take(p, n) == 0)
+		return 0;
+	return getrandom_all(p, n);
 }
 
 uint32_t random_u32(void)

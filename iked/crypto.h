@@ -37,7 +37,8 @@ int aes_cbc_encrypt(const uint8_t *key, size_t keylen, uint8_t iv[AES_BLOCK], ui
 int aes_cbc_decrypt(const uint8_t *key, size_t keylen, uint8_t iv[AES_BLOCK], uint8_t *buf,
 		    size_t len);
 
-/* Kernel randomness (getrandom); returns 0 or -1. */
+/* Kernel randomness (getrandom, served from a small fork-safe pool for
+ * requests up to 64 bytes); returns 0 or -1. Thread-safe. */
 int random_bytes(void *p, size_t n);
 uint32_t random_u32(void);
 

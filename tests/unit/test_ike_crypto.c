@@ -14,6 +14,8 @@
 #include "tests/unit/ike_testutil.h"
 
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "iked/crypto.h"
 #include "iked/dh.h"
@@ -292,6 +294,37 @@ START_TEST(dh_fixed_base_matches_powm)
 }
 END_TEST
 
+/* Random bytes come from a pool refilled from getrandom: no two requests
+ * get the same bytes, large requests work, and a forked child never hands
+ * out what its parent had left in the pool. */
+START_TEST(random_bytes_are_fresh_after_fork)
+{
+	uint8_t a[32], b[32], big[4096];
+	ck_assert_int_eq(random_bytes(a, sizeof a), 0);     /* the pool is filled */
+	ck_assert_int_eq(random_bytes(b, sizeof b), 0);
+	ck_assert_mem_ne(a, b, sizeof a);
+	ck_assert_int_eq(random_bytes(big, sizeof big), 0);
+	int fds[2];
+	ck_assert_int_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		uint8_t c[32];
+		ssize_t w = random_bytes(c, sizeof c) ? -1 : write(fds[1], c, sizeof c);
+		_exit(w == (ssize_t)sizeof c ? 0 : 1);
+	}
+	uint8_t mine[32], childs[32];
+	ck_assert_int_eq(random_bytes(mine, sizeof mine), 0);
+	ck_assert_int_eq(read(fds[0], childs, sizeof childs), (ssize_t)sizeof childs);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_mem_ne(mine, childs, sizeof mine);
+	close(fds[0]);
+	close(fds[1]);
+}
+END_TEST
+
 /* One negotiation between two charons (see the top of the file). */
 static const char CH_GXY[] =
 	"9043d3560ff56bd648299574a74a260b277a49bbb2451fcb9772cb77e4900d26"
@@ -409,6 +442,7 @@ int main(void)
 	tcase_add_loop_test(tc, dh_random_pairs_agree, 0, 9);
 	tcase_add_test(tc, dh_rejects_bad_peer_values);
 	tcase_add_loop_test(tc, dh_fixed_base_matches_powm, 0, 6);
+	tcase_add_test(tc, random_bytes_are_fresh_after_fork);
 	tcase_add_test(tc, ikev1_phase1_derivation_matches_charon);
 	tcase_add_test(tc, ikev1_phase2_derivation_matches_charon);
 	tcase_add_test(tc, encryption_key_is_expanded_when_skeyid_e_is_short);
