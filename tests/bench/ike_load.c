@@ -224,7 +224,7 @@ struct load {
 	struct buf sai;                   /* our phase 1 SA payload body (the same for all) */
 	struct neg *negs;
 	unsigned next_src;
-	uint64_t started, completed, failed, retransmits, stray;
+	uint64_t started, completed, failed, retransmits, stray, send_errors;
 	unsigned fail_logged;
 	struct pending *pend;             /* ring of Deletes to send */
 	size_t pend_head, pend_n, pend_cap;
@@ -263,6 +263,7 @@ static int send_from(struct load *L, const struct peer_sa *sa, const uint8_t *pk
 		if (errno != EINTR && errno != EAGAIN && errno != ENOBUFS)
 			break;
 	}
+	L->send_errors++;
 	return -1;
 }
 
@@ -982,10 +983,11 @@ int main(int argc, char **argv)
 	double elapsed = now_s() - t0, cpu = cpu_seconds() - cpu0;
 	qsort(L.lat, L.nlat, sizeof *L.lat, cmp_double);
 	printf("started=%llu completed=%llu failed=%llu retransmits=%llu stray=%llu "
-	       "elapsed_s=%.3f rate=%.1f cpu_s=%.3f p50_ms=%.2f p99_ms=%.2f\n",
+	       "send_errors=%llu elapsed_s=%.3f rate=%.1f cpu_s=%.3f p50_ms=%.2f p99_ms=%.2f\n",
 	       (unsigned long long)L.started, (unsigned long long)L.completed,
 	       (unsigned long long)L.failed, (unsigned long long)L.retransmits,
-	       (unsigned long long)L.stray, elapsed, elapsed > 0 ? (double)L.completed / elapsed : 0,
+	       (unsigned long long)L.stray, (unsigned long long)L.send_errors, elapsed,
+	       elapsed > 0 ? (double)L.completed / elapsed : 0,
 	       cpu, percentile(L.lat, L.nlat, 0.5), percentile(L.lat, L.nlat, 0.99));
 	bool ok = L.completed == L.started && L.started > 0;
 	free(L.lat);
