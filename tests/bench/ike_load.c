@@ -337,6 +337,19 @@ static int decrypt_body(const struct peer_sa *sa, const uint8_t *pkt, size_t len
 	return 0;
 }
 
+/* An encrypted message's payloads, decrypted with iv into plain (MAX_PKT
+ * bytes); iv_next gets the IV that follows it. */
+static int open_encrypted(const struct peer_sa *sa, const struct isakmp_hdr *h,
+			  const uint8_t *pkt, size_t len, const uint8_t iv[16], uint8_t *plain,
+			  struct msg *m, uint8_t iv_next[16])
+{
+	size_t plen;
+	const char *why;
+	if (!(h->flags & ISAKMP_FLAG_ENC) || decrypt_body(sa, pkt, len, iv, plain, &plen, iv_next))
+		return -1;
+	return payloads_decode(h->np, plain, plen, true, m, &why) ? -1 : 0;
+}
+
 /* HASH(1)/HASH(2) = prf(SKEYID_a, M-ID [| Ni_b] | rest of the body). */
 static int hash_12(const struct peer_sa *sa, uint32_t msgid, const uint8_t *ni, size_t ni_len,
 		   const uint8_t *rest, size_t rest_len, uint8_t *out)
@@ -556,12 +569,8 @@ static void got_mm6(struct load *L, struct neg *n, const struct isakmp_hdr *h,
 		    const uint8_t *pkt, size_t len)
 {
 	uint8_t plain[MAX_PKT], iv_next[AES_BLOCK];
-	size_t plen;
 	struct msg m;
-	const char *why;
-	if (!(h->flags & ISAKMP_FLAG_ENC) ||
-	    decrypt_body(&n->sa, pkt, len, n->sa.iv, plain, &plen, iv_next) ||
-	    payloads_decode(h->np, plain, plen, true, &m, &why))
+	if (open_encrypted(&n->sa, h, pkt, len, n->sa.iv, plain, &m, iv_next))
 		return neg_fail(L, n, "message 6 does not decrypt");
 	const struct payload *id = msg_find(&m, PL_ID), *hp = msg_find(&m, PL_HASH);
 	uint8_t want[HASH_MAX_LEN];
@@ -666,12 +675,9 @@ static void got_qm2(struct load *L, struct neg *n, const struct isakmp_hdr *h,
 		    const uint8_t *pkt, size_t len)
 {
 	uint8_t plain[MAX_PKT], iv_next[AES_BLOCK];
-	size_t plen;
 	struct msg m;
 	const char *why;
-	if (!(h->flags & ISAKMP_FLAG_ENC) ||
-	    decrypt_body(&n->sa, pkt, len, n->qiv, plain, &plen, iv_next) ||
-	    payloads_decode(h->np, plain, plen, true, &m, &why))
+	if (open_encrypted(&n->sa, h, pkt, len, n->qiv, plain, &m, iv_next))
 		return neg_fail(L, n, "Quick Mode message 2 does not decrypt");
 	if (m.npl < 2 || m.pl[0].type != PL_HASH || m.pl[0].body_len != n->sa.keys.prf_len)
 		return neg_fail(L, n, "Quick Mode message 2 without HASH(2)");
