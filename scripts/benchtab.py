@@ -55,6 +55,8 @@ def _num(v):
         return "%.0f" % v
     if v >= 10:
         return "%.1f" % v
+    if v >= 1:
+        return "%.2f" % v
     return "%.3g" % v
 
 
