@@ -15,17 +15,17 @@ bench-policy: $(BENCH_POLICY)
 # derivation; scripts/bench-ike drives it against iked and charon.
 IKE_LOAD := $(BUILD)/bench/ike_load
 IKE_LOAD_OBJS := $(call objs,$(OBJ),tests/bench/ike_load.c iked/codec.c iked/crypto.c \
-                   iked/dh.c iked/keys.c)
+                   iked/dh.c iked/keys.c) $(OBJ)/libcore.a
 
 $(IKE_LOAD): $(IKE_LOAD_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS)
+	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS) -lpthread
 
 # The floor under iked's cost per negotiation: its DH and PRF work alone.
 BENCH_IKE_FLOOR := $(BUILD)/bench/bench_ike_floor
 $(BENCH_IKE_FLOOR): $(call objs,$(OBJ),tests/bench/bench_ike_floor.c iked/crypto.c iked/dh.c \
-                      iked/keys.c)
+                      iked/keys.c) $(OBJ)/libcore.a
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS)
+	$(CC) $(BASE_CFLAGS) $(OPT) -o $@ $^ $(IKED_LIBS) -lpthread
 
 ALL_TARGETS += $(IKE_LOAD) $(BENCH_IKE_FLOOR)
