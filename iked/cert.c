@@ -15,18 +15,18 @@
 #include "iked/iked.h"
 #include "iked/isakmp.h"
 
-#define KEYRING_MAX_CERTS 64
-
+/* No count limit: a key ring may be a system trust store of a few hundred
+ * CAs; common/x509's bound on the file's size bounds it. */
 struct keyring {
 	gnutls_x509_privkey_t xkey;
 	gnutls_privkey_t key;
-	gnutls_x509_crt_t certs[KEYRING_MAX_CERTS];
+	gnutls_x509_crt_t *certs;          /* gnutls_x509_crt_list_import2's */
 	unsigned ncerts;
 	int mine;                          /* index of our certificate, -1 = none */
-	gnutls_x509_crt_t cas[KEYRING_MAX_CERTS];
+	gnutls_x509_crt_t *cas;            /* ncerts entries, ncas used */
 	unsigned ncas;
 	gnutls_datum_t cert_der, subject_der;
-	gnutls_datum_t ca_subject[KEYRING_MAX_CERTS];
+	gnutls_datum_t *ca_subject;        /* like cas */
 	char subject[512];
 };
 
@@ -41,8 +41,11 @@ void keyring_free(struct keyring *k)
 		return;
 	for (unsigned i = 0; i < k->ncerts; i++)
 		gnutls_x509_crt_deinit(k->certs[i]);
+	gnutls_free(k->certs);
 	for (unsigned i = 0; i < k->ncas; i++)
 		gnutls_free(k->ca_subject[i].data);
+	free(k->cas);
+	free(k->ca_subject);
 	gnutls_free(k->cert_der.data);
 	gnutls_free(k->subject_der.data);
 	if (k->key)
@@ -78,6 +81,12 @@ static int keyring_load_key(struct keyring *k, const gnutls_datum_t *d, char *er
 static int keyring_classify(struct keyring *k, char *err, size_t errlen)
 {
 	k->mine = -1;
+	k->cas = calloc(k->ncerts ? k->ncerts : 1, sizeof *k->cas);
+	k->ca_subject = calloc(k->ncerts ? k->ncerts : 1, sizeof *k->ca_subject);
+	if (!k->cas || !k->ca_subject) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (unsigned i = 0; i < k->ncerts; i++) {
 		if (k->mine < 0 && x509_cert_matches_key(k->certs[i], k->xkey)) {
 			k->mine = (int)i;
@@ -119,9 +128,9 @@ struct keyring *keyring_load(const char *path, char *err, size_t errlen)
 	}
 	if (x509_read_file(path, &d, err, errlen))
 		goto fail;
-	k->ncerts = KEYRING_MAX_CERTS;
-	int rc = gnutls_x509_crt_list_import(k->certs, &k->ncerts, &d, GNUTLS_X509_FMT_PEM, 0);
+	int rc = gnutls_x509_crt_list_import2(&k->certs, &k->ncerts, &d, GNUTLS_X509_FMT_PEM, 0);
 	if (rc < 0) {
+		k->certs = NULL;
 		k->ncerts = 0;
 		snprintf(err, errlen, "%s: certificates: %s", path, gnutls_strerror(rc));
 		goto fail;
@@ -258,15 +267,21 @@ static bool ca_has_label(gnutls_x509_crt_t ca, const char *label)
 	return match;
 }
 
+bool keyring_ca_labelled(const struct keyring *k, size_t i, const char *label)
+{
+	return k && i < k->ncas && (!label || ca_has_label(k->cas[i], label));
+}
+
 int peer_cert_verify(const struct keyring *k, const struct peer_cert *pc, const char *ca_label,
 		     char *err, size_t errlen)
 {
-	gnutls_x509_crt_t cas[KEYRING_MAX_CERTS];
+	gnutls_x509_crt_t *cas = k && k->ncas ? calloc(k->ncas, sizeof *cas) : NULL;
 	unsigned n = 0;
-	for (unsigned i = 0; k && i < k->ncas; i++)
+	for (unsigned i = 0; cas && i < k->ncas; i++)
 		if (!ca_label || ca_has_label(k->cas[i], ca_label))
 			cas[n++] = k->cas[i];
 	if (n == 0) {
+		free(cas);
 		snprintf(err, errlen, "no trusted CA%s%s in the keyring", ca_label ? " labelled " : "",
 			 ca_label ? ca_label : "");
 		return -1;
@@ -274,6 +289,7 @@ int peer_cert_verify(const struct keyring *k, const struct peer_cert *pc, const 
 	unsigned int status = 0;
 	gnutls_x509_crt_t chain[1] = { pc->crt };
 	int rc = gnutls_x509_crt_list_verify(chain, 1, cas, n, NULL, 0, 0, &status);
+	free(cas);
 	if (rc < 0 || status) {
 		gnutls_datum_t out = { NULL, 0 };
 		if (rc >= 0 && gnutls_certificate_verification_status_print(

@@ -28,6 +28,8 @@ const char *keyring_subject_text(const struct keyring *k);
 /* Trusted CAs (for certificate request payloads): subject DER of the n-th. */
 size_t keyring_ncas(const struct keyring *k);
 int keyring_ca_subject(const struct keyring *k, size_t i, const uint8_t **der, size_t *len);
+/* Whether the n-th trusted CA is one a CaLabel names (NULL: every CA is). */
+bool keyring_ca_labelled(const struct keyring *k, size_t i, const char *label);
 /* Sign hash (PKCS#1 v1.5, no DigestInfo). sig must hold 1024 bytes. */
 int keyring_sign(const struct keyring *k, const uint8_t *hash, size_t hlen, uint8_t *sig,
 		 size_t *siglen);

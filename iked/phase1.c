@@ -103,19 +103,27 @@ static void add_cert(struct msgb *m, uint8_t type, const uint8_t *der, size_t le
 	msgb_pl_end(m);
 }
 
-/* Certificate requests: one per trusted CA, or one without a CA. */
+/* Certificate requests: one per CA the rule trusts (its CaLabel, else every
+ * CA of the key ring), or one naming no CA ("any") when there are none or
+ * more than CR_MAX: a key ring that holds a system trust store would
+ * otherwise make a message larger than peers accept (charon: 10,000 bytes). */
+#define CR_MAX 16
+
 static void add_cr(struct p1sa *p1, struct msgb *m)
 {
 	const struct keyring *kr = p1->ike->keyring;
-	size_t n = keyring_ncas(kr);
-	if (n == 0) {
+	const char *label = p1->rule ? p1->rule->remote.ca_label : NULL;
+	size_t n = keyring_ncas(kr), want = 0;
+	for (size_t i = 0; i < n; i++)
+		want += keyring_ca_labelled(kr, i, label);
+	if (want == 0 || want > CR_MAX) {
 		add_cert(m, PL_CR, NULL, 0);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *der;
 		size_t len;
-		if (!keyring_ca_subject(kr, i, &der, &len))
+		if (keyring_ca_labelled(kr, i, label) && !keyring_ca_subject(kr, i, &der, &len))
 			add_cert(m, PL_CR, der, len);
 	}
 }

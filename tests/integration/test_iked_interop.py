@@ -163,9 +163,22 @@ def test_aggressive_mode_wrong_identity_is_refused(topo, charon, iked, workdir):
     assert iked.done_ike() == []
 
 
-@pytest.mark.parametrize("initiator", ["iked", "charon"])
-def test_rsa_signatures_with_certificates(topo, charon, iked, workdir, initiator):
+SYSTEM_STORE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+@pytest.mark.parametrize("initiator,ring", [("iked", "own"), ("charon", "own"),
+                                            ("iked", "with-system-store")])
+def test_rsa_signatures_with_certificates(topo, charon, iked, workdir, initiator, ring):
+    """ring with-system-store: iked's key ring also holds the system's ~140
+    trust anchors (more than the 64 certificates a key ring once held)."""
     pki = make_certs(workdir)
+    keyring = pki["a_bundle"]
+    if ring == "with-system-store":
+        keyring = os.path.join(workdir, "big-ring.pem")
+        with open(keyring, "w") as out:
+            for part in (pki["a_bundle"], SYSTEM_STORE):
+                out.write(open(part).read())
+        assert open(keyring).read().count("BEGIN CERTIFICATE") > 100
     charon.start()
     cert, ca = charon.install_pki(pki["b_cert"], pki["b_key"], pki["ca"])
     charon.load(charon_conf(auth="pubkey", local_id="C=US, O=attls, CN=charon.example",
@@ -175,7 +188,7 @@ def test_rsa_signatures_with_certificates(topo, charon, iked, workdir, initiator
     offers = [ke_offer("rsa", enc=256, hash_="SHA2_384", group=15, auth="RsaSignature")]
     doffers = [data_offer("gcm", enc="AES_GCM_16 KeyLength 256", auth=None)]
     iked.start(iked_policy(workdir, ke_offers=offers, data_offers=doffers, psk=None,
-                           keyring=pki["a_bundle"], ca_label="attls test CA",
+                           keyring=keyring, ca_label="attls test CA",
                            local_id="X500dn CN=iked.example,O=attls,C=US",
                            remote_id="X500dn CN=charon.example,O=attls,C=US",
                            pfs=("InitiateWithPfs Group15", "AcceptablePfs Group15")))
