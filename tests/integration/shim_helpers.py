@@ -500,3 +500,54 @@ def bigfile():
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["sys"]
+
+
+# ---- syslog and /dev of a test's own ------------------------------------------
+
+PRIVATE_DEV = r'''
+set -e
+d="$0"
+mount -t tmpfs -o mode=755 attls-test-dev "$d"
+for n in null zero full random urandom tty; do
+    if [ -e "/dev/$n" ]; then : > "$d/$n"; mount --bind "/dev/$n" "$d/$n"; fi
+done
+if [ -n "$ATTLS_TEST_SYSLOG" ]; then ln -s "$ATTLS_TEST_SYSLOG" "$d/log"; fi
+mount --move "$d" /dev
+if [ -e /run/systemd/journal ]; then mount -t tmpfs attls-test-journal /run/systemd/journal; fi
+exec "$@"
+'''
+
+
+def private_dev(work, argv):
+    """argv run in a mount namespace whose /dev is a tmpfs with only the
+    usual character devices and, when ATTLS_TEST_SYSLOG names a socket, a
+    /dev/log that is that socket; journald's socket directory is hidden too."""
+    d = work / "dev"
+    d.mkdir()
+    return [need("unshare"), "--mount", "sh", "-c", PRIVATE_DEV, str(d)] + [str(a) for a in argv]
+
+
+class FakeSyslog:
+    """A datagram socket where /dev/log would be; records what arrives."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.lines = []
+        self.stop = False
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while not self.stop:
+            try:
+                self.lines.append(self.sock.recv(4096).decode(errors="replace"))
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join(10)
+        self.sock.close()

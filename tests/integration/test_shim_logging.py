@@ -21,31 +21,11 @@ import threading
 
 import pytest
 
-from shim_helpers import (LIBATTLS, PROGS, PY, TEST_PROGS, RecordingPeer, built,  # noqa: F401
+from shim_helpers import (LIBATTLS, PROGS, PY, TEST_PROGS, FakeSyslog, RecordingPeer,  # noqa: F401
+                          built, private_dev,
                           certs, echo_roundtrip, free_port, log_text, need, procs, recv_until,
                           rule, run, start_echo_server, tls_connect, wait_for, work,
                           write_policy)
-
-PRIVATE_DEV = r'''
-set -e
-d="$0"
-mount -t tmpfs -o mode=755 attls-test-dev "$d"
-for n in null zero full random urandom tty; do
-    if [ -e "/dev/$n" ]; then : > "$d/$n"; mount --bind "/dev/$n" "$d/$n"; fi
-done
-if [ -n "$ATTLS_TEST_SYSLOG" ]; then ln -s "$ATTLS_TEST_SYSLOG" "$d/log"; fi
-mount --move "$d" /dev
-if [ -e /run/systemd/journal ]; then mount -t tmpfs attls-test-journal /run/systemd/journal; fi
-exec "$@"
-'''
-
-
-def private_dev(work, argv):
-    """argv run with a /dev of its own (see the module's text)."""
-    d = work / "dev"
-    d.mkdir()
-    return [need("unshare"), "--mount", "sh", "-c", PRIVATE_DEV, str(d)] + [str(a) for a in argv]
-
 
 def client_policy(work, certs, port):
     # Trace 2, the default: errors to syslog only.
@@ -75,32 +55,6 @@ def test_without_syslog_the_reason_reaches_stderr(work, certs):
     assert out.startswith("connect error "), out + err
     assert "attls" not in out
     assert FAILED.search(err), err
-
-
-class FakeSyslog:
-    """A datagram socket where /dev/log would be; records what arrives."""
-
-    def __init__(self, path):
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.settimeout(0.2)
-        self.lines = []
-        self.stop = False
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self):
-        while not self.stop:
-            try:
-                self.lines.append(self.sock.recv(4096).decode(errors="replace"))
-            except OSError:
-                pass
-
-    def close(self):
-        self.stop = True
-        self.thread.join(10)
-        self.sock.close()
 
 
 def test_with_syslog_the_reason_goes_there_only(work, certs):

@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 
 from conftest import BUILD, REPO
-from shim_helpers import (PY, Procs, certs, free_port, listening, need, procs, rule,  # noqa: F401
-                          tls_connect, recv_until, wait_for, work, write_policy)
+from shim_helpers import (PY, FakeSyslog, Procs, certs, free_port, listening, need,  # noqa: F401
+                          private_dev, procs, rule, tls_connect, recv_until, wait_for, work,
+                          write_policy)
 
 IKED = BUILD / "bin" / "iked"
 IPSEC = BUILD / "bin" / "ipsec"
@@ -209,31 +210,39 @@ def test_a_manager_that_cannot_be_told_is_logged(netns, work, procs):
 
 def test_no_line_twice_when_stderr_is_the_journal(netns, work, procs):
     """systemd sets JOURNAL_STREAM to stderr's device:inode; syslog reaches
-    the journal already, so iked -F then leaves stderr to early errors."""
-    def started_line_on_stderr(journal):
+    the journal already, so iked -F then leaves stderr to early errors. iked
+    runs with a /dev/log of the test's own (this machine has no syslog, and
+    a line syslog does not take goes to stderr whatever JOURNAL_STREAM says)."""
+    def started_line_on(journal):
         mgr = Manager(str(work / f"notify-{journal}"))
+        syslog = FakeSyslog(work / f"syslog-{journal}.sock")
+        (work / f"dev-{journal}").mkdir()
         try:
             conf = iked_conf(work, extra="  IkeSyslogLevel 4\n")
             err = open(work / f"stderr-{journal}", "wb")
             st = os.fstat(err.fileno())
-            env = dict(os.environ, NOTIFY_SOCKET=mgr.address)
+            env = dict(os.environ, NOTIFY_SOCKET=mgr.address, ATTLS_TEST_SYSLOG=str(syslog.path))
             env.pop("JOURNAL_STREAM", None)
             if journal:
                 env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
-            p = subprocess.Popen(netns.exec(IKED, "-F", "-f", conf), stdout=subprocess.DEVNULL,
-                                 stderr=err, env=env, start_new_session=True)
+            argv = private_dev(work / f"dev-{journal}", [IKED, "-F", "-f", conf])
+            p = subprocess.Popen(netns.exec(*argv), stdout=subprocess.DEVNULL, stderr=err,
+                                 env=env, start_new_session=True)
             err.close()
             try:
                 assert mgr.message()["READY"] == "1"
             finally:
                 p.send_signal(signal.SIGTERM)
                 assert p.wait(30) == 0
+            wait_for(lambda: any("iked started" in ln for ln in syslog.lines), 10,
+                     "the start line in syslog")
             return "iked started" in (work / f"stderr-{journal}").read_text()
         finally:
+            syslog.close()
             mgr.close()
 
-    assert started_line_on_stderr(journal=False)
-    assert not started_line_on_stderr(journal=True)
+    assert started_line_on(journal=False)
+    assert not started_line_on(journal=True)
 
 
 # ---- the unit's capabilities ---------------------------------------------------------
